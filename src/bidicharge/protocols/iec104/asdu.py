@@ -1,0 +1,360 @@
+"""Application service data units (ASDU) of IEC 60870-5-101 clause 7 as used by -104.
+
+Layout over TCP (IEC 60870-5-104 clause 9: COT 2 octets, common address 2 octets,
+information object address 3 octets, all little-endian)::
+
+    type id (1) | VSQ: SQ bit 7, number of objects 0..127 (1)
+    | COT: cause bits 0-5, P/N bit 6, T bit 7 (1) | originator address (1)
+    | common address (2) | objects: IOA (3) + elements [+ CP56Time2a], IOA only once if SQ = 1
+
+Each supported type identification has one row in :data:`ELEMENT_CODECS`; a type id
+without a row is answered with a mirror carrying cause 44 (7.2.3, "unknown type
+identification"), which :func:`decode_asdu` hands over inside the error.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from .codes import QOI_STATION, Cause, InitCause, Quality, TypeId
+from .cp56time import CP56_SIZE, Cp56Time2a
+from .errors import LocalProtocolError, RemoteProtocolError
+
+HEADER_SIZE: Final = 6
+IOA_SIZE: Final = 3
+#: An APDU is at most 255 octets: start, length, four control octets, ASDU (104 5.1).
+MAX_ASDU_SIZE: Final = 249
+PN_BIT: Final = 0x40
+TEST_BIT: Final = 0x80
+
+
+# --- information objects -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SinglePoint:
+    """Single-point information SIQ (7.3.1.1 / 7.3.1.22 with time)."""
+
+    ioa: int
+    value: bool
+    quality: Quality = Quality.GOOD
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuredFloat:
+    """Measured value, IEEE 754 short float + QDS (7.3.1.13 / 7.3.1.28 with time)."""
+
+    ioa: int
+    value: float
+    quality: Quality = Quality.GOOD
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SingleCommand:
+    """Single command SCO: SCS bit 0, QU bits 2-6, S/E bit 7 (101 7.3.2.1; C_SC_TA_1 104 clause 8)."""
+
+    ioa: int
+    on: bool
+    select: bool = False  # S/E = 1: select, 0: execute (7.2.6.15)
+    qualifier: int = 0  # QU 0..31: 0 no additional definition, 1 short, 2 long pulse, 3 persistent
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetpointFloat:
+    """Set-point command, short float + QOS: QL bits 0-6, S/E bit 7 (101 7.3.2.6; C_SE_TC_1 104 clause 8)."""
+
+    ioa: int
+    value: float
+    select: bool = False
+    qualifier: int = 0  # QL 0..127, 0 = default
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interrogation:
+    """Interrogation command QOI (7.3.4.1): 20 = station, 21..36 = group 1..16."""
+
+    ioa: int = 0
+    qualifier: int = QOI_STATION
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockSync:
+    """Clock synchronisation command (7.3.4.4)."""
+
+    ioa: int = 0
+    time: Cp56Time2a
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndOfInitialisation:
+    """End of initialisation COI (7.3.3.1): cause bits 0-6, bit 7 after parameter change."""
+
+    ioa: int = 0
+    cause: InitCause = InitCause.LOCAL_POWER_ON
+    after_parameter_change: bool = False
+
+
+InformationObject = (
+    SinglePoint
+    | MeasuredFloat
+    | SingleCommand
+    | SetpointFloat
+    | Interrogation
+    | ClockSync
+    | EndOfInitialisation
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Asdu:
+    """One ASDU: header fields and its information objects."""
+
+    type_id: TypeId
+    cause: Cause
+    common_address: int
+    objects: tuple[InformationObject, ...]
+    negative: bool = False  # P/N bit: negative confirmation
+    test: bool = False  # T bit
+    originator: int = 0
+    sequence: bool = False  # SQ = 1: objects at consecutive IOAs, one address on the wire
+
+
+# --- element codecs, one row per type id ------------------------------------------
+
+_FLOAT_Q: Final = struct.Struct("<fB")
+
+
+def _time_of(obj: InformationObject) -> Cp56Time2a | None:
+    return getattr(obj, "time", None)
+
+
+def _enc_sp(o: InformationObject) -> bytes:
+    assert isinstance(o, SinglePoint)
+    return bytes(((o.quality & 0xF0) | (1 if o.value else 0),))
+
+
+def _dec_sp(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return SinglePoint(ioa=ioa, value=bool(b[0] & 1), quality=Quality(b[0] & 0xF0), time=t)
+
+
+def _enc_me_float(o: InformationObject) -> bytes:
+    assert isinstance(o, MeasuredFloat)
+    try:
+        return _FLOAT_Q.pack(o.value, o.quality & 0xF1)
+    except (OverflowError, struct.error) as exc:
+        raise LocalProtocolError(f"measured value {o.value!r} does not fit a float32") from exc
+
+
+def _dec_me_float(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    value, qds = _FLOAT_Q.unpack_from(b)
+    return MeasuredFloat(ioa=ioa, value=value, quality=Quality(qds & 0xF1), time=t)
+
+
+def _enc_sco(o: InformationObject) -> bytes:
+    assert isinstance(o, SingleCommand)
+    if not 0 <= o.qualifier <= 31:
+        raise LocalProtocolError(f"QU {o.qualifier} out of 0..31")
+    return bytes(((0x80 if o.select else 0) | (o.qualifier << 2) | (1 if o.on else 0),))
+
+
+def _dec_sco(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return SingleCommand(
+        ioa=ioa, on=bool(b[0] & 1), select=bool(b[0] & 0x80), qualifier=(b[0] >> 2) & 0x1F, time=t
+    )
+
+
+def _enc_se_float(o: InformationObject) -> bytes:
+    assert isinstance(o, SetpointFloat)
+    if not 0 <= o.qualifier <= 127:
+        raise LocalProtocolError(f"QL {o.qualifier} out of 0..127")
+    try:
+        return _FLOAT_Q.pack(o.value, (0x80 if o.select else 0) | o.qualifier)
+    except (OverflowError, struct.error) as exc:
+        raise LocalProtocolError(f"set-point {o.value!r} does not fit a float32") from exc
+
+
+def _dec_se_float(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    value, qos = _FLOAT_Q.unpack_from(b)
+    return SetpointFloat(ioa=ioa, value=value, select=bool(qos & 0x80), qualifier=qos & 0x7F, time=t)
+
+
+def _enc_qoi(o: InformationObject) -> bytes:
+    assert isinstance(o, Interrogation)
+    if not 0 <= o.qualifier <= 255:
+        raise LocalProtocolError(f"QOI {o.qualifier} out of 0..255")
+    return bytes((o.qualifier,))
+
+
+def _dec_qoi(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return Interrogation(ioa=ioa, qualifier=b[0])
+
+
+def _enc_nothing(o: InformationObject) -> bytes:
+    return b""
+
+
+def _dec_clock(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    assert t is not None
+    return ClockSync(ioa=ioa, time=t)
+
+
+def _enc_coi(o: InformationObject) -> bytes:
+    assert isinstance(o, EndOfInitialisation)
+    return bytes((int(o.cause) | (0x80 if o.after_parameter_change else 0),))
+
+
+def _dec_coi(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    code = b[0] & 0x7F
+    if code not in InitCause._value2member_map_:
+        raise RemoteProtocolError(f"cause of initialisation {code} is reserved", close_connection=True)
+    return EndOfInitialisation(ioa=ioa, cause=InitCause(code), after_parameter_change=bool(b[0] & 0x80))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ElementCodec:
+    """How one type id's elements look: object class, octets without IOA and time, time tag."""
+
+    cls: type
+    size: int
+    timed: bool
+    encode: Callable[[InformationObject], bytes]
+    decode: Callable[[int, memoryview, Cp56Time2a | None], InformationObject]
+
+
+ELEMENT_CODECS: Final[dict[TypeId, ElementCodec]] = {
+    TypeId.M_SP_NA_1: ElementCodec(cls=SinglePoint, size=1, timed=False, encode=_enc_sp, decode=_dec_sp),
+    TypeId.M_SP_TB_1: ElementCodec(cls=SinglePoint, size=1, timed=True, encode=_enc_sp, decode=_dec_sp),
+    TypeId.M_ME_NC_1: ElementCodec(
+        cls=MeasuredFloat, size=5, timed=False, encode=_enc_me_float, decode=_dec_me_float
+    ),
+    TypeId.M_ME_TF_1: ElementCodec(
+        cls=MeasuredFloat, size=5, timed=True, encode=_enc_me_float, decode=_dec_me_float
+    ),
+    TypeId.C_SC_NA_1: ElementCodec(cls=SingleCommand, size=1, timed=False, encode=_enc_sco, decode=_dec_sco),
+    TypeId.C_SC_TA_1: ElementCodec(cls=SingleCommand, size=1, timed=True, encode=_enc_sco, decode=_dec_sco),
+    TypeId.C_SE_NC_1: ElementCodec(
+        cls=SetpointFloat, size=5, timed=False, encode=_enc_se_float, decode=_dec_se_float
+    ),
+    TypeId.C_SE_TC_1: ElementCodec(
+        cls=SetpointFloat, size=5, timed=True, encode=_enc_se_float, decode=_dec_se_float
+    ),
+    TypeId.C_IC_NA_1: ElementCodec(cls=Interrogation, size=1, timed=False, encode=_enc_qoi, decode=_dec_qoi),
+    TypeId.C_CS_NA_1: ElementCodec(cls=ClockSync, size=0, timed=True, encode=_enc_nothing, decode=_dec_clock),
+    TypeId.M_EI_NA_1: ElementCodec(
+        cls=EndOfInitialisation, size=1, timed=False, encode=_enc_coi, decode=_dec_coi
+    ),
+}
+
+
+# --- ASDU codec ----------------------------------------------------------------------
+
+
+def encode_asdu(asdu: Asdu) -> bytes:
+    """The ASDU's octets; LocalProtocolError if it is not a valid ASDU."""
+    codec = ELEMENT_CODECS.get(asdu.type_id)
+    if codec is None:
+        raise LocalProtocolError(f"type id {asdu.type_id} is not supported")
+    count = len(asdu.objects)
+    if not 1 <= count <= 127:
+        raise LocalProtocolError(f"an ASDU carries 1..127 objects, not {count}")
+    if not 0 <= asdu.common_address <= 0xFFFF or not 0 <= asdu.originator <= 0xFF:
+        raise LocalProtocolError("common address or originator address out of range")
+    cot = int(asdu.cause) | (PN_BIT if asdu.negative else 0) | (TEST_BIT if asdu.test else 0)
+    out = bytearray(
+        (
+            asdu.type_id,
+            count | (0x80 if asdu.sequence else 0),
+            cot,
+            asdu.originator,
+            asdu.common_address & 0xFF,
+            asdu.common_address >> 8,
+        )
+    )
+    first_ioa = asdu.objects[0].ioa
+    for index, obj in enumerate(asdu.objects):
+        if type(obj) is not codec.cls:
+            raise LocalProtocolError(f"{type(obj).__name__} cannot travel in {asdu.type_id.name}")
+        if not 0 <= obj.ioa <= 0xFFFFFF:
+            raise LocalProtocolError(f"IOA {obj.ioa} out of 0..16777215")
+        time = _time_of(obj)
+        if (time is not None) != codec.timed:
+            raise LocalProtocolError(f"{asdu.type_id.name} {'needs' if codec.timed else 'takes no'} time tag")
+        if not asdu.sequence or index == 0:
+            out += obj.ioa.to_bytes(IOA_SIZE, "little")
+        elif obj.ioa != first_ioa + index:
+            raise LocalProtocolError("SQ = 1 needs consecutive information object addresses")
+        out += codec.encode(obj)
+        if time is not None:
+            out += time.encode()
+    if len(out) > MAX_ASDU_SIZE:
+        raise LocalProtocolError(f"ASDU of {len(out)} octets exceeds {MAX_ASDU_SIZE}")
+    return bytes(out)
+
+
+def mirror(raw: bytes, cause: Cause) -> bytes:
+    """The negative mirror of a received ASDU: same octets, COT = cause, P/N = 1 (7.2.3)."""
+    answer = bytearray(raw)
+    answer[2] = (raw[2] & TEST_BIT) | PN_BIT | int(cause)
+    return bytes(answer)
+
+
+def decode_asdu(raw: bytes) -> Asdu:
+    """Decode an ASDU; RemoteProtocolError carries the standard's answer to bad input."""
+    if len(raw) < HEADER_SIZE:
+        raise RemoteProtocolError(
+            f"ASDU of {len(raw)} octets is shorter than its header", close_connection=True
+        )
+    type_code, vsq, cot = raw[0], raw[1], raw[2]
+    try:
+        type_id = TypeId(type_code)
+        codec = ELEMENT_CODECS[type_id]
+    except (ValueError, KeyError):
+        raise RemoteProtocolError(
+            f"unknown type identification {type_code}", wire_answer=mirror(raw, Cause.UNKNOWN_TYPE_ID)
+        ) from None
+    try:
+        cause = Cause(cot & 0x3F)
+    except ValueError:
+        raise RemoteProtocolError(
+            f"unknown cause of transmission {cot & 0x3F}", wire_answer=mirror(raw, Cause.UNKNOWN_CAUSE)
+        ) from None
+    count, sequence = vsq & 0x7F, bool(vsq & 0x80)
+    element_size = codec.size + (CP56_SIZE if codec.timed else 0)
+    expected = HEADER_SIZE + (
+        IOA_SIZE + count * element_size if sequence else count * (IOA_SIZE + element_size)
+    )
+    if count == 0 or len(raw) != expected:
+        raise RemoteProtocolError(
+            f"{type_id.name} with {count} objects must be {expected} octets, got {len(raw)}",
+            close_connection=True,
+        )
+    view = memoryview(raw)
+    objects: list[InformationObject] = []
+    offset = HEADER_SIZE
+    ioa = 0
+    for index in range(count):
+        if not sequence or index == 0:
+            ioa = raw[offset] | (raw[offset + 1] << 8) | (raw[offset + 2] << 16)
+            offset += IOA_SIZE
+        else:
+            ioa += 1
+        time = Cp56Time2a.decode(view[offset + codec.size : offset + element_size]) if codec.timed else None
+        objects.append(codec.decode(ioa, view[offset : offset + codec.size], time))
+        offset += element_size
+    return Asdu(
+        type_id=type_id,
+        cause=cause,
+        negative=bool(cot & PN_BIT),
+        test=bool(cot & TEST_BIT),
+        originator=raw[3],
+        common_address=raw[4] | (raw[5] << 8),
+        objects=tuple(objects),
+        sequence=sequence,
+    )

@@ -1,0 +1,127 @@
+"""The point database of a controlled station (one common address, IEC 60870-5-101 7.2.4).
+
+Monitor points hold the last value of an information object (a measured value, a
+single point); command points say which commands the station executes, and which
+monitor point returns the result with cause 11 (101 7.4.4: "return information caused
+by a remote command"). The database is plain data: setting a value reports nothing,
+the station (:class:`~.controlled.ControlledStation`) decides what goes on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Final
+
+from .codes import Quality, TypeId
+from .cp56time import Cp56Time2a
+from .errors import LocalProtocolError
+
+#: Monitor types a point may have, and the type used for it in an interrogation
+#: answer (interrogated data travels without time tag, 101 7.4.5 / 104 clause 8).
+MONITOR_POINT_TYPES: Final = {
+    TypeId.M_SP_NA_1: TypeId.M_SP_NA_1,
+    TypeId.M_SP_TB_1: TypeId.M_SP_NA_1,
+    TypeId.M_ME_NC_1: TypeId.M_ME_NC_1,
+    TypeId.M_ME_TF_1: TypeId.M_ME_NC_1,
+}
+#: Command types a command point may have, and the twin type it also accepts.
+COMMAND_POINT_TYPES: Final = {
+    TypeId.C_SC_NA_1: frozenset({TypeId.C_SC_NA_1, TypeId.C_SC_TA_1}),
+    TypeId.C_SC_TA_1: frozenset({TypeId.C_SC_NA_1, TypeId.C_SC_TA_1}),
+    TypeId.C_SE_NC_1: frozenset({TypeId.C_SE_NC_1, TypeId.C_SE_TC_1}),
+    TypeId.C_SE_TC_1: frozenset({TypeId.C_SE_NC_1, TypeId.C_SE_TC_1}),
+}
+TIMED_TYPES: Final = frozenset({TypeId.M_SP_TB_1, TypeId.M_ME_TF_1})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MonitorPoint:
+    ioa: int
+    type_id: TypeId
+    value: float | bool
+    quality: Quality = Quality.GOOD
+    time: Cp56Time2a | None = None  # time tag of the last change, for the timed types
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandPoint:
+    ioa: int
+    type_id: TypeId
+    feedback_ioa: int | None = None  # monitor point reported with cause 11 after execution
+    autoreturn: bool = True  # copy the command's value into the feedback point
+
+
+class PointDatabase:
+    """Points of one common address, by information object address."""
+
+    def __init__(self, common_address: int) -> None:
+        if not 1 <= common_address <= 0xFFFE:
+            raise ValueError("common address must be 1..65534 (0 unused, 65535 is global)")
+        self.common_address = common_address
+        self._monitor: dict[int, MonitorPoint] = {}
+        self._command: dict[int, CommandPoint] = {}
+
+    def add_monitor(
+        self, ioa: int, type_id: TypeId, *, value: float | bool = 0.0, quality: Quality = Quality.GOOD
+    ) -> MonitorPoint:
+        if type_id not in MONITOR_POINT_TYPES:
+            raise LocalProtocolError(f"{type_id.name} is not a monitor point type")
+        self._check_free(ioa)
+        value = bool(value) if type_id in (TypeId.M_SP_NA_1, TypeId.M_SP_TB_1) else float(value)
+        point = MonitorPoint(ioa=ioa, type_id=type_id, value=value, quality=quality)
+        self._monitor[ioa] = point
+        return point
+
+    def add_command(
+        self, ioa: int, type_id: TypeId, *, feedback_ioa: int | None = None, autoreturn: bool = True
+    ) -> CommandPoint:
+        if type_id not in COMMAND_POINT_TYPES:
+            raise LocalProtocolError(f"{type_id.name} is not a command point type")
+        if feedback_ioa is not None and feedback_ioa not in self._monitor:
+            raise LocalProtocolError(f"feedback point {feedback_ioa} must be added as a monitor point first")
+        if feedback_ioa is not None and autoreturn and self._monitor[feedback_ioa].type_id in TIMED_TYPES:
+            raise LocalProtocolError("autoreturn needs an untimed feedback point (no time tag to copy)")
+        self._check_free(ioa)
+        point = CommandPoint(ioa=ioa, type_id=type_id, feedback_ioa=feedback_ioa, autoreturn=autoreturn)
+        self._command[ioa] = point
+        return point
+
+    def set(
+        self,
+        ioa: int,
+        value: float | bool,
+        *,
+        quality: Quality = Quality.GOOD,
+        time: Cp56Time2a | None = None,
+    ) -> MonitorPoint:
+        """Store a new value without reporting it; timed types need ``time``."""
+        try:
+            point = self._monitor[ioa]
+        except KeyError:
+            raise LocalProtocolError(
+                f"no monitor point {ioa} at common address {self.common_address}"
+            ) from None
+        if point.type_id in TIMED_TYPES and time is None:
+            raise LocalProtocolError(f"{point.type_id.name} point {ioa} needs a time tag")
+        value = bool(value) if isinstance(point.value, bool) else float(value)
+        updated = replace(point, value=value, quality=quality, time=time)
+        self._monitor[ioa] = updated
+        return updated
+
+    def monitor(self, ioa: int) -> MonitorPoint | None:
+        return self._monitor.get(ioa)
+
+    def command(self, ioa: int) -> CommandPoint | None:
+        return self._command.get(ioa)
+
+    def monitor_points(self) -> Iterator[MonitorPoint]:
+        """Monitor points in address order (the order of an interrogation answer)."""
+        for ioa in sorted(self._monitor):
+            yield self._monitor[ioa]
+
+    def _check_free(self, ioa: int) -> None:
+        if not 0 < ioa <= 0xFFFFFF:
+            raise LocalProtocolError(f"IOA {ioa} out of 1..16777215")
+        if ioa in self._monitor or ioa in self._command:
+            raise LocalProtocolError(f"IOA {ioa} already used at common address {self.common_address}")
