@@ -1,0 +1,391 @@
+"""Thin asyncio TCP adapter for the IEC 60870-5-104 core (:mod:`bidicharge.protocols.iec104`).
+
+It moves bytes between a socket and a station and time into it; every protocol decision
+(sequence numbers, windows, t1-t3, interrogation after STARTDT, negative answers) is the
+core's. What lives here is socket life: connect within t0, close when the core says the
+link is gone, reconnect with a bounded back-off, and futures for callers that want to
+await a confirmation.
+
+* :class:`Iec104Server` — controlled station(s) serving point databases;
+* :class:`Iec104Client` — controlling station dialling one server, reconnecting.
+
+Time is ``clock()`` seconds (default: the event loop's monotonic clock); the core sees
+only the numbers it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Generic, TypeVar
+
+from bidicharge.protocols.iec104 import (
+    GLOBAL_COMMON_ADDRESS,
+    QOI_STATION,
+    ActivationConfirmed,
+    ActivationTerminated,
+    ApciParameters,
+    BadRequestAnswered,
+    Cause,
+    CommandHandler,
+    ControlledEvent,
+    ControlledStation,
+    ControllingEvent,
+    ControllingStation,
+    Cp56Time2a,
+    DataTransferStarted,
+    InitCause,
+    LinkClosed,
+    PointDatabase,
+    PointReported,
+    Quality,
+    RequestRejected,
+    TypeId,
+)
+from bidicharge.protocols.iec104.station import Station
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+Clock = Callable[[], float]
+READ_SIZE = 65536
+
+
+def _loop_clock() -> float:
+    return asyncio.get_running_loop().time()
+
+
+class Iec104Connection(Generic[E]):
+    """One socket driven by one station: read -> core, core -> write, deadlines -> core."""
+
+    def __init__(
+        self,
+        station: Station[E],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        clock: Clock,
+        on_event: Callable[[object], None],
+    ) -> None:
+        self.station = station
+        self._reader = reader
+        self._writer = writer
+        self._clock = clock
+        self._on_event = on_event
+        self._timeout: asyncio.Timeout | None = None
+
+    def flush(self) -> None:
+        """Write what the core wants sent, hand its events out, re-arm the deadline."""
+        data = self.station.data_to_send()
+        if data and not self._writer.is_closing():
+            self._writer.write(data)
+        for event in self.station.events():
+            self._on_event(event)
+        if self._timeout is not None:
+            self._timeout.reschedule(self._deadline())
+
+    def _deadline(self) -> float | None:
+        deadline = self.station.next_deadline()
+        if deadline is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.time() + max(0.0, deadline - self._clock())
+
+    async def run(self) -> None:
+        """Serve the socket until the core closes the link or the peer goes away."""
+        try:
+            while not self.station.closed:
+                try:
+                    async with asyncio.timeout_at(self._deadline()) as self._timeout:
+                        data = await self._reader.read(READ_SIZE)
+                except TimeoutError:
+                    self.station.handle_timeout(self._clock())
+                else:
+                    if data:
+                        self.station.receive_data(data, now=self._clock())
+                    else:
+                        self.station.connection_lost("peer closed the connection")
+                finally:
+                    self._timeout = None
+                self.flush()
+                with contextlib.suppress(ConnectionError):
+                    await self._writer.drain()
+        except ConnectionError as exc:
+            self.station.connection_lost(f"socket error: {exc}")
+            self.flush()
+        finally:
+            self._writer.close()
+            with contextlib.suppress(ConnectionError):
+                await self._writer.wait_closed()
+
+
+class Iec104Server:
+    """Controlled station(s) on a TCP port: ``async with Iec104Server(...) as server``.
+
+    ``port=0`` picks a free port (:attr:`port`). The first connection after start
+    receives end of initialisation (M_EI_NA_1); every connection answers from the
+    same databases, and :meth:`update` reports to every started connection.
+    """
+
+    def __init__(
+        self,
+        databases: Iterable[PointDatabase],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        parameters: ApciParameters | None = None,
+        on_command: CommandHandler | None = None,
+        on_event: Callable[[ControlledEvent], None] | None = None,
+        clock: Clock = _loop_clock,
+        end_of_initialisation: InitCause | None = InitCause.LOCAL_POWER_ON,
+    ) -> None:
+        self.databases = list(databases)
+        self.host = host
+        self._port = port
+        self.parameters = parameters or ApciParameters()
+        self.on_command = on_command
+        self.on_event = on_event
+        self._clock = clock
+        self._end_of_initialisation = end_of_initialisation
+        self._server: asyncio.Server | None = None
+        self.connections: set[Iec104Connection[ControlledEvent]] = set()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self._port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def __aenter__(self) -> Iec104Server:
+        self._server = await asyncio.start_server(self._handle, self.host, self._port)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for connection in list(self.connections):
+                connection.station.link.close("server closing")
+                connection.flush()
+                connection._writer.close()
+            await self._server.wait_closed()
+
+    def update(
+        self,
+        common_address: int,
+        ioa: int,
+        value: float | bool,
+        *,
+        quality: Quality = Quality.GOOD,
+        time: Cp56Time2a | None = None,
+        cause: Cause = Cause.SPONTANEOUS,
+    ) -> None:
+        """Store a value and report it to every connection whose data transfer is started."""
+        database = next(db for db in self.databases if db.common_address == common_address)
+        point = database.set(ioa, value, quality=quality, time=time)
+        now = self._clock()
+        for connection in self.connections:
+            station = connection.station
+            assert isinstance(station, ControlledStation)
+            if station.started:
+                station.report(common_address, [point], now=now, cause=cause)
+                connection.flush()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        station = ControlledStation(
+            self.databases,
+            now=self._clock(),
+            parameters=self.parameters,
+            on_command=self.on_command or (lambda request: False),
+            end_of_initialisation=self._end_of_initialisation,
+        )
+        self._end_of_initialisation = None
+        connection: Iec104Connection[ControlledEvent] = Iec104Connection(
+            station, reader, writer, clock=self._clock, on_event=self._deliver
+        )
+        self.connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            self.connections.discard(connection)
+
+    def _deliver(self, event: object) -> None:
+        if isinstance(event, BadRequestAnswered):
+            log.warning("IEC 104 peer sent a bad request: %s (answered %s)", event.reason, event.cause)
+        elif isinstance(event, LinkClosed):
+            log.info("IEC 104 connection closed: %s", event.reason)
+        if self.on_event is not None:
+            self.on_event(event)  # type: ignore[arg-type]
+
+
+Confirmation = ActivationConfirmed | RequestRejected
+_CommandKey = tuple[int, int, TypeId]
+
+
+class Iec104Client:
+    """A controlling station that keeps one connection up: ``await client.run()`` in a TaskGroup.
+
+    After every (re)connect the core sends STARTDT and a station interrogation, so
+    :attr:`points` is rebuilt; commands in flight when the link drops fail with
+    ConnectionError (the activation's fate is unknown and must be re-checked, e.g. by
+    the feedback point after the next interrogation).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        parameters: ApciParameters | None = None,
+        interrogate_on_start: int | None = GLOBAL_COMMON_ADDRESS,
+        originator: int = 0,
+        on_event: Callable[[ControllingEvent], None] | None = None,
+        clock: Clock = _loop_clock,
+        reconnect_delay_s: float = 0.5,
+        max_reconnect_delay_s: float = 30.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.parameters = parameters or ApciParameters()
+        self.interrogate_on_start = interrogate_on_start
+        self.originator = originator
+        self.on_event = on_event
+        self._clock = clock
+        self.reconnect_delay_s = reconnect_delay_s
+        self.max_reconnect_delay_s = max_reconnect_delay_s
+        self.points: dict[tuple[int, int], PointReported] = {}
+        self.connection: Iec104Connection[ControllingEvent] | None = None
+        self.connects = 0
+        self._started = asyncio.Event()
+        self._pending: dict[_CommandKey, asyncio.Future[Confirmation]] = {}
+        self._interrogations: dict[int, asyncio.Future[None]] = {}
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect after a loss; runs until cancelled."""
+        delay = self.reconnect_delay_s
+        while True:
+            try:
+                async with asyncio.timeout(self.parameters.t0_s):  # 104 9.6: t0 connection establishment
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+            except (OSError, TimeoutError) as exc:
+                log.info("IEC 104 connect to %s:%s failed: %s", self.host, self.port, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_reconnect_delay_s)
+                continue
+            delay = self.reconnect_delay_s
+            self.connects += 1
+            station = ControllingStation(
+                now=self._clock(),
+                parameters=self.parameters,
+                interrogate_on_start=self.interrogate_on_start,
+                originator=self.originator,
+            )
+            connection: Iec104Connection[ControllingEvent] = Iec104Connection(
+                station, reader, writer, clock=self._clock, on_event=self._deliver
+            )
+            self.connection = connection
+            station.start(now=self._clock())
+            connection.flush()
+            try:
+                await connection.run()
+            finally:
+                self.connection = None
+                self._started.clear()
+                self._fail_pending(ConnectionError(station.link.closed_reason or "connection closed"))
+            await asyncio.sleep(delay)
+
+    async def wait_started(self) -> None:
+        """Until data transfer is started on the current connection."""
+        await self._started.wait()
+
+    async def setpoint(
+        self, common_address: int, ioa: int, value: float, *, time: Cp56Time2a | None = None
+    ) -> Confirmation:
+        """Send C_SE_NC_1 (C_SE_TC_1 with ``time``) and await its confirmation."""
+        station = self._station()
+        type_id = TypeId.C_SE_NC_1 if time is None else TypeId.C_SE_TC_1
+        future = self._expect((common_address, ioa, type_id))
+        station.send_setpoint(common_address, ioa, value, time=time, now=self._clock())
+        self._flush()
+        return await future
+
+    async def single_command(
+        self, common_address: int, ioa: int, on: bool, *, time: Cp56Time2a | None = None
+    ) -> Confirmation:
+        station = self._station()
+        type_id = TypeId.C_SC_NA_1 if time is None else TypeId.C_SC_TA_1
+        future = self._expect((common_address, ioa, type_id))
+        station.send_single_command(common_address, ioa, on, time=time, now=self._clock())
+        self._flush()
+        return await future
+
+    async def interrogate(self, common_address: int) -> None:
+        """Station interrogation; returns once terminated (values are in :attr:`points`)."""
+        station = self._station()
+        future = asyncio.get_running_loop().create_future()
+        self._interrogations[common_address] = future
+        station.interrogate(common_address, now=self._clock(), qualifier=QOI_STATION)
+        self._flush()
+        await future
+
+    # --- internals -------------------------------------------------------------------
+
+    def _station(self) -> ControllingStation:
+        if self.connection is None or not self.connection.station.started:
+            raise ConnectionError("IEC 104 data transfer is not started")
+        station = self.connection.station
+        assert isinstance(station, ControllingStation)
+        return station
+
+    def _flush(self) -> None:
+        if self.connection is not None:
+            self.connection.flush()
+
+    def _expect(self, key: _CommandKey) -> asyncio.Future[Confirmation]:
+        if key in self._pending:
+            raise RuntimeError(f"a command to {key} is already awaiting its confirmation")
+        future: asyncio.Future[Confirmation] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        return future
+
+    def _resolve(self, key: _CommandKey, result: Confirmation) -> None:
+        future = self._pending.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(result)
+
+    def _fail_pending(self, error: Exception) -> None:
+        futures: list[asyncio.Future[Confirmation] | asyncio.Future[None]] = [
+            *self._pending.values(),
+            *self._interrogations.values(),
+        ]
+        for future in futures:
+            if not future.done():
+                future.set_exception(error)
+        self._pending.clear()
+        self._interrogations.clear()
+
+    def _finish_interrogation(self, common_address: int) -> None:
+        future = self._interrogations.pop(common_address, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _deliver(self, event: object) -> None:
+        if isinstance(event, DataTransferStarted):
+            self._started.set()
+        elif isinstance(event, PointReported):
+            self.points[event.common_address, event.ioa] = event
+        elif isinstance(event, ActivationConfirmed | RequestRejected):
+            if event.type_id is TypeId.C_IC_NA_1:
+                if isinstance(event, RequestRejected) or not event.positive:
+                    self._finish_interrogation(event.common_address)
+            else:
+                self._resolve((event.common_address, event.ioa, event.type_id), event)
+        elif isinstance(event, ActivationTerminated) and event.type_id is TypeId.C_IC_NA_1:
+            self._finish_interrogation(event.common_address)
+        elif isinstance(event, LinkClosed):
+            log.info("IEC 104 link to %s:%s closed: %s", self.host, self.port, event.reason)
+        if self.on_event is not None:
+            self.on_event(event)  # type: ignore[arg-type]
