@@ -278,7 +278,8 @@ class ApciLink:
         self._vr = (self._vr + 1) % SEQ_MODULO
         self._on_ack(frame.recv_seq, now)
         self._events.append(AsduReceived(asdu=frame.asdu))
-        if _distance(self._acked_vr, self._vr) >= self.parameters.w:
+        # Acknowledge at w frames (5.5); while stopping, at once so the peer can confirm STOPDT.
+        if _distance(self._acked_vr, self._vr) >= self.parameters.w or self.state is LinkState.STOP_PENDING:
             self._acknowledge()
         elif self._t2_since is None:
             self._t2_since = now
