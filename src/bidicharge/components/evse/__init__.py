@@ -1,0 +1,147 @@
+"""EVSE (C-EVSE): the charging station between the grid connection and the vehicle.
+
+It speaks to the vehicle on I-01, takes setpoints from its energy manager on I-03 (a
+negative setpoint discharges), draws or feeds power at the connection point on I-41, and
+applies its power stage (ramp, 6 A minimum for AC, standby, losses). Until OCPP and
+ISO 15118-20 land, I-01 and I-03 are carried in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from bidicharge.components.interfaces.i01_vehicle import (
+    EnergyTransfer,
+    EnergyTransferResult,
+    VehicleStatus,
+    VehicleStatusRequest,
+)
+from bidicharge.components.interfaces.i03_energy_manager import (
+    ChargerStatus,
+    ChargerStatusRequest,
+    PowerSetpoint,
+    SetpointAccepted,
+)
+from bidicharge.physics import evse_power_stage as stage
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
+
+
+class EvseConfig(ComponentConfig):
+    max_power_W: float = Field(11000.0, gt=0)
+    phases: int = Field(3, ge=1, le=3)
+    dc: bool = False
+    bidirectional: bool = True
+    efficiency: float = Field(0.97, gt=0, le=1)
+    ramp_W_per_s: float = Field(2000.0, gt=0)
+    standby_W: float = Field(5.0, ge=0)
+    default_setpoint_W: float | None = Field(
+        None, description="setpoint without an energy manager; default: charge at full power"
+    )
+
+
+@component_type
+class Evse(Component):
+    kind = "evse"
+    catalogue_id = "C-EVSE"
+    Config = EvseConfig
+    PORTS = (
+        requires("vehicle", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),
+        provides("energy_manager", "I-03", "in-memory", wire_protocol="EEBUS"),
+        provides("grid", "I-41", ELECTRICAL),
+    )
+    phase = Phase.ACTUATION
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("ev_power_W", "grid_power_W", "setpoint_W")
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        if config.phases == 2:
+            raise ValueError("phases must be 1 or 3")
+        self.params = stage.PowerStageParams(
+            max_power_W=config.max_power_W,
+            phases=config.phases,
+            dc=config.dc,
+            bidirectional=config.bidirectional,
+            efficiency=config.efficiency,
+            ramp_W_per_s=config.ramp_W_per_s,
+            standby_W=config.standby_W,
+        )
+        self.state = stage.PowerStageState()
+        self.setpoint_W = config.default_setpoint_W if config.default_setpoint_W is not None else config.max_power_W
+        self.grid_power_W = 0.0
+        self.vehicle: VehicleStatus | None = None
+
+    def _vehicle_link(self) -> Link:
+        link = self.link("vehicle")
+        assert link is not None
+        return link
+
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        vehicle = self._vehicle_link().request(VehicleStatusRequest())
+        self.vehicle = vehicle
+        if not vehicle.plugged_in:
+            self.state = stage.PowerStageState(losses_Wh=self.state.losses_Wh)
+            self.grid_power_W = stage.grid_side_W(self.params, 0.0, energised=False)
+            return
+        result = stage.step(
+            self.params,
+            self.state,
+            setpoint_W=self.setpoint_W,
+            ev_max_charge_W=vehicle.max_charge_W,
+            ev_max_discharge_W=vehicle.max_discharge_W,
+            dt_s=dt_s,
+        )
+        p = result.ev_power_W
+        if p != 0.0:
+            answer: EnergyTransferResult = self._vehicle_link().request(EnergyTransfer(power_W=p, duration_s=dt_s))
+            p = answer.power_W
+        grid = stage.grid_side_W(self.params, p, energised=True)
+        self.state = stage.PowerStageState(
+            ev_power_W=p, losses_Wh=self.state.losses_Wh + (grid - p) * dt_s / 3600.0
+        )
+        self.grid_power_W = grid
+
+    def observe(self) -> tuple[float, ...]:
+        return (self.state.ev_power_W, self.grid_power_W, self.setpoint_W)
+
+    def status(self) -> ChargerStatus:
+        v = self.vehicle
+        connected = v is not None and v.plugged_in
+        max_c = min(self.params.max_power_W, v.max_charge_W) if connected and v else 0.0
+        max_d = min(self.params.max_power_W, v.max_discharge_W) if connected and v and self.params.bidirectional else 0.0
+        return ChargerStatus(
+            vehicle_connected=connected,
+            power_W=self.state.ev_power_W,
+            grid_power_W=self.grid_power_W,
+            max_charge_W=max_c,
+            max_discharge_W=max_d,
+            min_power_W=self.params.min_power_W,
+            soc=v.soc if connected and v else None,
+            capacity_Wh=v.capacity_Wh if connected and v else None,
+            departure_s=v.departure_s if connected and v else None,
+            target_soc=v.target_soc if connected and v else None,
+            min_soc=v.min_soc if connected and v else None,
+            charge_efficiency=(v.charge_efficiency if v else 1.0) * self.params.efficiency,
+            discharge_efficiency=(v.discharge_efficiency if v else 1.0) * self.params.efficiency,
+        )
+
+    def handle(self, port: str, message: object, link: Link) -> object:
+        if isinstance(message, ChargerStatusRequest):
+            return self.status()
+        if isinstance(message, PowerSetpoint):
+            self.setpoint_W = message.power_W
+            vc = self.vehicle
+            clamped = stage.clamp_setpoint_W(
+                self.params,
+                message.power_W,
+                vc.max_charge_W if vc else 0.0,
+                vc.max_discharge_W if vc else 0.0,
+            )
+            return SetpointAccepted(power_W=clamped)
+        return super().handle(port, message, link)
+
+    def report(self) -> dict[str, Any]:
+        return {"losses_Wh": self.state.losses_Wh}

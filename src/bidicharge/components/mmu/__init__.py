@@ -1,0 +1,56 @@
+"""mMU (C-MMU): the bidirectional meter at the grid connection point.
+
+Registers import (OBIS 1.8.0) and export (2.8.0) in Wh, keeps quarter-hour interval values,
+and gives the HEMS its current values (I-47, read-only; in memory until the SMGW HAN
+interface lands). The plants behind it are wired on I-39; the GCP hands it the total.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from bidicharge.components.interfaces.i47_han import MeterReading, MeterReadingRequest
+from bidicharge.physics import meter
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
+
+
+class MmuConfig(ComponentConfig):
+    pass
+
+
+@component_type
+class Mmu(Component):
+    kind = "mmu"
+    catalogue_id = "C-MMU"
+    Config = MmuConfig
+    PORTS = (
+        requires("plants", "I-39", ELECTRICAL, many=True, optional=True),
+        provides("gcp", "I-40", ELECTRICAL),
+        provides("han", "I-47", "in-memory", wire_protocol="SMGW HAN (TR-03109)"),
+    )
+    phase = Phase.BALANCE
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("power_W", "import_Wh", "export_Wh")
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        self.state = meter.MeterState()
+        self.intervals: list[meter.IntervalValue] = []
+
+    def plants_power_W(self) -> float:
+        return sum(link.peer.grid_power_W for link in self.peers("plants"))  # type: ignore[attr-defined]
+
+    def measure(self, now: float, power_W: float, dt_s: float) -> None:
+        self.state, closed = meter.step(self.state, now, power_W, dt_s)
+        self.intervals.extend(closed)
+
+    def observe(self) -> tuple[float, ...]:
+        return (self.state.power_W, self.state.import_Wh, self.state.export_Wh)
+
+    def handle(self, port: str, message: object, link: Link) -> object:
+        if isinstance(message, MeterReadingRequest):
+            return MeterReading(power_W=self.state.power_W, import_Wh=self.state.import_Wh, export_Wh=self.state.export_Wh)
+        return super().handle(port, message, link)
+
+    def report(self) -> dict[str, Any]:
+        return {"import_Wh": self.state.import_Wh, "export_Wh": self.state.export_Wh, "intervals": len(self.intervals)}

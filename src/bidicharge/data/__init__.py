@@ -1,0 +1,1 @@
+"""Bundled data files (see each folder's README for source and licence)."""
