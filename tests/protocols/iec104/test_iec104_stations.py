@@ -1,0 +1,334 @@
+"""Controlling and controlled station over one in-memory link (IEC 60870-5-101 7.4, 104 clause 9)."""
+
+from __future__ import annotations
+
+import pytest
+from iec104_pairs import exchange
+
+from bidicharge.protocols.iec104 import (
+    ActivationConfirmed,
+    ActivationTerminated,
+    Asdu,
+    BadRequestAnswered,
+    Cause,
+    ClockSyncReceived,
+    CommandRequest,
+    ControlledStation,
+    ControllingStation,
+    Cp56Time2a,
+    IFrame,
+    InitCause,
+    MeasuredFloat,
+    PointDatabase,
+    PointReported,
+    Quality,
+    RequestRejected,
+    SetpointFloat,
+    StationInitialised,
+    TypeId,
+    UnexpectedAsdu,
+    decode_asdu,
+    encode_asdu,
+)
+
+CA = 47
+T = Cp56Time2a(year=26, month=11, day=26, hour=12, minute=0, millisecond=1500)
+
+
+def pool_database(ca: int = CA) -> PointDatabase:
+    db = PointDatabase(ca)
+    db.add_monitor(1001, TypeId.M_ME_NC_1, value=2950.0)  # pool power, W
+    db.add_monitor(1002, TypeId.M_SP_NA_1, value=True)  # pool available
+    db.add_monitor(1003, TypeId.M_ME_NC_1)  # set-point feedback
+    db.add_monitor(1004, TypeId.M_ME_TF_1)  # time-tagged measurement
+    db.add_command(2001, TypeId.C_SE_NC_1, feedback_ioa=1003)
+    db.add_command(2002, TypeId.C_SC_NA_1, feedback_ioa=1002)
+    return db
+
+
+class Pool:
+    """A command handler that can deliver up to ``limit_W``."""
+
+    def __init__(self, limit_W: float = 10_000.0) -> None:
+        self.limit_W = limit_W
+        self.requests: list[CommandRequest] = []
+
+    def __call__(self, request: CommandRequest) -> bool:
+        self.requests.append(request)
+        return request.type_id is TypeId.C_SC_NA_1 or abs(float(request.value)) <= self.limit_W
+
+
+def pair(
+    databases: list[PointDatabase] | None = None, pool: Pool | None = None, eoi: InitCause | None = None
+) -> tuple[ControllingStation, ControlledStation]:
+    master = ControllingStation(now=0.0)
+    outstation = ControlledStation(
+        databases or [pool_database()], now=0.0, on_command=pool or Pool(), end_of_initialisation=eoi
+    )
+    master.start(now=0.0)
+    exchange(master, outstation, now=0.0)
+    return master, outstation
+
+
+def asdus_of(trace: list[tuple[str, object]], direction: str) -> list[Asdu]:
+    return [decode_asdu(f.asdu) for d, f in trace if d == direction and isinstance(f, IFrame)]
+
+
+def test_station_interrogation_follows_startdt_and_reports_every_point() -> None:
+    master = ControllingStation(now=0.0)
+    outstation = ControlledStation([pool_database()], now=0.0)
+    master.start(now=0.0)
+    trace = exchange(master, outstation, now=0.0)
+    answers = asdus_of(trace, "b>a")
+    assert [(a.type_id, a.cause) for a in answers] == [
+        (TypeId.C_IC_NA_1, Cause.ACTIVATION_CON),
+        (TypeId.M_ME_NC_1, Cause.INTERROGATED_BY_STATION),  # 1001, 1003 and the TF point 1004 without time
+        (TypeId.M_SP_NA_1, Cause.INTERROGATED_BY_STATION),
+        (TypeId.C_IC_NA_1, Cause.ACTIVATION_TERMINATION),
+    ]
+    reported = {e.ioa: e.value for e in master.events() if isinstance(e, PointReported)}
+    assert reported == {1001: 2950.0, 1002: True, 1003: 0.0, 1004: 0.0}
+
+
+def test_end_of_initialisation_is_followed_by_exactly_one_interrogation() -> None:
+    master = ControllingStation(now=0.0)
+    outstation = ControlledStation([pool_database()], now=0.0, end_of_initialisation=InitCause.LOCAL_POWER_ON)
+    master.start(now=0.0)
+    trace = exchange(master, outstation, now=0.0)
+    events = list(master.events())
+    assert StationInitialised(common_address=CA, cause=InitCause.LOCAL_POWER_ON) in events
+    interrogations = [a for a in asdus_of(trace, "a>b") if a.type_id is TypeId.C_IC_NA_1]
+    assert len(interrogations) == 1
+
+
+def test_restart_without_interrogation_under_way_triggers_one() -> None:
+    master = ControllingStation(now=0.0, interrogate_on_start=None)
+    outstation = ControlledStation([pool_database()], now=0.0, end_of_initialisation=InitCause.REMOTE_RESET)
+    master.start(now=0.0)
+    trace = exchange(master, outstation, now=0.0)
+    assert [a.type_id for a in asdus_of(trace, "a>b")] == [TypeId.C_IC_NA_1]
+
+
+def test_accepted_setpoint_is_confirmed_fed_back_and_terminated_in_that_order() -> None:
+    pool = Pool()
+    master, outstation = pair(pool=pool)
+    list(master.events())
+    master.send_setpoint(CA, 2001, -3000.0, now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    assert [(a.type_id, a.cause, a.negative) for a in asdus_of(trace, "b>a")] == [
+        (TypeId.C_SE_NC_1, Cause.ACTIVATION_CON, False),
+        (TypeId.M_ME_NC_1, Cause.RETURN_INFO_REMOTE, False),
+        (TypeId.C_SE_NC_1, Cause.ACTIVATION_TERMINATION, False),
+    ]
+    events = list(master.events())
+    assert events[0] == ActivationConfirmed(
+        common_address=CA, ioa=2001, type_id=TypeId.C_SE_NC_1, positive=True
+    )
+    assert (
+        PointReported(
+            common_address=CA,
+            ioa=1003,
+            type_id=TypeId.M_ME_NC_1,
+            value=-3000.0,
+            quality=Quality.GOOD,
+            time=None,
+            cause=Cause.RETURN_INFO_REMOTE,
+        )
+        in events
+    )
+    assert events[-1] == ActivationTerminated(common_address=CA, ioa=2001, type_id=TypeId.C_SE_NC_1)
+    assert [r.value for r in pool.requests] == [-3000.0]
+    assert outstation.databases[CA].monitor(1003).value == -3000.0  # type: ignore[union-attr]
+
+
+def test_setpoint_the_pool_cannot_deliver_is_confirmed_negatively() -> None:
+    master, outstation = pair(pool=Pool(limit_W=5_000.0))
+    list(master.events())
+    master.send_setpoint(CA, 2001, 8_000.0, now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    assert [(a.cause, a.negative) for a in asdus_of(trace, "b>a")] == [(Cause.ACTIVATION_CON, True)]
+    assert list(master.events()) == [
+        ActivationConfirmed(common_address=CA, ioa=2001, type_id=TypeId.C_SE_NC_1, positive=False)
+    ]
+    assert outstation.databases[CA].monitor(1003).value == 0.0  # type: ignore[union-attr]
+
+
+def test_select_is_confirmed_but_not_executed() -> None:
+    pool = Pool()
+    master, outstation = pair(pool=pool)
+    master.send_setpoint(CA, 2001, 100.0, select=True, now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    assert [a.cause for a in asdus_of(trace, "b>a")] == [Cause.ACTIVATION_CON]
+    assert pool.requests[-1].select
+    assert outstation.databases[CA].monitor(1003).value == 0.0  # type: ignore[union-attr]
+
+
+def test_time_tagged_setpoint_reaches_the_handler_with_its_time() -> None:
+    pool = Pool()
+    master, outstation = pair(pool=pool)
+    master.send_setpoint(CA, 2001, 42.0, time=T, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert pool.requests[-1].type_id is TypeId.C_SE_TC_1
+    assert pool.requests[-1].time == T
+
+
+def test_single_command_switches_and_returns_the_status() -> None:
+    master, outstation = pair()
+    list(master.events())
+    master.send_single_command(CA, 2002, False, now=1.0)
+    exchange(master, outstation, now=1.0)
+    reports = [e for e in master.events() if isinstance(e, PointReported)]
+    assert [(r.ioa, r.value, r.cause) for r in reports] == [(1002, False, Cause.RETURN_INFO_REMOTE)]
+
+
+@pytest.mark.parametrize(
+    ("send", "cause"),
+    [
+        (lambda m: m.send_setpoint(CA, 9999, 1.0, now=1.0), Cause.UNKNOWN_IOA),
+        (lambda m: m.send_setpoint(48, 2001, 1.0, now=1.0), Cause.UNKNOWN_COMMON_ADDRESS),
+        (
+            lambda m: m.send_single_command(CA, 2001, True, now=1.0),
+            Cause.UNKNOWN_TYPE_ID,
+        ),  # point takes set-points
+        (lambda m: m.send_setpoint(CA, 1003, 1.0, now=1.0), Cause.UNKNOWN_IOA),  # a monitor point
+    ],
+)
+def test_bad_request_is_mirrored_negatively_and_the_link_stays_up(send, cause: Cause) -> None:  # type: ignore[no-untyped-def]
+    master, outstation = pair()
+    list(master.events())
+    send(master)
+    exchange(master, outstation, now=1.0)
+    (rejection,) = [e for e in master.events() if isinstance(e, RequestRejected)]
+    assert rejection.cause is cause
+    assert any(isinstance(e, BadRequestAnswered) and e.cause is cause for e in outstation.events())
+    assert master.started and outstation.started
+
+
+def test_command_with_a_cause_other_than_activation_is_mirrored_with_cause_45() -> None:
+    master, outstation = pair()
+    asdu = Asdu(
+        type_id=TypeId.C_SE_NC_1,
+        cause=Cause.SPONTANEOUS,
+        common_address=CA,
+        objects=(SetpointFloat(ioa=2001, value=1.0),),
+    )
+    master.link.send_asdu(encode_asdu(asdu), now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    (answer,) = asdus_of(trace, "b>a")
+    assert (answer.cause, answer.negative, answer.objects) == (Cause.UNKNOWN_CAUSE, True, asdu.objects)
+
+
+def test_monitor_type_in_control_direction_is_an_unknown_type() -> None:
+    master, outstation = pair()
+    asdu = Asdu(
+        type_id=TypeId.M_ME_NC_1,
+        cause=Cause.ACTIVATION,
+        common_address=CA,
+        objects=(MeasuredFloat(ioa=1001, value=1.0),),
+    )
+    master.link.send_asdu(encode_asdu(asdu), now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    assert [(a.cause, a.negative) for a in asdus_of(trace, "b>a")] == [(Cause.UNKNOWN_TYPE_ID, True)]
+
+
+def test_undefined_type_id_is_mirrored_octet_for_octet_with_cause_44() -> None:
+    master, outstation = pair()
+    list(master.events())
+    request = bytes((127, 1, 6, 0, CA, 0, 0xD1, 0x07, 0x00, 0x01))
+    master.link.send_asdu(request, now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    (answer,) = [f.asdu for d, f in trace if d == "b>a" and isinstance(f, IFrame)]
+    assert answer == request[:2] + bytes((0x40 | 44,)) + request[3:]
+    assert any(isinstance(e, UnexpectedAsdu) for e in master.events())
+    assert outstation.started
+
+
+def test_malformed_asdu_closes_the_connection() -> None:
+    master, outstation = pair()
+    truncated = encode_asdu(
+        Asdu(
+            type_id=TypeId.C_SE_NC_1,
+            cause=Cause.ACTIVATION,
+            common_address=CA,
+            objects=(SetpointFloat(ioa=2001, value=1.0),),
+        )
+    )[:-2]
+    master.link.send_asdu(truncated, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert outstation.closed
+
+
+def test_clock_sync_is_confirmed_and_handed_to_the_application() -> None:
+    master, outstation = pair()
+    list(master.events())
+    master.clock_sync(CA, T, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert ClockSyncReceived(common_address=CA, time=T) in list(outstation.events())
+    assert list(master.events()) == [
+        ActivationConfirmed(common_address=CA, ioa=0, type_id=TypeId.C_CS_NA_1, positive=True)
+    ]
+
+
+def test_global_interrogation_answers_every_common_address() -> None:
+    master, outstation = pair(databases=[pool_database(47), pool_database(48)])
+    cas = {e.common_address for e in master.events() if isinstance(e, PointReported)}
+    assert cas == {47, 48}
+
+
+def test_large_interrogation_is_split_into_fitting_asdus() -> None:
+    db = PointDatabase(CA)
+    for ioa in range(1, 41):
+        db.add_monitor(ioa, TypeId.M_ME_NC_1, value=float(ioa))
+    master = ControllingStation(now=0.0)
+    outstation = ControlledStation([db], now=0.0)
+    master.start(now=0.0)
+    trace = exchange(master, outstation, now=0.0)
+    data = [a for a in asdus_of(trace, "b>a") if a.type_id is TypeId.M_ME_NC_1]
+    assert len(data) == 3
+    assert {e.ioa: e.value for e in master.events() if isinstance(e, PointReported)} == {
+        i: float(i) for i in range(1, 41)
+    }
+
+
+@pytest.mark.parametrize(("qoi", "positive"), [(21, True), (5, False)])
+def test_group_interrogation_is_answered_without_points_and_unknown_qualifier_refused(
+    qoi: int, positive: bool
+) -> None:
+    master, outstation = pair()
+    list(master.events())
+    master.interrogate(CA, qualifier=qoi, now=1.0)
+    exchange(master, outstation, now=1.0)
+    events = list(master.events())
+    assert events[0] == ActivationConfirmed(
+        common_address=CA, ioa=0, type_id=TypeId.C_IC_NA_1, positive=positive
+    )
+    assert not any(isinstance(e, PointReported) for e in events)
+
+
+def test_spontaneous_time_tagged_value_keeps_its_time() -> None:
+    master, outstation = pair()
+    list(master.events())
+    outstation.update(CA, 1004, 11.5, time=T, quality=Quality.NOT_TOPICAL, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert list(master.events()) == [
+        PointReported(
+            common_address=CA,
+            ioa=1004,
+            type_id=TypeId.M_ME_TF_1,
+            value=11.5,
+            quality=Quality.NOT_TOPICAL,
+            time=T,
+            cause=Cause.SPONTANEOUS,
+        )
+    ]
+
+
+def test_acknowledgements_flow_during_a_long_exchange() -> None:
+    master, outstation = pair()
+    for n in range(100):
+        outstation.update(CA, 1001, float(n), now=1.0)
+        exchange(master, outstation, now=1.0)
+    assert outstation.link.unacknowledged_sent < outstation.link.parameters.w
+    assert outstation.link.queued == 0
+    values = [e.value for e in master.events() if isinstance(e, PointReported)]
+    assert values == [float(n) for n in range(100)]
