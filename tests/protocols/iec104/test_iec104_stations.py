@@ -325,6 +325,7 @@ def test_spontaneous_time_tagged_value_keeps_its_time() -> None:
 
 def test_acknowledgements_flow_during_a_long_exchange() -> None:
     master, outstation = pair()
+    list(master.events())
     for n in range(100):
         outstation.update(CA, 1001, float(n), now=1.0)
         exchange(master, outstation, now=1.0)
