@@ -71,7 +71,7 @@ SCHEMA_SETS: dict[str, str] = {
     NS_DC: "V2G_CI_DC.xsd",
 }
 # profile -> (schema folder, generates the dataclasses?)
-PROFILES: dict[str, bool] = {"iso15118_20": True}
+PROFILES: dict[str, bool] = {"iso15118_20": True, "josev_jar_draft": False}
 
 QName = tuple[str, str]  # (namespace uri, local name); "" = no namespace
 
@@ -377,6 +377,7 @@ class ValueSpec:
     length: int | None = None
     enum: tuple[str, ...] = ()
     enum_name: QName | None = None
+    builtin: str = ""
 
     def py_type(self) -> str:
         return {"bool": "bool", "nbit": "int", "uint": "int", "int": "int", "str": "str", "bin": "bytes"}.get(
@@ -446,7 +447,7 @@ class Resolver:
         if b in STRING_BUILTINS:
             return ValueSpec(kind="str", max_length=st.max_length, length=st.length)
         if b in BINARY_BUILTINS:
-            return ValueSpec(kind="bin", max_length=st.max_length, length=st.length)
+            return ValueSpec(kind="bin", max_length=st.max_length, length=st.length, builtin=b)
         raise SchemaError(f"unsupported builtin datatype xs:{b}")
 
     def complex(self, q: QName) -> ComplexType:
@@ -822,7 +823,7 @@ class GrammarBuilder:
             # merge identical events coming from different NFA nodes (EXI §8.5.4.2.2)
             by_event: dict[tuple[object, ...], tuple[tuple[object, ...], set[int]]] = {}
             for label, dsts in moves.items():
-                ev = label[:2] if label[0] in ("AT", "SE") else label[:1]
+                ev = label[:2] if label[0] in ("AT", "SE", "CH") else label[:1]
                 if ev in by_event:
                     by_event[ev][1].update(dsts)
                     if label[0] == "SE" and label[2] < by_event[ev][0][2]:  # type: ignore[operator]
@@ -832,7 +833,7 @@ class GrammarBuilder:
             prods: list[tuple[tuple[object, ...], str, int, frozenset[int]]] = []
             for ev, (label, dsts) in by_event.items():
                 kind = str(label[0])
-                fi = int(label[1]) if kind in ("AT", "SE") else -1  # type: ignore[call-overload]
+                fi = int(label[1]) if kind in ("AT", "SE", "CH") else -1  # type: ignore[call-overload]
                 prods.append((self._sort_key(label), kind, fi, closure(frozenset(dsts))))
             if final in cur:
                 prods.append(((6,), "EE", -1, frozenset()))
@@ -964,8 +965,10 @@ def value_spec_literal(model: Model, vs: ValueSpec) -> str:
             "bin": "binary"}[vs.kind]
     if vs.kind in ("nbit", "uint", "int"):
         args = [repr(vs.min_value), repr(vs.max_value)]
-    elif vs.kind in ("str", "bin"):
+    elif vs.kind == "str":
         args = [repr(vs.max_length), repr(vs.length)]
+    elif vs.kind == "bin":
+        args = [repr(vs.max_length), repr(vs.length), repr(vs.builtin == "base64Binary")]
     return f"V.{ctor}({', '.join(args)})"
 
 
@@ -1059,7 +1062,23 @@ def load_set(folder: Path, root_xsd: str) -> Schema:
     return loader.schema
 
 
-def generate_profile(profile: str, with_classes: bool) -> dict[str, str]:
+def check_against(primary: Model, draft: Model) -> None:
+    """A grammar-only profile reuses the primary profile's dataclasses: every type, field and
+    enumeration it needs must exist there under the same Python name."""
+    for key, tm in draft.types.items():
+        p = primary.types.get(key)
+        if p is None or p.cls != tm.cls:
+            raise SchemaError(f"draft type {key} has no dataclass in the primary profile")
+        have = {f.attr: f for f in p.fields}
+        for f in tm.fields:
+            if f.attr not in have or have[f.attr].wire != f.wire:
+                raise SchemaError(f"draft field {tm.cls}.{f.attr} has no counterpart in the primary profile")
+    for q in draft.enums:
+        if q not in primary.enums:
+            raise SchemaError(f"draft enumeration {q} missing in the primary profile")
+
+
+def generate_profile(profile: str, with_classes: bool, primary: Model | None = None) -> tuple[dict[str, str], Model]:
     folder = SCHEMA_DIR / profile
     # one union schema for the dataclasses; per-set schemas for the document grammars
     union = SchemaLoader()
@@ -1071,6 +1090,8 @@ def generate_profile(profile: str, with_classes: bool) -> dict[str, str]:
         members_of[set_ns] = {q for q, d in schema.elements.items() if d.substitution_group is not None}
     model = Model(union.schema)
     model.build_types(members_of)
+    if primary is not None:
+        check_against(primary, model)
     grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]] = {}
     docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]] = {}
     for set_ns, root_xsd in SCHEMA_SETS.items():
@@ -1089,7 +1110,7 @@ def generate_profile(profile: str, with_classes: bool) -> dict[str, str]:
     files = {f"grammars_{profile}.py": emit_grammars(model, profile, grammars, docs)}
     if with_classes:
         files.update(emit_modules(model, profile))
-    return files
+    return files, model
 
 
 def main() -> int:
@@ -1097,8 +1118,12 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="fail if generated files are stale")
     args = ap.parse_args()
     files: dict[str, str] = {"__init__.py": HEADER.format(src="*") + '"""Generated EXI tables; see tools/gen_exi.py."""\n'}
+    primary: Model | None = None
     for profile, with_classes in PROFILES.items():
-        files.update(generate_profile(profile, with_classes))
+        out, model = generate_profile(profile, with_classes, None if with_classes else primary)
+        files.update(out)
+        if with_classes:
+            primary = model
     stale = []
     for name, text in sorted(files.items()):
         path = OUT_DIR / name

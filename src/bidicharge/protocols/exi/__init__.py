@@ -17,16 +17,20 @@ Errors: `LocalProtocolError` (the message does not fit the schema) and
 from bidicharge.architecture.registry import ProtocolSpec
 
 from .codec import (
+    DEFAULT_CODEC,
+    ExiCodec,
     NS_AC,
     NS_APP_PROTOCOL,
     NS_COMMON_MESSAGES,
     NS_DC,
     SCHEMA_NAMESPACES,
+    codec_for_profile,
     decode,
     encode,
     namespace_of,
 )
 from .errors import ExiError, LocalProtocolError, RemoteProtocolError
+from .wire_json import from_wire_dict, to_wire_dict
 
 PROTOCOL = ProtocolSpec(
     name="EXI (ISO 15118-20 schema-informed)",
@@ -36,6 +40,8 @@ PROTOCOL = ProtocolSpec(
 )
 
 __all__ = [
+    "DEFAULT_CODEC",
+    "ExiCodec",
     "NS_AC",
     "NS_APP_PROTOCOL",
     "NS_COMMON_MESSAGES",
@@ -43,6 +49,9 @@ __all__ = [
     "PROTOCOL",
     "SCHEMA_NAMESPACES",
     "ExiError",
+    "codec_for_profile",
+    "from_wire_dict",
+    "to_wire_dict",
     "LocalProtocolError",
     "RemoteProtocolError",
     "decode",

@@ -20,7 +20,7 @@ from typing import Any
 from ._generated.grammars_iso15118_20 import DOCS, TYPES
 from .bitstream import BitReader, BitWriter
 from .errors import ExiError, LocalProtocolError, RemoteProtocolError
-from .grammar import AT, CH, EE, EE_KEY, SE, Grammar, State, T, link
+from .grammar import AT, CH, EE, EE_KEY, SE, Doc, Grammar, State, T, TypeDef, link
 from .values import ValueCodec
 
 HEADER = 0x80
@@ -53,26 +53,12 @@ class _DocGrammar:
         self.by_class = by_class
 
 
-def _build() -> dict[str, _DocGrammar]:
-    grammars = link(TYPES)
-    docs: dict[str, _DocGrammar] = {}
-    for ns, doc in DOCS.items():
-        entries: list[tuple[str, str, Grammar | ValueCodec | None]] = []
-        for uri, local, ref in doc.globals:
-            entries.append((uri, local, grammars[ref.name] if isinstance(ref, T) else ref))
-        docs[ns] = _DocGrammar(ns, entries)
-    return docs
-
-
-_DOCS = _build()
 _NAMESPACE_OF_MODULE = {
     "app_protocol": NS_APP_PROTOCOL,
     "common_messages": NS_COMMON_MESSAGES,
     "ac": NS_AC,
     "dc": NS_DC,
 }
-
-SCHEMA_NAMESPACES = tuple(_DOCS)
 
 
 def namespace_of(message: object) -> str | None:
@@ -81,69 +67,123 @@ def namespace_of(message: object) -> str | None:
     return _NAMESPACE_OF_MODULE.get(module)
 
 
-def encode(message: object, namespace: str | None = None, *, element: str | None = None) -> bytes:
-    """One EXI document whose root element carries `message`.
+class ExiCodec:
+    """Encoder/decoder for the schema sets of one schema profile (a set of XSD versions)."""
 
-    `namespace` selects the schema set (default: the namespace of the message's class);
-    `element` names the root element by local name when several global elements share the
-    message's type.
-    """
-    ns = namespace or namespace_of(message)
-    if ns is None or ns not in _DOCS:
-        raise LocalProtocolError(f"no schema set given for {type(message).__name__}")
-    doc = _DOCS[ns]
-    code: int | None
-    if element is not None:
-        code = next((i for i, (_u, loc, _g) in enumerate(doc.globals) if loc == element), None)
-    else:
-        code = doc.by_class.get(type(message))
-    if code is None:
-        raise LocalProtocolError(f"{type(message).__name__} is not a root element of {ns}")
-    g = doc.globals[code][2]
-    w = BitWriter()
-    w.write(HEADER, 8)
-    w.write(code, doc.nbits)  # SD has a single production: 0 bits
-    if isinstance(g, Grammar):
-        if type(message) is not g.cls:
-            raise LocalProtocolError(f"element {element} carries {g.cls.__name__}, not {type(message).__name__}")
-        _encode_complex(w, g, message)
-    elif isinstance(g, ValueCodec):
-        _encode_simple_element(w, g, message)
-    else:
-        raise LocalProtocolError(f"element {doc.globals[code][1]} has no usable grammar")
-    # ED: DocEnd has a single production (comments/PIs not preserved): 0 bits
-    return w.getvalue()
+    def __init__(self, profile: str, types: dict[str, TypeDef], docs: dict[str, Doc]) -> None:
+        self.profile = profile
+        grammars = link(types)
+        self._docs: dict[str, _DocGrammar] = {}
+        for ns, doc in docs.items():
+            entries: list[tuple[str, str, Grammar | ValueCodec | None]] = []
+            for uri, local, ref in doc.globals:
+                entries.append((uri, local, grammars[ref.name] if isinstance(ref, T) else ref))
+            self._docs[ns] = _DocGrammar(ns, entries)
+        self.namespaces = tuple(self._docs)
 
+    def _root_code(self, message: object, namespace: str | None, element: str | None) -> tuple[_DocGrammar, int]:
+        ns = namespace or namespace_of(message)
+        if ns is None or ns not in self._docs:
+            raise LocalProtocolError(f"no schema set given for {type(message).__name__}")
+        doc = self._docs[ns]
+        code: int | None
+        if element is not None:
+            code = next((i for i, (_u, loc, _g) in enumerate(doc.globals) if loc == element), None)
+        else:
+            code = doc.by_class.get(type(message))
+        if code is None:
+            raise LocalProtocolError(f"{type(message).__name__} is not a root element of {ns}")
+        return doc, code
 
-def decode(data: bytes, namespace: str) -> Any:
-    """Decode one EXI document of schema set `namespace` into its message dataclass.
+    def root_of(self, message: object, namespace: str | None = None) -> tuple[str, Grammar]:
+        doc, code = self._root_code(message, namespace, None)
+        _uri, local, g = doc.globals[code]
+        assert isinstance(g, Grammar)
+        return local, g
 
-    Raises `RemoteProtocolError` for anything that is not a valid document of that set.
-    """
-    if namespace not in _DOCS:
-        raise LocalProtocolError(f"unknown schema set {namespace!r}")
-    doc = _DOCS[namespace]
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise LocalProtocolError("decode() takes bytes")
-    data = bytes(data)
-    if not data or data[0] != HEADER:
-        raise RemoteProtocolError("not an EXI stream with the ISO 15118 header (0x80)")
-    r = BitReader(data, 8)
-    try:
-        code = r.read(doc.nbits)
-        if code >= len(doc.globals):
-            raise RemoteProtocolError("undeclared root element (SE(*)) not supported")
+    def roots(self, namespace: str) -> list[tuple[str, Grammar]]:
+        """The complex-typed global elements of a schema set, in EXI order."""
+        return [(local, g) for _u, local, g in self._docs[namespace].globals if isinstance(g, Grammar)]
+
+    def grammar_of_root(self, namespace: str, local: str) -> Grammar:
+        doc = self._docs.get(namespace)
+        g = None if doc is None else next((g for _u, loc, g in doc.globals if loc == local), None)
+        if not isinstance(g, Grammar):
+            raise LocalProtocolError(f"{local} is not a complex root element of {namespace}")
+        return g
+
+    def encode(self, message: object, namespace: str | None = None, *, element: str | None = None) -> bytes:
+        """One EXI document whose root element carries `message`.
+
+        `namespace` selects the schema set (default: the namespace of the message's class);
+        `element` names the root element by local name when several global elements share
+        the message's type.
+        """
+        doc, code = self._root_code(message, namespace, element)
         g = doc.globals[code][2]
+        w = BitWriter()
+        w.write(HEADER, 8)
+        w.write(code, doc.nbits)  # SD has a single production: 0 bits
         if isinstance(g, Grammar):
-            return _decode_complex(r, g)
-        if isinstance(g, ValueCodec):
-            return _decode_simple_element(r, g)
-        raise RemoteProtocolError(f"root element {doc.globals[code][1]} not supported")
-    except ExiError:
-        raise
-    except (ValueError, TypeError, IndexError, OverflowError, RecursionError, MemoryError) as exc:
-        # a safety net: the checks above should catch garbage first
-        raise RemoteProtocolError(f"malformed EXI: {exc!r}") from None
+            if type(message) is not g.cls:
+                raise LocalProtocolError(f"{element} carries {g.cls.__name__}, not {type(message).__name__}")
+            _encode_complex(w, g, message)
+        elif isinstance(g, ValueCodec):
+            _encode_simple_element(w, g, message)
+        else:
+            raise LocalProtocolError(f"element {doc.globals[code][1]} has no usable grammar")
+        # ED: DocEnd has a single production (comments/PIs not preserved): 0 bits
+        return w.getvalue()
+
+    def decode(self, data: bytes, namespace: str) -> Any:
+        """Decode one EXI document of schema set `namespace` into its message dataclass.
+
+        Raises `RemoteProtocolError` for anything that is not a valid document of that set.
+        """
+        doc = self._docs.get(namespace)
+        if doc is None:
+            raise LocalProtocolError(f"unknown schema set {namespace!r}")
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise LocalProtocolError("decode() takes bytes")
+        data = bytes(data)
+        if not data or data[0] != HEADER:
+            raise RemoteProtocolError("not an EXI stream with the ISO 15118 header (0x80)")
+        r = BitReader(data, 8)
+        try:
+            code = r.read(doc.nbits)
+            if code >= len(doc.globals):
+                raise RemoteProtocolError("undeclared root element (SE(*)) not supported")
+            g = doc.globals[code][2]
+            if isinstance(g, Grammar):
+                return _decode_complex(r, g)
+            if isinstance(g, ValueCodec):
+                return _decode_simple_element(r, g)
+            raise RemoteProtocolError(f"root element {doc.globals[code][1]} not supported")
+        except ExiError:
+            raise
+        except (ValueError, TypeError, IndexError, OverflowError, RecursionError, MemoryError) as exc:
+            # a safety net: the checks in the value codecs should catch garbage first
+            raise RemoteProtocolError(f"malformed EXI: {exc!r}") from None
+
+
+DEFAULT_CODEC = ExiCodec("iso15118-20:2022", TYPES, DOCS)
+SCHEMA_NAMESPACES = DEFAULT_CODEC.namespaces
+encode = DEFAULT_CODEC.encode
+decode = DEFAULT_CODEC.decode
+
+_PROFILE_CODECS: dict[str, ExiCodec] = {DEFAULT_CODEC.profile: DEFAULT_CODEC}
+
+
+def codec_for_profile(profile: str) -> ExiCodec:
+    """``"iso15118-20:2022"`` (default, the published XSDs) or ``"josev-jar-draft"`` (the
+    older draft XSDs inside Josev's EXICodec.jar, for interoperating with Josev)."""
+    if profile not in _PROFILE_CODECS:
+        if profile != "josev-jar-draft":
+            raise LocalProtocolError(f"unknown EXI schema profile {profile!r}")
+        from ._generated import grammars_josev_jar_draft as draft
+
+        _PROFILE_CODECS[profile] = ExiCodec(profile, draft.TYPES, draft.DOCS)
+    return _PROFILE_CODECS[profile]
 
 
 def _encode_simple_element(w: BitWriter, codec: ValueCodec, value: Any) -> None:
@@ -188,6 +228,9 @@ def _emit(w: BitWriter, g: Grammar, st: State, fi: int, value: Any) -> State:
 
 def _encode_complex(w: BitWriter, g: Grammar, obj: Any) -> None:
     st = g.start
+    for name in g.foreign:
+        if getattr(obj, name) not in (None, ()):
+            raise LocalProtocolError(f"{g.cls.__name__}.{name} does not exist in this schema profile")
     for fi, f in enumerate(g.fields):
         value = getattr(obj, f.attr)
         if value is None:

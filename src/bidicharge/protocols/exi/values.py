@@ -165,7 +165,11 @@ class _Str(_Length, ValueCodec):
 class _Bin(_Length, ValueCodec):
     """§7.1.1 Binary (hexBinary, base64Binary): length as unsigned integer, then the octets."""
 
-    __slots__ = ()
+    __slots__ = ("base64",)
+
+    def __init__(self, max_length: int | None, length: int | None, base64: bool) -> None:
+        super().__init__(max_length, length)
+        self.base64 = base64  # lexical form in XML/JSON only; the EXI encoding is the same
 
     def encode(self, w: BitWriter, value: Any) -> None:
         if not isinstance(value, bytes):
@@ -234,8 +238,8 @@ def string(max_length: int | None, length: int | None) -> ValueCodec:
     return _Str(max_length, length)
 
 
-def binary(max_length: int | None, length: int | None) -> ValueCodec:
-    return _Bin(max_length, length)
+def binary(max_length: int | None, length: int | None, base64: bool) -> ValueCodec:
+    return _Bin(max_length, length, base64)
 
 
 def enum(cls: type[StrEnum], values: tuple[str, ...]) -> ValueCodec:

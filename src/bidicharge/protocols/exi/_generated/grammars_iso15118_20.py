@@ -583,7 +583,7 @@ TYPES['common_messages.AuthorizationSetupRes'] = TypeDef(common_messages.Authori
     (2, (('E', -1, 0),)),
 ))
 TYPES['common_messages.CertificateChain'] = TypeDef(common_messages.CertificateChain, (
-    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None), False),
+    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None, True), False),
     ('sub_certificates', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SubCertificates', 'e', T('common_messages.SubCertificates'), False),
 ), (
     (1, (('S', 0, 1),)),
@@ -630,7 +630,7 @@ TYPES['common_messages.ChargingSchedule'] = TypeDef(common_messages.ChargingSche
     (2, (('E', -1, 0),)),
 ))
 TYPES['common_messages.ContractCertificateChain'] = TypeDef(common_messages.ContractCertificateChain, (
-    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None), False),
+    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None, True), False),
     ('sub_certificates', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SubCertificates', 'e', T('common_messages.SubCertificates'), False),
 ), (
     (1, (('S', 0, 1),)),
@@ -842,7 +842,7 @@ TYPES['common_messages.ParameterSet'] = TypeDef(common_messages.ParameterSet, (
 ))
 TYPES['common_messages.PnC_AReqAuthorizationMode'] = TypeDef(common_messages.PnC_AReqAuthorizationMode, (
     ('id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Id', 'a', V.string(None, None), False),
-    ('gen_challenge', 'urn:iso:std:iso:15118:-20:CommonMessages', 'GenChallenge', 'e', V.binary(None, 16), False),
+    ('gen_challenge', 'urn:iso:std:iso:15118:-20:CommonMessages', 'GenChallenge', 'e', V.binary(None, 16, True), False),
     ('contract_certificate_chain', 'urn:iso:std:iso:15118:-20:CommonMessages', 'ContractCertificateChain', 'e', T('common_messages.ContractCertificateChain'), False),
 ), (
     (1, (('A', 0, 1),)),
@@ -851,7 +851,7 @@ TYPES['common_messages.PnC_AReqAuthorizationMode'] = TypeDef(common_messages.PnC
     (1, (('E', -1, 0),)),
 ))
 TYPES['common_messages.PnC_ASResAuthorizationMode'] = TypeDef(common_messages.PnC_ASResAuthorizationMode, (
-    ('gen_challenge', 'urn:iso:std:iso:15118:-20:CommonMessages', 'GenChallenge', 'e', V.binary(None, 16), False),
+    ('gen_challenge', 'urn:iso:std:iso:15118:-20:CommonMessages', 'GenChallenge', 'e', V.binary(None, 16, True), False),
     ('supported_providers', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SupportedProviders', 'e', T('common_messages.SupportedProvidersList'), False),
 ), (
     (1, (('S', 0, 1),)),
@@ -1201,7 +1201,7 @@ TYPES['common_messages.SessionStopRes'] = TypeDef(common_messages.SessionStopRes
 ))
 TYPES['common_messages.SignedCertificateChain'] = TypeDef(common_messages.SignedCertificateChain, (
     ('id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Id', 'a', V.string(None, None), False),
-    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None), False),
+    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None, True), False),
     ('sub_certificates', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SubCertificates', 'e', T('common_messages.SubCertificates'), False),
 ), (
     (1, (('A', 0, 1),)),
@@ -1213,10 +1213,10 @@ TYPES['common_messages.SignedInstallationData'] = TypeDef(common_messages.Signed
     ('id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Id', 'a', V.string(None, None), False),
     ('contract_certificate_chain', 'urn:iso:std:iso:15118:-20:CommonMessages', 'ContractCertificateChain', 'e', T('common_messages.ContractCertificateChain'), False),
     ('ecdh_curve', 'urn:iso:std:iso:15118:-20:CommonMessages', 'ECDHCurve', 'e', V.enum(common_messages.EcdhCurve, ('SECP521', 'X448')), False),
-    ('dh_public_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'DHPublicKey', 'e', V.binary(None, 133), False),
-    ('secp521_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SECP521_EncryptedPrivateKey', 'e', V.binary(None, 94), False),
-    ('x448_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'X448_EncryptedPrivateKey', 'e', V.binary(None, 84), False),
-    ('tpm_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'TPM_EncryptedPrivateKey', 'e', V.binary(None, 206), False),
+    ('dh_public_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'DHPublicKey', 'e', V.binary(None, 133, True), False),
+    ('secp521_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SECP521_EncryptedPrivateKey', 'e', V.binary(None, 94, True), False),
+    ('x448_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'X448_EncryptedPrivateKey', 'e', V.binary(None, 84, True), False),
+    ('tpm_encrypted_private_key', 'urn:iso:std:iso:15118:-20:CommonMessages', 'TPM_EncryptedPrivateKey', 'e', V.binary(None, 206, True), False),
 ), (
     (1, (('A', 0, 1),)),
     (1, (('S', 1, 1),)),
@@ -1227,7 +1227,7 @@ TYPES['common_messages.SignedInstallationData'] = TypeDef(common_messages.Signed
 ))
 TYPES['common_messages.SignedMeteringData'] = TypeDef(common_messages.SignedMeteringData, (
     ('id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Id', 'a', V.string(None, None), False),
-    ('session_id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SessionID', 'e', V.binary(None, 8), False),
+    ('session_id', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SessionID', 'e', V.binary(None, 8, False), False),
     ('meter_info', 'urn:iso:std:iso:15118:-20:CommonMessages', 'MeterInfo', 'e', T('common_types.MeterInfo'), False),
     ('receipt', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Receipt', 'e', T('common_types.Receipt'), False),
     ('dynamic_smdt_control_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Dynamic_SMDTControlMode', 'e', T('common_messages.Dynamic_SMDTControlMode'), False),
@@ -1241,7 +1241,7 @@ TYPES['common_messages.SignedMeteringData'] = TypeDef(common_messages.SignedMete
     (2, (('E', -1, 0),)),
 ))
 TYPES['common_messages.SubCertificates'] = TypeDef(common_messages.SubCertificates, (
-    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None), True),
+    ('certificate', 'urn:iso:std:iso:15118:-20:CommonMessages', 'Certificate', 'e', V.binary(1600, None, True), True),
 ), (
     (1, (('S', 0, 1),)),
     (2, (('S', 0, 1), ('E', -1, 0),)),
@@ -1465,7 +1465,7 @@ TYPES['common_types.ListOfRootCertificateIDs'] = TypeDef(common_types.ListOfRoot
     (1, (('E', -1, 0),)),
 ))
 TYPES['common_types.MessageHeader'] = TypeDef(common_types.MessageHeader, (
-    ('session_id', 'urn:iso:std:iso:15118:-20:CommonTypes', 'SessionID', 'e', V.binary(None, 8), False),
+    ('session_id', 'urn:iso:std:iso:15118:-20:CommonTypes', 'SessionID', 'e', V.binary(None, 8, False), False),
     ('time_stamp', 'urn:iso:std:iso:15118:-20:CommonTypes', 'TimeStamp', 'e', V.unsigned(0, 18446744073709551615), False),
     ('signature', 'http://www.w3.org/2000/09/xmldsig#', 'Signature', 'e', T('xmldsig.Signature'), False),
 ), (
@@ -1480,7 +1480,7 @@ TYPES['common_types.MeterInfo'] = TypeDef(common_types.MeterInfo, (
     ('bpt_discharged_energy_reading_wh', 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_DischargedEnergyReadingWh', 'e', V.unsigned(0, 18446744073709551615), False),
     ('capacitive_energy_reading_va_rh', 'urn:iso:std:iso:15118:-20:CommonTypes', 'CapacitiveEnergyReadingVARh', 'e', V.unsigned(0, 18446744073709551615), False),
     ('bpt_inductive_energy_reading_va_rh', 'urn:iso:std:iso:15118:-20:CommonTypes', 'BPT_InductiveEnergyReadingVARh', 'e', V.unsigned(0, 18446744073709551615), False),
-    ('meter_signature', 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'e', V.binary(64, None), False),
+    ('meter_signature', 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterSignature', 'e', V.binary(64, None, True), False),
     ('meter_status', 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterStatus', 'e', V.integer(-32768, 32767), False),
     ('meter_timestamp', 'urn:iso:std:iso:15118:-20:CommonTypes', 'MeterTimestamp', 'e', V.unsigned(0, 18446744073709551615), False),
 ), (
@@ -1960,13 +1960,13 @@ TYPES['xmldsig.CanonicalizationMethod'] = TypeDef(xmldsig.CanonicalizationMethod
     (1, (('W', -1, 0), ('E', -1, 0), ('U', -1, 0),)),
 ))
 TYPES['xmldsig.DSAKeyValue'] = TypeDef(xmldsig.DSAKeyValue, (
-    ('p', 'http://www.w3.org/2000/09/xmldsig#', 'P', 'e', V.binary(None, None), False),
-    ('q', 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'e', V.binary(None, None), False),
-    ('g', 'http://www.w3.org/2000/09/xmldsig#', 'G', 'e', V.binary(None, None), False),
-    ('y', 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'e', V.binary(None, None), False),
-    ('j', 'http://www.w3.org/2000/09/xmldsig#', 'J', 'e', V.binary(None, None), False),
-    ('seed', 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'e', V.binary(None, None), False),
-    ('pgen_counter', 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'e', V.binary(None, None), False),
+    ('p', 'http://www.w3.org/2000/09/xmldsig#', 'P', 'e', V.binary(None, None, True), False),
+    ('q', 'http://www.w3.org/2000/09/xmldsig#', 'Q', 'e', V.binary(None, None, True), False),
+    ('g', 'http://www.w3.org/2000/09/xmldsig#', 'G', 'e', V.binary(None, None, True), False),
+    ('y', 'http://www.w3.org/2000/09/xmldsig#', 'Y', 'e', V.binary(None, None, True), False),
+    ('j', 'http://www.w3.org/2000/09/xmldsig#', 'J', 'e', V.binary(None, None, True), False),
+    ('seed', 'http://www.w3.org/2000/09/xmldsig#', 'Seed', 'e', V.binary(None, None, True), False),
+    ('pgen_counter', 'http://www.w3.org/2000/09/xmldsig#', 'PgenCounter', 'e', V.binary(None, None, True), False),
 ), (
     (1, (('S', 0, 1), ('S', 2, 2), ('S', 3, 3),)),
     (1, (('S', 1, 3),)),
@@ -2041,8 +2041,8 @@ TYPES['xmldsig.Object'] = TypeDef(xmldsig.Object, (
     (1, (('W', -1, 0), ('E', -1, 0), ('U', -1, 0),)),
 ))
 TYPES['xmldsig.PGPData'] = TypeDef(xmldsig.PGPData, (
-    ('pgp_key_id', 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'e', V.binary(None, None), False),
-    ('pgp_key_packet', 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'e', V.binary(None, None), False),
+    ('pgp_key_id', 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyID', 'e', V.binary(None, None, True), False),
+    ('pgp_key_packet', 'http://www.w3.org/2000/09/xmldsig#', 'PGPKeyPacket', 'e', V.binary(None, None, True), False),
 ), (
     (1, (('S', 0, 1), ('S', 1, 2),)),
     (1, (('S', 1, 2), ('W', -1, 3), ('E', -1, 0),)),
@@ -2051,8 +2051,8 @@ TYPES['xmldsig.PGPData'] = TypeDef(xmldsig.PGPData, (
     (2, (('W', -1, 0), ('E', -1, 0),)),
 ))
 TYPES['xmldsig.RSAKeyValue'] = TypeDef(xmldsig.RSAKeyValue, (
-    ('modulus', 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'e', V.binary(None, None), False),
-    ('exponent', 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'e', V.binary(None, None), False),
+    ('modulus', 'http://www.w3.org/2000/09/xmldsig#', 'Modulus', 'e', V.binary(None, None, True), False),
+    ('exponent', 'http://www.w3.org/2000/09/xmldsig#', 'Exponent', 'e', V.binary(None, None, True), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1),)),
@@ -2064,7 +2064,7 @@ TYPES['xmldsig.Reference'] = TypeDef(xmldsig.Reference, (
     ('uri', '', 'URI', 'a', V.string(None, None), False),
     ('transforms', 'http://www.w3.org/2000/09/xmldsig#', 'Transforms', 'e', T('xmldsig.Transforms'), False),
     ('digest_method', 'http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', 'e', T('xmldsig.DigestMethod'), False),
-    ('digest_value', 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'e', V.binary(None, None), False),
+    ('digest_value', 'http://www.w3.org/2000/09/xmldsig#', 'DigestValue', 'e', V.binary(None, None, True), False),
 ), (
     (1, (('A', 0, 1), ('A', 1, 2), ('A', 2, 3), ('S', 3, 4), ('S', 4, 5),)),
     (1, (('A', 1, 1), ('A', 2, 2), ('S', 3, 3), ('S', 4, 4),)),
@@ -2085,7 +2085,7 @@ TYPES['xmldsig.RetrievalMethod'] = TypeDef(xmldsig.RetrievalMethod, (
     (1, (('E', -1, 0),)),
 ))
 TYPES['xmldsig.SPKIData'] = TypeDef(xmldsig.SPKIData, (
-    ('spki_sexp', 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'e', V.binary(None, None), True),
+    ('spki_sexp', 'http://www.w3.org/2000/09/xmldsig#', 'SPKISexp', 'e', V.binary(None, None, True), True),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 0, 1), ('W', -1, 2), ('E', -1, 0),)),
@@ -2137,10 +2137,10 @@ TYPES['xmldsig.SignatureProperty'] = TypeDef(xmldsig.SignatureProperty, (
 ))
 TYPES['xmldsig.SignatureValue'] = TypeDef(xmldsig.SignatureValue, (
     ('id', '', 'Id', 'a', V.string(None, None), False),
-    ('value', '', '#content', 'c', V.binary(None, None), False),
+    ('value', '', '#content', 'c', V.binary(None, None, True), False),
 ), (
-    (1, (('A', 0, 1), ('C', -1, 2),)),
-    (1, (('C', -1, 1),)),
+    (1, (('A', 0, 1), ('C', 1, 2),)),
+    (1, (('C', 1, 1),)),
     (1, (('E', -1, 0),)),
 ))
 TYPES['xmldsig.SignedInfo'] = TypeDef(xmldsig.SignedInfo, (
@@ -2174,10 +2174,10 @@ TYPES['xmldsig.Transforms'] = TypeDef(xmldsig.Transforms, (
 ))
 TYPES['xmldsig.X509Data'] = TypeDef(xmldsig.X509Data, (
     ('x509_issuer_serial', 'http://www.w3.org/2000/09/xmldsig#', 'X509IssuerSerial', 'e', T('xmldsig.X509IssuerSerial'), True),
-    ('x509_ski', 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'e', V.binary(None, None), True),
+    ('x509_ski', 'http://www.w3.org/2000/09/xmldsig#', 'X509SKI', 'e', V.binary(None, None, True), True),
     ('x509_subject_name', 'http://www.w3.org/2000/09/xmldsig#', 'X509SubjectName', 'e', V.string(None, None), True),
-    ('x509_certificate', 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'e', V.binary(None, None), True),
-    ('x509_crl', 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'e', V.binary(None, None), True),
+    ('x509_certificate', 'http://www.w3.org/2000/09/xmldsig#', 'X509Certificate', 'e', V.binary(None, None, True), True),
+    ('x509_crl', 'http://www.w3.org/2000/09/xmldsig#', 'X509CRL', 'e', V.binary(None, None, True), True),
 ), (
     (1, (('S', 0, 1), ('S', 1, 2), ('S', 2, 3), ('S', 3, 4), ('S', 4, 5), ('W', -1, 6),)),
     (1, (('S', 0, 6), ('S', 1, 7), ('S', 2, 8), ('S', 3, 9), ('S', 4, 10), ('W', -1, 11), ('E', -1, 0),)),
@@ -2220,7 +2220,7 @@ DOCS: dict[str, Doc] = {
         ('urn:iso:std:iso:15118:-20:CommonMessages', 'CertificateInstallationRes', T('common_messages.CertificateInstallationRes')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', T('xmldsig.DSAKeyValue')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', T('xmldsig.DigestMethod')),
-        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None)),
+        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None, True)),
         ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', T('xmldsig.KeyInfo')),
         ('http://www.w3.org/2000/09/xmldsig#', 'KeyName', V.string(None, None)),
         ('http://www.w3.org/2000/09/xmldsig#', 'KeyValue', T('xmldsig.KeyValue')),
@@ -2282,7 +2282,7 @@ DOCS: dict[str, Doc] = {
         ('http://www.w3.org/2000/09/xmldsig#', 'CanonicalizationMethod', T('xmldsig.CanonicalizationMethod')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', T('xmldsig.DSAKeyValue')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', T('xmldsig.DigestMethod')),
-        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None)),
+        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None, True)),
         ('urn:iso:std:iso:15118:-20:AC', 'Dynamic_AC_CLReqControlMode', T('ac.Dynamic_AC_CLReqControlMode')),
         ('urn:iso:std:iso:15118:-20:AC', 'Dynamic_AC_CLResControlMode', T('ac.Dynamic_AC_CLResControlMode')),
         ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', T('xmldsig.KeyInfo')),
@@ -2332,7 +2332,7 @@ DOCS: dict[str, Doc] = {
         ('urn:iso:std:iso:15118:-20:DC', 'DC_WeldingDetectionRes', T('dc.DC_WeldingDetectionRes')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DSAKeyValue', T('xmldsig.DSAKeyValue')),
         ('http://www.w3.org/2000/09/xmldsig#', 'DigestMethod', T('xmldsig.DigestMethod')),
-        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None)),
+        ('http://www.w3.org/2000/09/xmldsig#', 'DigestValue', V.binary(None, None, True)),
         ('urn:iso:std:iso:15118:-20:DC', 'Dynamic_DC_CLReqControlMode', T('dc.Dynamic_DC_CLReqControlMode')),
         ('urn:iso:std:iso:15118:-20:DC', 'Dynamic_DC_CLResControlMode', T('dc.Dynamic_DC_CLResControlMode')),
         ('http://www.w3.org/2000/09/xmldsig#', 'KeyInfo', T('xmldsig.KeyInfo')),
