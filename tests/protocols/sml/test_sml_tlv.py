@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bidicharge.protocols.sml import LocalProtocolError, RemoteProtocolError, crc16_x25
-from bidicharge.protocols.sml import tlv
+from bidicharge.protocols.sml import LocalProtocolError, RemoteProtocolError, crc16_x25, tlv
 from bidicharge.protocols.sml.tlv import SInt, UInt
 
 

@@ -1,0 +1,1 @@
+"""Generated SunSpec model definitions."""
