@@ -65,7 +65,7 @@ def _group(g: dict[str, object], indent: str) -> str:
     groups = g.get("groups") or []
     assert isinstance(points, list) and isinstance(groups, list)
     inner = indent + "    "
-    lines = [f"GroupDef(", f"{inner}name={g['name']!r},", f"{inner}count={count!r},"]
+    lines = ["GroupDef(", f"{inner}name={g['name']!r},", f"{inner}count={count!r},"]
     if g.get("label"):
         lines.append(f"{inner}label={g['label']!r},")
     lines.append(f"{inner}points=(")

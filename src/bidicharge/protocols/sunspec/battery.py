@@ -152,10 +152,11 @@ class BatteryProfile:
         dc_A = out_W / m.dc_voltage_V if m.dc_voltage_V else 0.0
         available_Wh = m.soc * self.rating.capacity_Wh * m.soh
         device.model(103).update(
-            {"A": current_A * 3, "AphA": current_A, "AphB": current_A, "AphC": current_A}
+            # 103 currents are unsigned magnitudes; the direction is in W
+            {"A": abs(current_A) * 3, "AphA": abs(current_A), "AphB": abs(current_A), "AphC": abs(current_A)}
             | {"PhVphA": m.voltage_V, "PhVphB": m.voltage_V, "PhVphC": m.voltage_V, "W": out_W}
             | {"Hz": m.frequency_Hz, "VA": abs(out_W), "PF": 100, "WH": round(m.discharged_Wh) or None}
-            | {"DCA": dc_A, "DCV": m.dc_voltage_V, "DCW": out_W, "TmpCab": 25.0, "St": 4},
+            | {"DCA": abs(dc_A), "DCV": m.dc_voltage_V, "DCW": out_W, "TmpCab": 25.0, "St": 4},
         )
         device.model(124).update(
             {
