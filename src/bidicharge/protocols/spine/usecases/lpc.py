@@ -1,0 +1,600 @@
+"""LPC and LPP: Limitation of Power Consumption / Production 1.0.0, both actors.
+
+Energy Guard (control box behind the SMGW, or a HEMS towards its devices) limits a
+Controllable System (HEMS, EVSE, heat pump, inverter). Scenarios (all mandatory):
+1 the limit (LoadControl ``loadControlLimitListData``, category obligation, scope
+activePowerLimit, W, optional duration ``timePeriod.endTime``); 2 the failsafe limit and
+failsafe duration minimum (DeviceConfiguration keys ``failsafeConsumptionActivePowerLimit``
+/ ``failsafeProductionActivePowerLimit``, ``failsafeDurationMinimum``: 2 h..24 h);
+3 the heartbeat (DeviceDiagnosis, both ways; **more than 120 s without the Energy Guard's
+heartbeat puts the Controllable System into failsafe**); 4 nominal maxima (ElectricalConnection
+characteristics ``contractualConsumptionNominalMax``, ``powerConsumptionNominalMax`` and the
+production twins).
+
+LPC uses direction ``consume`` (limitId 0), LPP ``produce`` (limitId 1) on the same
+LoadControl server, like the eebus-go demo. LPP on an EVSE entity is the standard place for a
+V2G discharge *limit*.
+
+Controllable-System states per direction, as a table (rules of the LPC state diagram):
+
+=====================  ==================  ======================
+state                  trigger             next
+=====================  ==================  ======================
+INIT                   heartbeat           UNLIMITED_CONTROLLED
+INIT / UNLIMITED_*     limit active        LIMITED
+INIT / controlled      heartbeat timeout   FAILSAFE
+LIMITED                limit inactive      UNLIMITED_CONTROLLED
+LIMITED                heartbeat timeout   FAILSAFE
+FAILSAFE               limit active        LIMITED
+FAILSAFE               limit inactive      UNLIMITED_CONTROLLED
+FAILSAFE               failsafe elapsed    UNLIMITED_AUTONOMOUS
+UNLIMITED_AUTONOMOUS   heartbeat           UNLIMITED_CONTROLLED
+=====================  ==================  ======================
+
+A pair not in the table leaves the state as it is (triggers are observations, not commands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+
+from bidicharge.protocols.ship.eebus_json import JsonObject
+from bidicharge.protocols.spine.device import (
+    Entity,
+    FeatureRole,
+    FunctionSpec,
+    RemoteDevice,
+    RemoteFeature,
+    WriteRequest,
+)
+from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError
+from bidicharge.protocols.spine.node import (
+    LocalDataWritten,
+    PeerDiscovered,
+    RemoteDataUpdated,
+    ResultReceived,
+    SpineEvent,
+    SpineNode,
+    UseCasesReceived,
+)
+from bidicharge.protocols.spine.usecase_info import UseCaseSupport
+from bidicharge.protocols.spine.usecases.common import (
+    CHARACTERISTICS,
+    HEARTBEAT,
+    KEY_VALUE_DESCRIPTIONS,
+    KEY_VALUES,
+    LIMIT_DESCRIPTIONS,
+    LIMIT_LIST,
+    Actor,
+    EventQueue,
+    UseCaseName,
+    items,
+    obj,
+    remote_data,
+    remote_feature,
+    scaled,
+    unscaled,
+)
+from bidicharge.protocols.spine.values import format_duration_s, parse_duration_s
+
+HEARTBEAT_TIMEOUT_S: Final = 120.0  # LPC scenario 3
+FAILSAFE_DURATION_MIN_S: Final = 2 * 3600.0
+FAILSAFE_DURATION_MAX_S: Final = 24 * 3600.0
+LPC_VERSION: Final = "1.0.0"
+
+
+class Direction(Enum):
+    CONSUME = "consume"  # LPC
+    PRODUCE = "produce"  # LPP
+
+
+USE_CASE: Final = {Direction.CONSUME: UseCaseName.LPC, Direction.PRODUCE: UseCaseName.LPP}
+LIMIT_ID: Final = {Direction.CONSUME: 0, Direction.PRODUCE: 1}
+FAILSAFE_KEY: Final = {Direction.CONSUME: "failsafeConsumptionActivePowerLimit",
+                       Direction.PRODUCE: "failsafeProductionActivePowerLimit"}
+DURATION_KEY: Final = "failsafeDurationMinimum"
+CONTRACTUAL_MAX: Final = {Direction.CONSUME: "contractualConsumptionNominalMax",
+                          Direction.PRODUCE: "contractualProductionNominalMax"}
+NOMINAL_MAX: Final = {Direction.CONSUME: "powerConsumptionNominalMax",
+                      Direction.PRODUCE: "powerProductionNominalMax"}
+
+
+class LimitState(Enum):
+    INIT = "init"
+    UNLIMITED_CONTROLLED = "unlimited/controlled"
+    LIMITED = "limited"
+    FAILSAFE = "failsafe"
+    UNLIMITED_AUTONOMOUS = "unlimited/autonomous"
+
+
+class Trigger(Enum):
+    HEARTBEAT = "heartbeat"
+    LIMIT_ACTIVE = "limit active"
+    LIMIT_INACTIVE = "limit inactive"
+    HEARTBEAT_TIMEOUT = "heartbeat timeout"
+    FAILSAFE_ELAPSED = "failsafe elapsed"
+
+
+L, T = LimitState, Trigger
+TRANSITIONS: Final[dict[tuple[LimitState, Trigger], LimitState]] = {
+    (L.INIT, T.HEARTBEAT): L.UNLIMITED_CONTROLLED,
+    (L.INIT, T.LIMIT_ACTIVE): L.LIMITED,
+    (L.INIT, T.LIMIT_INACTIVE): L.UNLIMITED_CONTROLLED,
+    (L.INIT, T.HEARTBEAT_TIMEOUT): L.FAILSAFE,
+    (L.UNLIMITED_CONTROLLED, T.LIMIT_ACTIVE): L.LIMITED,
+    (L.UNLIMITED_CONTROLLED, T.HEARTBEAT_TIMEOUT): L.FAILSAFE,
+    (L.LIMITED, T.LIMIT_INACTIVE): L.UNLIMITED_CONTROLLED,
+    (L.LIMITED, T.HEARTBEAT_TIMEOUT): L.FAILSAFE,
+    (L.FAILSAFE, T.LIMIT_ACTIVE): L.LIMITED,
+    (L.FAILSAFE, T.LIMIT_INACTIVE): L.UNLIMITED_CONTROLLED,
+    (L.FAILSAFE, T.FAILSAFE_ELAPSED): L.UNLIMITED_AUTONOMOUS,
+    (L.UNLIMITED_AUTONOMOUS, T.HEARTBEAT): L.UNLIMITED_CONTROLLED,
+    (L.UNLIMITED_AUTONOMOUS, T.LIMIT_ACTIVE): L.LIMITED,
+}
+
+
+def next_state(state: LimitState, trigger: Trigger) -> LimitState:
+    return TRANSITIONS.get((state, trigger), state)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerLimitConfig:
+    """What the Controllable System announces for one direction."""
+
+    nominal_max_W: float
+    failsafe_limit_W: float
+    failsafe_duration_s: float = FAILSAFE_DURATION_MIN_S
+    contractual_nominal_max_W: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PowerLimitChanged:
+    """The limit the Controllable System must now obey (``None``: unlimited)."""
+
+    direction: Direction
+    state: LimitState
+    limit_W: float | None
+    now: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailsafeChanged:
+    direction: Direction
+    failsafe_limit_W: float
+    failsafe_duration_s: float
+
+
+LpcCsEvent = PowerLimitChanged | FailsafeChanged
+# (direction, requested limit in W or None when deactivated) -> accept?
+Approval = Callable[[Direction, float | None], bool]
+
+
+class ControllableSystem:
+    """The LPC/LPP Controllable System on one entity (CEM of a HEMS, EVSE, inverter, …)."""
+
+    def __init__(self, node: SpineNode, entity: Entity, *, now: float,
+                 consumption: PowerLimitConfig | None = None, production: PowerLimitConfig | None = None,
+                 approve: Approval | None = None, heartbeat_period_s: float = 4.0) -> None:
+        self.node = node
+        self.entity = entity
+        self.configs = {d: c for d, c in ((Direction.CONSUME, consumption), (Direction.PRODUCE, production))
+                        if c is not None}
+        if not self.configs:
+            raise LocalProtocolError("a Controllable System needs at least one direction")
+        self.approve = approve or (lambda direction, limit: True)
+        self.heartbeat_period_s = heartbeat_period_s
+        self.state = {d: LimitState.INIT for d in self.configs}
+        self.failsafe_W = {d: c.failsafe_limit_W for d, c in self.configs.items()}
+        self.failsafe_duration_s = max(c.failsafe_duration_s for c in self.configs.values())
+        self._started_at = now
+        self._last_heartbeat: float | None = None
+        self._failsafe_since: dict[Direction, float] = {}
+        self._limit_until: dict[Direction, float | None] = {}
+        self._heartbeat_counter = 0
+        self._next_heartbeat = now
+        self._guards: set[tuple[str, tuple[int, ...]]] = set()  # (peer, entity) of Energy Guards
+        self._applied: dict[Direction, JsonObject] = {}
+        self._queue: EventQueue[LpcCsEvent] = EventQueue()
+        self._install(now)
+        node.add_listener(self._on_event)
+
+    # --- installation ----------------------------------------------------------------
+
+    def _install(self, now: float) -> None:
+        e = self.entity
+        self.diagnosis_client = e.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
+        self.load_control = e.add_feature("LoadControl", FeatureRole.SERVER, (
+            FunctionSpec(function=LIMIT_DESCRIPTIONS),
+            FunctionSpec(function=LIMIT_LIST, write=True, partial_write=True)))
+        self.configuration = e.add_feature("DeviceConfiguration", FeatureRole.SERVER, (
+            FunctionSpec(function=KEY_VALUE_DESCRIPTIONS),
+            FunctionSpec(function=KEY_VALUES, write=True, partial_write=True)))
+        self.diagnosis = e.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.electrical = e.add_feature("ElectricalConnection", FeatureRole.SERVER,
+                                        (FunctionSpec(function=CHARACTERISTICS),))
+        self.load_control.data[LIMIT_DESCRIPTIONS] = {"loadControlLimitDescriptionData": [
+            {"limitId": LIMIT_ID[d], "limitType": "signDependentAbsValueLimit", "limitCategory": "obligation",
+             "limitDirection": d.value, "measurementId": 0, "unit": "W", "scopeType": "activePowerLimit"}
+            for d in self.configs]}
+        self.load_control.data[LIMIT_LIST] = {"loadControlLimitData": [
+            {"limitId": LIMIT_ID[d], "isLimitChangeable": True, "isLimitActive": False,
+             "value": scaled(c.nominal_max_W)} for d, c in self.configs.items()]}
+        descriptions: list[JsonObject] = []
+        values: list[JsonObject] = []
+        for d, c in self.configs.items():
+            key_id = 0 if d is Direction.CONSUME else 2
+            descriptions.append({"keyId": key_id, "keyName": FAILSAFE_KEY[d], "valueType": "scaledNumber",
+                                 "unit": "W"})
+            values.append({"keyId": key_id, "value": {"scaledNumber": scaled(c.failsafe_limit_W)},
+                           "isValueChangeable": True})
+        descriptions.insert(1, {"keyId": 1, "keyName": DURATION_KEY, "valueType": "duration"})
+        values.insert(1, {"keyId": 1, "value": {"duration": format_duration_s(self.failsafe_duration_s)},
+                          "isValueChangeable": True})
+        self.configuration.data[KEY_VALUE_DESCRIPTIONS] = {"deviceConfigurationKeyValueDescriptionData": descriptions}
+        self.configuration.data[KEY_VALUES] = {"deviceConfigurationKeyValueData": values}
+        characteristics: list[JsonObject] = []
+        for d, c in self.configs.items():
+            base = 0 if d is Direction.CONSUME else 2
+            if c.contractual_nominal_max_W is not None:
+                characteristics.append({"electricalConnectionId": 0, "parameterId": 0, "characteristicId": base,
+                                        "characteristicContext": "entity", "characteristicType": CONTRACTUAL_MAX[d],
+                                        "value": scaled(c.contractual_nominal_max_W), "unit": "W"})
+            characteristics.append({"electricalConnectionId": 0, "parameterId": 0, "characteristicId": base + 1,
+                                    "characteristicContext": "entity", "characteristicType": NOMINAL_MAX[d],
+                                    "value": scaled(c.nominal_max_W), "unit": "W"})
+        self.electrical.data[CHARACTERISTICS] = {"electricalConnectionCharacteristicData": characteristics}
+        self.diagnosis.data[HEARTBEAT] = {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"}
+        self.load_control.write_guards[LIMIT_LIST] = self._guard_limits
+        self.configuration.write_guards[KEY_VALUES] = self._guard_failsafe
+        for d in self.configs:
+            self.node.add_use_case(UseCaseSupport(entity=self.entity.address, actor=Actor.CONTROLLABLE_SYSTEM.value,
+                                                  name=USE_CASE[d].value, version=LPC_VERSION, scenarios=(1, 2, 3, 4)))
+
+    # --- write checks (run before the node stores a write) ---------------------------
+
+    def _guard_limits(self, request: WriteRequest) -> ErrorNumber:
+        old = {item.get("limitId"): item for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData")}
+        for item in items(request.new_data, "loadControlLimitData"):
+            direction = next((d for d in self.configs if LIMIT_ID[d] == item.get("limitId")), None)
+            if direction is None:
+                return ErrorNumber.COMMAND_REJECTED
+            before = old.get(item.get("limitId"), {})
+            if item != before and before.get("isLimitChangeable") is False:
+                return ErrorNumber.COMMAND_REJECTED
+            value = unscaled(item.get("value"))
+            if value is None or value < 0:
+                return ErrorNumber.COMMAND_REJECTED
+            end = obj(item.get("timePeriod")).get("endTime")
+            if end is not None:
+                try:
+                    parse_duration_s(end)
+                except ValueError:
+                    return ErrorNumber.COMMAND_REJECTED
+            if item != before and not self.approve(direction, value if item.get("isLimitActive") else None):
+                return ErrorNumber.COMMAND_REJECTED  # eebus-go: "denied by application"
+        return ErrorNumber.NO_ERROR
+
+    def _guard_failsafe(self, request: WriteRequest) -> ErrorNumber:
+        for item in items(request.new_data, "deviceConfigurationKeyValueData"):
+            value = obj(item.get("value"))
+            if item.get("keyId") == 1:
+                try:
+                    duration = parse_duration_s(str(value.get("duration")))
+                except ValueError:
+                    return ErrorNumber.COMMAND_REJECTED
+                if not FAILSAFE_DURATION_MIN_S <= duration <= FAILSAFE_DURATION_MAX_S:
+                    return ErrorNumber.COMMAND_REJECTED
+            elif "scaledNumber" in value:
+                number = unscaled(value["scaledNumber"])
+                if number is None or number < 0:
+                    return ErrorNumber.COMMAND_REJECTED
+        return ErrorNumber.NO_ERROR
+
+    # --- node events -----------------------------------------------------------------
+
+    def _on_event(self, event: SpineEvent) -> None:
+        if isinstance(event, UseCasesReceived):
+            self._follow_energy_guard(event)
+        elif isinstance(event, RemoteDataUpdated) and event.function == HEARTBEAT \
+                and (event.peer, event.source.entity) in self._guards:
+            self._last_heartbeat = event.now
+            self._fire_all(Trigger.HEARTBEAT, event.now)
+        elif isinstance(event, LocalDataWritten) and event.feature == self.load_control.address:
+            self._apply_limits(event.now)
+        elif isinstance(event, LocalDataWritten) and event.feature == self.configuration.address:
+            self._apply_failsafe()
+
+    def _follow_energy_guard(self, event: UseCasesReceived) -> None:
+        remote = self.node.remote(event.peer)
+        for uc in event.use_cases:
+            if uc.actor == Actor.ENERGY_GUARD.value and uc.name in (USE_CASE[d].value for d in self.configs):
+                heartbeat = remote_feature(remote, uc.entity.entity, "DeviceDiagnosis")
+                self._guards.add((event.peer, uc.entity.entity))
+                if heartbeat is not None:
+                    now = self._started_at if self._last_heartbeat is None else self._last_heartbeat
+                    self.node.subscribe(event.peer, self.diagnosis_client, heartbeat, now)
+                    self.node.read(event.peer, self.diagnosis_client, heartbeat.address, HEARTBEAT, now)
+                return
+
+    def _apply_limits(self, now: float) -> None:
+        for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData"):
+            direction = next((d for d in self.configs if LIMIT_ID[d] == item.get("limitId")), None)
+            if direction is None or self._applied.get(direction) == item:
+                continue
+            self._applied[direction] = dict(item)
+            period = obj(item.get("timePeriod"))
+            end = period.get("endTime")
+            self._limit_until[direction] = now + parse_duration_s(end) if isinstance(end, str) else None
+            trigger = Trigger.LIMIT_ACTIVE if item.get("isLimitActive") else Trigger.LIMIT_INACTIVE
+            self._fire(direction, trigger, now, force_event=True)
+
+    def _apply_failsafe(self) -> None:
+        for item in items(self.configuration.data.get(KEY_VALUES), "deviceConfigurationKeyValueData"):
+            value = obj(item.get("value"))
+            if item.get("keyId") == 1 and isinstance(value.get("duration"), str):
+                self.failsafe_duration_s = parse_duration_s(value["duration"])
+            for d in self.configs:
+                if item.get("keyId") == (0 if d is Direction.CONSUME else 2):
+                    number = unscaled(value.get("scaledNumber"))
+                    if number is not None:
+                        self.failsafe_W[d] = number
+        for d in self.configs:
+            self._queue.push(FailsafeChanged(direction=d, failsafe_limit_W=self.failsafe_W[d],
+                                             failsafe_duration_s=self.failsafe_duration_s))
+
+    # --- driving ---------------------------------------------------------------------
+
+    def step(self, now: float) -> None:
+        """Advance time: heartbeat out, heartbeat watchdog, limit expiry, failsafe end."""
+        if now >= self._next_heartbeat:
+            self._heartbeat_counter += 1
+            self.node.set_data(self.diagnosis, HEARTBEAT, {"heartbeatCounter": self._heartbeat_counter,
+                                                          "heartbeatTimeout": "PT4S"}, now)
+            self._next_heartbeat = now + self.heartbeat_period_s
+        reference = self._last_heartbeat if self._last_heartbeat is not None else self._started_at
+        if now - reference > HEARTBEAT_TIMEOUT_S:
+            self._fire_all(Trigger.HEARTBEAT_TIMEOUT, now)
+        for d in self.configs:
+            until = self._limit_until.get(d)
+            if self.state[d] is LimitState.LIMITED and until is not None and now >= until:
+                self._limit_until[d] = None
+                self.node.update_data(self.load_control, LIMIT_LIST, {"loadControlLimitData": [
+                    {"limitId": LIMIT_ID[d], "isLimitActive": False}]}, now)
+                self._fire(d, Trigger.LIMIT_INACTIVE, now)
+            since = self._failsafe_since.get(d)
+            if self.state[d] is LimitState.FAILSAFE and since is not None \
+                    and now - since >= self.failsafe_duration_s and now - reference > HEARTBEAT_TIMEOUT_S:
+                self._fire(d, Trigger.FAILSAFE_ELAPSED, now)
+
+    def _fire_all(self, trigger: Trigger, now: float) -> None:
+        for d in self.configs:
+            self._fire(d, trigger, now)
+
+    def _fire(self, direction: Direction, trigger: Trigger, now: float, *, force_event: bool = False) -> None:
+        before = self.state[direction]
+        after = next_state(before, trigger)
+        if after is LimitState.FAILSAFE and before is not LimitState.FAILSAFE:
+            self._failsafe_since[direction] = now
+        self.state[direction] = after
+        if after is not before or (force_event and after is LimitState.LIMITED):
+            self._queue.push(PowerLimitChanged(direction=direction, state=after, limit_W=self.limit_W(direction),
+                                               now=now))
+
+    # --- what the component reads ----------------------------------------------------
+
+    def limit_W(self, direction: Direction = Direction.CONSUME) -> float | None:
+        """The power limit to obey now; ``None`` when unlimited (nominal max applies)."""
+        state = self.state[direction]
+        if state is LimitState.FAILSAFE:
+            return self.failsafe_W[direction]
+        if state is LimitState.LIMITED:
+            for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData"):
+                if item.get("limitId") == LIMIT_ID[direction]:
+                    return unscaled(item.get("value"))
+        return None
+
+    def next_deadline(self) -> float:
+        return self._next_heartbeat
+
+    def events(self) -> Iterator[LpcCsEvent]:
+        return self._queue.drain()
+
+
+# --- Energy Guard -------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlledSystemFound:
+    peer: str
+    entity: tuple[int, ...]
+    directions: tuple[Direction, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitWriteResult:
+    peer: str
+    msg_counter: int
+    accepted: bool
+    error_number: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlledSystemState:
+    """What the Energy Guard knows of one Controllable System (from its notifies)."""
+
+    limits_W: dict[Direction, float | None]
+    active: dict[Direction, bool]
+    failsafe_W: dict[Direction, float]
+    contractual_max_W: dict[Direction, float]
+
+
+LpcEgEvent = ControlledSystemFound | LimitWriteResult
+
+
+class EnergyGuard:
+    """The LPC/LPP Energy Guard on one entity (GridGuard of a control box, or a HEMS's CEM)."""
+
+    def __init__(self, node: SpineNode, entity: Entity, *, now: float,
+                 directions: tuple[Direction, ...] = (Direction.CONSUME,), heartbeat_period_s: float = 4.0) -> None:
+        self.node = node
+        self.entity = entity
+        self.directions = directions
+        self.heartbeat_period_s = heartbeat_period_s
+        self.heartbeat_enabled = True
+        self._counter = 0
+        self._next_heartbeat = now
+        self._writes: set[int] = set()
+        self._queue: EventQueue[LpcEgEvent] = EventQueue()
+        self.systems: dict[str, tuple[int, ...]] = {}  # peer -> Controllable System entity
+        # Feature order matches the recorded interop trace: LoadControl client [1]/1, heartbeat server [1]/3.
+        self.load_control = entity.add_feature("LoadControl", FeatureRole.CLIENT)
+        self.configuration = entity.add_feature("DeviceConfiguration", FeatureRole.CLIENT)
+        self.diagnosis = entity.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.electrical = entity.add_feature("ElectricalConnection", FeatureRole.CLIENT)
+        self.diagnosis_client = entity.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
+        self.diagnosis.data[HEARTBEAT] = {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"}
+        for d in directions:
+            node.add_use_case(UseCaseSupport(entity=entity.address, actor=Actor.ENERGY_GUARD.value,
+                                             name=USE_CASE[d].value, version=LPC_VERSION, scenarios=(1, 2, 3, 4)))
+        node.add_listener(self._on_event)
+
+    def _on_event(self, event: SpineEvent) -> None:
+        if isinstance(event, UseCasesReceived):
+            for uc in event.use_cases:
+                if uc.actor == Actor.CONTROLLABLE_SYSTEM.value and uc.name in (USE_CASE[d].value for d in self.directions):
+                    if event.peer not in self.systems:
+                        self._attach(event.peer, uc.entity.entity)
+        elif isinstance(event, ResultReceived) and event.msg_counter_reference in self._writes:
+            self._writes.discard(event.msg_counter_reference)
+            self._queue.push(LimitWriteResult(peer=event.peer, msg_counter=event.msg_counter_reference,
+                                              accepted=event.error_number == 0, error_number=int(event.error_number)))
+        elif isinstance(event, PeerDiscovered):
+            self.systems.pop(event.peer, None)
+
+    def _attach(self, peer: str, entity: tuple[int, ...]) -> None:
+        """Subscribe and bind before writing (interop rule 2), then read what we need."""
+        remote = self.node.remote(peer)
+        self.systems[peer] = entity
+        now = self._next_heartbeat
+        plan = ((self.load_control, "LoadControl", True, (LIMIT_LIST, LIMIT_DESCRIPTIONS)),
+                (self.configuration, "DeviceConfiguration", True, (KEY_VALUES, KEY_VALUE_DESCRIPTIONS)),
+                (self.electrical, "ElectricalConnection", False, (CHARACTERISTICS,)),
+                (self.diagnosis_client, "DeviceDiagnosis", False, (HEARTBEAT,)))
+        for local, feature_type, bind, functions in plan:
+            server = remote_feature(remote, entity, feature_type)
+            if server is None:
+                continue
+            self.node.subscribe(peer, local, server, now)
+            if bind:
+                self.node.bind(peer, local, server, now)
+            for function in functions:
+                if function in server.functions:
+                    self.node.read(peer, local, server.address, function, now)
+        directions = tuple(d for d in self.directions)
+        self._queue.push(ControlledSystemFound(peer=peer, entity=entity, directions=directions))
+
+    def _server(self, peer: str, feature_type: str) -> tuple[RemoteDevice, RemoteFeature]:
+        entity = self.systems.get(peer)
+        if entity is None:
+            raise LocalProtocolError(f"peer {peer!r} is no known LPC/LPP Controllable System")
+        remote = self.node.remote(peer)
+        server = remote_feature(remote, entity, feature_type)
+        if server is None:
+            raise LocalProtocolError(f"peer {peer!r} has no {feature_type} server")
+        return remote, server
+
+    def write_limit(self, peer: str, direction: Direction, limit_W: float, now: float, *,
+                    active: bool = True, duration_s: float | None = None) -> int:
+        """Partial write of one limit (interop rule 3: a full write would drop the others)."""
+        remote, server = self._server(peer, "LoadControl")
+        item: JsonObject = {"limitId": self._limit_id(peer, direction), "isLimitActive": active}
+        if duration_s is not None:
+            item["timePeriod"] = {"endTime": format_duration_s(duration_s)}
+        item["value"] = scaled(limit_W)
+        counter = self.node.write(peer, self.load_control, server.address, LIMIT_LIST,
+                                  {"loadControlLimitData": [item]}, now, partial=True)
+        self._writes.add(counter)
+        return counter
+
+    def write_failsafe(self, peer: str, now: float, *, direction: Direction = Direction.CONSUME,
+                       limit_W: float | None = None, duration_s: float | None = None) -> int:
+        remote, server = self._server(peer, "DeviceConfiguration")
+        values: list[JsonObject] = []
+        if limit_W is not None:
+            values.append({"keyId": self._key_id(peer, FAILSAFE_KEY[direction]),
+                           "value": {"scaledNumber": scaled(limit_W)}})
+        if duration_s is not None:
+            values.append({"keyId": self._key_id(peer, DURATION_KEY),
+                           "value": {"duration": format_duration_s(duration_s)}})
+        counter = self.node.write(peer, self.configuration, server.address, KEY_VALUES,
+                                  {"deviceConfigurationKeyValueData": values}, now, partial=True)
+        self._writes.add(counter)
+        return counter
+
+    def _limit_id(self, peer: str, direction: Direction) -> int:
+        remote, server = self._server(peer, "LoadControl")
+        data = remote_data(remote, server, LIMIT_DESCRIPTIONS)
+        for item in items(data, "loadControlLimitDescriptionData"):
+            if item.get("limitDirection") == direction.value and item.get("scopeType") == "activePowerLimit":
+                limit_id = item.get("limitId")
+                if isinstance(limit_id, int):
+                    return limit_id
+        raise LocalProtocolError(f"no {direction.value} limit described by {peer!r} (read descriptions first)")
+
+    def _key_id(self, peer: str, key_name: str) -> int:
+        remote, server = self._server(peer, "DeviceConfiguration")
+        data = remote_data(remote, server, KEY_VALUE_DESCRIPTIONS)
+        for item in items(data, "deviceConfigurationKeyValueDescriptionData"):
+            if item.get("keyName") == key_name and isinstance(item.get("keyId"), int):
+                key_id: int = item["keyId"]
+                return key_id
+        raise LocalProtocolError(f"{peer!r} has no key {key_name}")
+
+    def state_of(self, peer: str) -> ControlledSystemState:
+        remote, lc = self._server(peer, "LoadControl")
+        descriptions = {item.get("limitId"): item.get("limitDirection") for item in
+                        items(remote_data(remote, lc, LIMIT_DESCRIPTIONS), "loadControlLimitDescriptionData")}
+        limits: dict[Direction, float | None] = {}
+        active: dict[Direction, bool] = {}
+        for item in items(remote_data(remote, lc, LIMIT_LIST), "loadControlLimitData"):
+            direction = Direction(descriptions.get(item.get("limitId"), "consume"))
+            limits[direction] = unscaled(item.get("value"))
+            active[direction] = bool(item.get("isLimitActive"))
+        failsafe: dict[Direction, float] = {}
+        contractual: dict[Direction, float] = {}
+        try:
+            _, dc = self._server(peer, "DeviceConfiguration")
+            names = {i.get("keyId"): i.get("keyName") for i in
+                     items(remote_data(remote, dc, KEY_VALUE_DESCRIPTIONS), "deviceConfigurationKeyValueDescriptionData")}
+            for item in items(remote_data(remote, dc, KEY_VALUES), "deviceConfigurationKeyValueData"):
+                for d in Direction:
+                    if names.get(item.get("keyId")) == FAILSAFE_KEY[d]:
+                        number = unscaled(obj(item.get("value")).get("scaledNumber"))
+                        if number is not None:
+                            failsafe[d] = number
+            _, ec = self._server(peer, "ElectricalConnection")
+            for item in items(remote_data(remote, ec, CHARACTERISTICS), "electricalConnectionCharacteristicData"):
+                for d in Direction:
+                    number = unscaled(item.get("value"))
+                    if item.get("characteristicType") == CONTRACTUAL_MAX[d] and number is not None:
+                        contractual[d] = number
+        except LocalProtocolError:
+            pass
+        return ControlledSystemState(limits_W=limits, active=active, failsafe_W=failsafe,
+                                     contractual_max_W=contractual)
+
+    def step(self, now: float) -> None:
+        """Send the heartbeat (DeviceDiagnosis notify) while enabled."""
+        if self.heartbeat_enabled and now >= self._next_heartbeat:
+            self._counter += 1
+            self.node.set_data(self.diagnosis, HEARTBEAT, {"heartbeatCounter": self._counter,
+                                                          "heartbeatTimeout": "PT4S"}, now)
+            self._next_heartbeat = now + self.heartbeat_period_s
+
+    def stop_heartbeat(self) -> None:
+        self.heartbeat_enabled = False
+
+    def events(self) -> Iterator[LpcEgEvent]:
+        return self._queue.drain()
