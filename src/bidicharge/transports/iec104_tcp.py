@@ -86,6 +86,12 @@ class Iec104Connection(Generic[E]):
         if self._timeout is not None:
             self._timeout.reschedule(self._deadline())
 
+    def close(self, reason: str) -> None:
+        """Close the link locally (the socket follows)."""
+        self.station.link.close(reason)
+        self.flush()
+        self._writer.close()
+
     def _deadline(self) -> float | None:
         deadline = self.station.next_deadline()
         if deadline is None:
@@ -151,6 +157,7 @@ class Iec104Server:
         self._end_of_initialisation = end_of_initialisation
         self._server: asyncio.Server | None = None
         self.connections: set[Iec104Connection[ControlledEvent]] = set()
+        self._handlers: set[asyncio.Task[None]] = set()  # owned by asyncio.Server; awaited in close()
 
     @property
     def port(self) -> int:
@@ -169,9 +176,13 @@ class Iec104Server:
         if self._server is not None:
             self._server.close()
             for connection in list(self.connections):
-                connection.station.link.close("server closing")
-                connection.flush()
-                connection._writer.close()
+                connection.close("server closing")
+            # The handlers end on the EOF of their closed sockets; wait so none outlives the server.
+            handlers = list(self._handlers)
+            if handlers:
+                _, stuck = await asyncio.wait(handlers, timeout=self.parameters.t1_s)
+                for task in stuck:
+                    task.cancel()
             await self._server.wait_closed()
 
     def update(
@@ -208,10 +219,14 @@ class Iec104Server:
             station, reader, writer, clock=self._clock, on_event=self._deliver
         )
         self.connections.add(connection)
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         try:
             await connection.run()
         finally:
             self.connections.discard(connection)
+            self._handlers.discard(handler)
 
     def _deliver(self, event: object) -> None:
         if isinstance(event, BadRequestAnswered):

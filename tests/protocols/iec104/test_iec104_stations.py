@@ -333,3 +333,11 @@ def test_acknowledgements_flow_during_a_long_exchange() -> None:
     assert outstation.link.queued == 0
     values = [e.value for e in master.events() if isinstance(e, PointReported)]
     assert values == [float(n) for n in range(100)]
+
+
+def test_fault_in_the_same_segment_as_startdt_closes_without_answering() -> None:
+    outstation = ControlledStation([pool_database()], now=0.0, end_of_initialisation=InitCause.LOCAL_POWER_ON)
+    startdt_then_garbage = bytes.fromhex("680407000000") + b"\x99\x04\x07\x00\x00\x00"
+    outstation.receive_data(startdt_then_garbage, now=0.0)
+    assert outstation.closed
+    assert outstation.data_to_send() == bytes.fromhex("68040b000000")  # STARTDT con only, no M_EI_NA_1

@@ -151,7 +151,7 @@ class ControlledStation(Station[ControlledEvent]):
         except RemoteProtocolError as exc:
             cause = Cause(exc.wire_answer[2] & 0x3F) if exc.wire_answer else None
             if exc.wire_answer is not None:
-                self.link.send_asdu(exc.wire_answer, now=now)
+                self._send_raw(exc.wire_answer, now)
             self._events.append(BadRequestAnswered(reason=str(exc), cause=cause))
             if exc.close_connection:
                 self.link.close(str(exc))

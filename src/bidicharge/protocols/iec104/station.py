@@ -32,6 +32,7 @@ class Station(Generic[E]):
     def __init__(self, *, now: float, parameters: ApciParameters | None = None) -> None:
         self.link = ApciLink(self.role, now=now, parameters=parameters)
         self._events: deque[E | DataTransferStarted | DataTransferStopped | LinkClosed] = deque()
+        self._reacting = False  # inside _drain_link: sends are answers to the peer
 
     # --- inputs ----------------------------------------------------------------------
 
@@ -70,15 +71,25 @@ class Station(Generic[E]):
     # --- for the roles ---------------------------------------------------------------
 
     def _send(self, asdu: Asdu, now: float) -> None:
-        self.link.send_asdu(encode_asdu(asdu), now=now)
+        self._send_raw(encode_asdu(asdu), now)
+
+    def _send_raw(self, asdu: bytes, now: float) -> None:
+        if self._reacting and self.closed:
+            # An answer to input that arrived before the link failed: nobody can receive it.
+            return
+        self.link.send_asdu(asdu, now=now)
 
     def _drain_link(self, now: float) -> None:
-        for event in self.link.events():
-            if isinstance(event, AsduReceived):
-                self._on_asdu(event.asdu, now)
-            else:
-                self._events.append(event)
-                self._on_link_event(event, now)
+        reacting, self._reacting = self._reacting, True
+        try:
+            for event in self.link.events():
+                if isinstance(event, AsduReceived):
+                    self._on_asdu(event.asdu, now)
+                else:
+                    self._events.append(event)
+                    self._on_link_event(event, now)
+        finally:
+            self._reacting = reacting
 
     def _on_asdu(self, raw: bytes, now: float) -> None:
         raise NotImplementedError
