@@ -391,7 +391,12 @@ def _columns(problem: HemsProblem, layout: _Layout) -> tuple[FloatArray, FloatAr
     assert problem.import_limit_14a_W is not None
     imp_limit = np.minimum(problem.grid_import_limit_W, problem.load_W + problem.import_limit_14a_W)
     imp_ub = np.maximum(imp_limit, 0.0) / 1000.0
-    _block(cost, lower, upper, o["imp"], n, problem.import_price_EUR_per_MWh / 1000.0 * dt_h, imp_ub)
+    # The meter nets import and export within a step, so the cost of the net flow is convex
+    # only while import ≥ feed-in price. Where feed-in pays more (negative spot price, fixed
+    # EEG remuneration) the LP would import and export at once without end; it prices
+    # import at the feed-in price there instead (never inventing an arbitrage).
+    import_price = np.maximum(problem.import_price_EUR_per_MWh, problem.export_price_EUR_per_MWh)
+    _block(cost, lower, upper, o["imp"], n, import_price / 1000.0 * dt_h, imp_ub)
     exp_ub = np.full(n, problem.export_limit_W / 1000.0)
     _block(cost, lower, upper, o["exp"], n, -problem.export_price_EUR_per_MWh / 1000.0 * dt_h, exp_ub)
     curt_ub = pv_kW if problem.allow_pv_curtailment else np.zeros(n)
