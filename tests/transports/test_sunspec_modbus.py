@@ -1,0 +1,90 @@
+"""SunSpec devices on Modbus/TCP over loopback: our pymodbus server and our client."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bidicharge.protocols.sunspec import (
+    BatteryMeasurement,
+    BatteryProfile,
+    BatteryRating,
+    BatterySetpoints,
+    DeviceInfo,
+    ModbusException,
+    PvInverterMeasurement,
+    PvInverterProfile,
+    PvInverterRating,
+    PvInverterSetpoints,
+    RemoteProtocolError,
+)
+from bidicharge.transports.sunspec_modbus import SunSpecModbusClient, SunSpecModbusServer
+
+PV = PvInverterProfile(
+    DeviceInfo(model="sim-pv", serial_number="PV-7"),
+    PvInverterRating(max_power_W=8_000, max_apparent_power_VA=8_000),
+)
+AVAILABLE_W = 7_250.0
+
+
+def pv_physics(setpoints: PvInverterSetpoints) -> PvInverterMeasurement:
+    """PV that produces what the sun gives, capped by the limit in force."""
+    ac_W = min(AVAILABLE_W, setpoints.max_power_W)
+    return PvInverterMeasurement(
+        ac_power_W=ac_W, energy_Wh=55_000, string_power_W=(ac_W / 2, ac_W / 2), string_voltage_V=(500, 500)
+    )
+
+
+async def test_hems_curtails_pv_and_reads_the_effect_back() -> None:
+    received: list[PvInverterSetpoints] = []
+    async with SunSpecModbusServer(PV, measure=pv_physics, on_setpoints=received.append) as server:
+        async with SunSpecModbusClient("127.0.0.1", server.port) as hems:
+            device = await hems.scan()
+            assert device.model(1).values["SN"] == "PV-7"
+            assert device.model(701).values["W"] == AVAILABLE_W
+            await hems.write(device.model(704), {"WMaxLimPctEna": 1, "WMaxLimPct": 50})
+            assert received[-1].max_power_W == 4_000
+            controls = await hems.read_model(device.model(704))
+            assert controls.values["WMaxLimPct"] == 50
+            measured = await hems.read_model(device.model(701))
+            assert measured.values["W"] == 4_000
+
+
+async def test_bad_requests_get_modbus_exceptions_and_the_server_stays_up() -> None:
+    async with SunSpecModbusServer(PV, measure=pv_physics) as server:
+        async with SunSpecModbusClient("127.0.0.1", server.port) as hems:
+            device = await hems.scan()
+            with pytest.raises(RemoteProtocolError) as caught:
+                await hems.read_registers(1000, 4)
+            assert caught.value.wire_code == ModbusException.ILLEGAL_DATA_ADDRESS
+            with pytest.raises(RemoteProtocolError) as caught:
+                await hems.write(device.model(704), {"WMaxLimPct": 120})
+            assert caught.value.wire_code == ModbusException.ILLEGAL_DATA_VALUE
+            with pytest.raises(RemoteProtocolError) as caught:
+                await hems.write_registers(device.model(701).address + 10, [1])
+            assert caught.value.wire_code == ModbusException.ILLEGAL_DATA_ADDRESS
+            again = await hems.read_model(device.model(704))
+            assert again.values["WMaxLimPct"] == 100
+        assert len(server.refused) == 2  # the read outside the block never reached the core
+
+
+async def test_battery_follows_the_hems_setpoint() -> None:
+    profile = BatteryProfile(
+        DeviceInfo(model="sim-bat", serial_number="B-1"),
+        BatteryRating(capacity_Wh=10_000, max_charge_W=5_000, max_discharge_W=5_000),
+    )
+    state = BatteryMeasurement(power_W=0, soc=0.5)
+
+    def physics(setpoints: BatterySetpoints) -> BatteryMeasurement:
+        return replace(state, power_W=setpoints.power_setpoint_W or 0.0)
+
+    async with SunSpecModbusServer(profile, measure=physics) as server:
+        async with SunSpecModbusClient("127.0.0.1", server.port) as hems:
+            device = await hems.scan()
+            await hems.write(
+                device.model(704), {"WSetEna": 1, "WSetMod": 1, "WSet": 2_500}
+            )  # discharge 2.5 kW
+            battery = await hems.read_model(device.model(802))
+            assert battery.values["W"] == 2_500
+            assert server.setpoints.power_setpoint_W == -2_500
