@@ -85,7 +85,22 @@ class ModelImage:
             self.set(path, values[path])
 
     def values(self) -> dict[str, PointValue]:
-        return {slot.path: self.get(slot.path) for slot in self.layout.slots if slot.point.type != "pad"}
+        """Every point's physical value (each scale factor is decoded once)."""
+        raws = {
+            slot.path: decode_raw(
+                slot.point, self.registers[slot.offset : slot.offset + register_count(slot.point)]
+            )
+            for slot in self.layout.slots
+            if slot.point.type != "pad"
+        }
+        out: dict[str, PointValue] = {}
+        for slot in self.layout.slots:
+            if slot.point.type == "pad":
+                continue
+            sf = slot.point.sf if isinstance(slot.point.sf, int) else raws.get(slot.sf_path or "")
+            valid_sf = sf if isinstance(sf, int) and -10 <= sf <= 10 else None
+            out[slot.path] = scale(raws[slot.path], valid_sf)
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -87,8 +87,23 @@ def _walk(
     return offset
 
 
+_CACHE: dict[tuple[int, tuple[tuple[str, int], ...]], ModelLayout] = {}
+
+
 def layout(model: ModelDef, counts: Mapping[str, int] | None = None) -> ModelLayout:
     """Lay out `model` with `counts` instances of each variable-count group (default 0)."""
+    key = (model.id, tuple(sorted((counts or {}).items())))
+    cached = _CACHE.get(key)
+    if cached is not None and cached.model is model:
+        return cached
+    if len(_CACHE) > 1024:  # layouts are few; a device reporting random counts must not grow this
+        _CACHE.clear()
+    result = _layout(model, counts)
+    _CACHE[key] = result
+    return result
+
+
+def _layout(model: ModelDef, counts: Mapping[str, int] | None) -> ModelLayout:
     counts = dict(counts or {})
     slots: list[Slot] = []
     end = _walk(model.group, "", 0, counts, [], slots)
