@@ -133,7 +133,8 @@ def decode_expr(f: Field, enums: set[str], v: str) -> str:
 def encode_expr(f: Field, enums: set[str], v: str) -> str:
     def one(x: str) -> str:
         if f.kind == "ref":
-            return f"{x}.value" if f.ref in enums else f"{x}.to_wire()"
+            # a StrEnum member is a str: it goes to JSON as it is (and a plain str is validated)
+            return x if f.ref in enums else f"{x}.to_wire()"
         if f.kind == "dt":
             return f"format_datetime({x})"
         return x

@@ -436,8 +436,8 @@ class OcppClient:
                 attempt = 0
             except (OSError, ConnectionClosed, TimeoutError) as exc:
                 log.info("OCPP %s: connection to %s failed: %s", self.identity, self.url, exc)
-            except Exception as exc:  # HTTP 401/403/400 during the handshake
-                log.warning("OCPP %s: handshake refused: %s", self.identity, exc)
+            except Exception as exc:  # e.g. HTTP 401/403/400 during the handshake
+                log.warning("OCPP %s: connection to %s ended: %r", self.identity, self.url, exc)
             delay = self.backoff.delay_s(attempt, self.uniform01())
             attempt += 1
             await asyncio.sleep(delay)
@@ -465,12 +465,20 @@ class OcppClient:
             try:
                 async with asyncio.TaskGroup() as tasks:
                     if self.on_connected is not None:
-                        hook = tasks.create_task(self.on_connected(session))
+                        hook = tasks.create_task(self._guarded(self.on_connected(session)))
                         session.closed_hooks.append(hook.cancel)
                     await session.run()
             finally:
                 self._connected.clear()
                 self._session = None
+
+
+    async def _guarded(self, hook: Coroutine[Any, Any, None]) -> None:
+        """A failing ``on_connected`` is a bug of its author: logged, the connection stays up."""
+        try:
+            await hook
+        except Exception:
+            log.exception("OCPP %s: on_connected failed", self.identity)
 
 
 def _uuid_ids() -> Callable[[], str]:

@@ -129,7 +129,10 @@ class OcppConnection:
             raise LocalProtocolError(f"{type(obj).__name__} is not a {self.version} {kind}")
         if type(obj) is not (entry[1] if kind == "response" else entry[0]):
             raise LocalProtocolError(f"{type(obj).__name__} belongs to another OCPP version than {self.version}")
-        payload: dict[str, Any] = obj.to_wire()
+        try:
+            payload: dict[str, Any] = obj.to_wire()
+        except (AttributeError, TypeError) as exc:
+            raise LocalProtocolError(f"{type(obj).__name__} cannot be encoded: {exc}") from None
         if self.validate_payloads:
             try:
                 validate(self.version, obj.SCHEMA, payload)

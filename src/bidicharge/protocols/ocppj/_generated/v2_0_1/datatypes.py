@@ -150,7 +150,7 @@ class APNType:
     apn_authentication: APNAuthenticationEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"apn": self.apn, "apnAuthentication": self.apn_authentication.value}
+        d: dict[str, Any] = {"apn": self.apn, "apnAuthentication": self.apn_authentication}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_apn_user_name := self.apn_user_name) is not None:
@@ -241,7 +241,7 @@ class CertificateHashDataChainType:
     child_certificate_hash_data: tuple[CertificateHashDataType, ...] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "certificateType": self.certificate_type.value}
+        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "certificateType": self.certificate_type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_child_certificate_hash_data := self.child_certificate_hash_data) is not None:
@@ -269,7 +269,7 @@ class CertificateHashDataType:
     serial_number: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm.value, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number}
+        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -296,7 +296,7 @@ class ChargingLimitType:
     is_grid_critical: bool | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"chargingLimitSource": self.charging_limit_source.value}
+        d: dict[str, Any] = {"chargingLimitSource": self.charging_limit_source}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_is_grid_critical := self.is_grid_critical) is not None:
@@ -325,7 +325,7 @@ class ChargingNeedsType:
     departure_time: datetime | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestedEnergyTransfer": self.requested_energy_transfer.value}
+        d: dict[str, Any] = {"requestedEnergyTransfer": self.requested_energy_transfer}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_ac_charging_parameters := self.ac_charging_parameters) is not None:
@@ -364,13 +364,13 @@ class ChargingProfileCriterionType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_charging_profile_purpose := self.charging_profile_purpose) is not None:
-            d["chargingProfilePurpose"] = v_charging_profile_purpose.value
+            d["chargingProfilePurpose"] = v_charging_profile_purpose
         if (v_stack_level := self.stack_level) is not None:
             d["stackLevel"] = v_stack_level
         if (v_charging_profile_id := self.charging_profile_id) is not None:
             d["chargingProfileId"] = list(v_charging_profile_id)
         if (v_charging_limit_source := self.charging_limit_source) is not None:
-            d["chargingLimitSource"] = [e.value for e in v_charging_limit_source]
+            d["chargingLimitSource"] = list(v_charging_limit_source)
         return d
 
     @classmethod
@@ -402,11 +402,11 @@ class ChargingProfileType:
     transaction_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "stackLevel": self.stack_level, "chargingProfilePurpose": self.charging_profile_purpose.value, "chargingProfileKind": self.charging_profile_kind.value, "chargingSchedule": [e.to_wire() for e in self.charging_schedule]}
+        d: dict[str, Any] = {"id": self.id, "stackLevel": self.stack_level, "chargingProfilePurpose": self.charging_profile_purpose, "chargingProfileKind": self.charging_profile_kind, "chargingSchedule": [e.to_wire() for e in self.charging_schedule]}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_recurrency_kind := self.recurrency_kind) is not None:
-            d["recurrencyKind"] = v_recurrency_kind.value
+            d["recurrencyKind"] = v_recurrency_kind
         if (v_valid_from := self.valid_from) is not None:
             d["validFrom"] = format_datetime(v_valid_from)
         if (v_valid_to := self.valid_to) is not None:
@@ -480,7 +480,7 @@ class ChargingScheduleType:
     sales_tariff: SalesTariffType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "chargingRateUnit": self.charging_rate_unit.value, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
+        d: dict[str, Any] = {"id": self.id, "chargingRateUnit": self.charging_rate_unit, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_start_schedule := self.start_schedule) is not None:
@@ -562,7 +562,7 @@ class ClearChargingProfileType:
         if (v_evse_id := self.evse_id) is not None:
             d["evseId"] = v_evse_id
         if (v_charging_profile_purpose := self.charging_profile_purpose) is not None:
-            d["chargingProfilePurpose"] = v_charging_profile_purpose.value
+            d["chargingProfilePurpose"] = v_charging_profile_purpose
         if (v_stack_level := self.stack_level) is not None:
             d["stackLevel"] = v_stack_level
         return d
@@ -587,7 +587,7 @@ class ClearMonitoringResultType:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "id": self.id}
+        d: dict[str, Any] = {"status": self.status, "id": self.id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -676,7 +676,7 @@ class CompositeScheduleType:
     charging_rate_unit: ChargingRateUnitEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period], "evseId": self.evse_id, "duration": self.duration, "scheduleStart": format_datetime(self.schedule_start), "chargingRateUnit": self.charging_rate_unit.value}
+        d: dict[str, Any] = {"chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period], "evseId": self.evse_id, "duration": self.duration, "scheduleStart": format_datetime(self.schedule_start), "chargingRateUnit": self.charging_rate_unit}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -730,7 +730,7 @@ class CostType:
     amount_multiplier: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"costKind": self.cost_kind.value, "amount": self.amount}
+        d: dict[str, Any] = {"costKind": self.cost_kind, "amount": self.amount}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_amount_multiplier := self.amount_multiplier) is not None:
@@ -866,7 +866,7 @@ class EventDataType:
     variable: VariableType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"eventId": self.event_id, "timestamp": format_datetime(self.timestamp), "trigger": self.trigger.value, "actualValue": self.actual_value, "component": self.component.to_wire(), "eventNotificationType": self.event_notification_type.value, "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"eventId": self.event_id, "timestamp": format_datetime(self.timestamp), "trigger": self.trigger, "actualValue": self.actual_value, "component": self.component.to_wire(), "eventNotificationType": self.event_notification_type, "variable": self.variable.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_cause := self.cause) is not None:
@@ -956,7 +956,7 @@ class GetVariableDataType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         return d
 
     @classmethod
@@ -984,13 +984,13 @@ class GetVariableResultType:
     variable: VariableType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"attributeStatus": self.attribute_status.value, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"attributeStatus": self.attribute_status, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_attribute_status_info := self.attribute_status_info) is not None:
             d["attributeStatusInfo"] = v_attribute_status_info.to_wire()
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_attribute_value := self.attribute_value) is not None:
             d["attributeValue"] = v_attribute_value
         return d
@@ -1025,7 +1025,7 @@ class IdTokenInfoType:
     personal_message: MessageContentType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_cache_expiry_date_time := self.cache_expiry_date_time) is not None:
@@ -1071,7 +1071,7 @@ class IdTokenType:
     type: IdTokenEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"idToken": self.id_token, "type": self.type.value}
+        d: dict[str, Any] = {"idToken": self.id_token, "type": self.type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_additional_info := self.additional_info) is not None:
@@ -1131,7 +1131,7 @@ class MessageContentType:
     content: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"format": self.format.value, "content": self.content}
+        d: dict[str, Any] = {"format": self.format, "content": self.content}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_language := self.language) is not None:
@@ -1165,13 +1165,13 @@ class MessageInfoType:
     message: MessageContentType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "priority": self.priority.value, "message": self.message.to_wire()}
+        d: dict[str, Any] = {"id": self.id, "priority": self.priority, "message": self.message.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_display := self.display) is not None:
             d["display"] = v_display.to_wire()
         if (v_state := self.state) is not None:
-            d["state"] = v_state.value
+            d["state"] = v_state
         if (v_start_date_time := self.start_date_time) is not None:
             d["startDateTime"] = format_datetime(v_start_date_time)
         if (v_end_date_time := self.end_date_time) is not None:
@@ -1293,7 +1293,7 @@ class NetworkConnectionProfileType:
     vpn: VPNType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"ocppVersion": self.ocpp_version.value, "ocppTransport": self.ocpp_transport.value, "ocppCsmsUrl": self.ocpp_csms_url, "messageTimeout": self.message_timeout, "securityProfile": self.security_profile, "ocppInterface": self.ocpp_interface.value}
+        d: dict[str, Any] = {"ocppVersion": self.ocpp_version, "ocppTransport": self.ocpp_transport, "ocppCsmsUrl": self.ocpp_csms_url, "messageTimeout": self.message_timeout, "securityProfile": self.security_profile, "ocppInterface": self.ocpp_interface}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_apn := self.apn) is not None:
@@ -1329,7 +1329,7 @@ class OCSPRequestDataType:
     responder_url: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm.value, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number, "responderURL": self.responder_url}
+        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number, "responderURL": self.responder_url}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1488,13 +1488,13 @@ class SampledValueType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_context := self.context) is not None:
-            d["context"] = v_context.value
+            d["context"] = v_context
         if (v_measurand := self.measurand) is not None:
-            d["measurand"] = v_measurand.value
+            d["measurand"] = v_measurand
         if (v_phase := self.phase) is not None:
-            d["phase"] = v_phase.value
+            d["phase"] = v_phase
         if (v_location := self.location) is not None:
-            d["location"] = v_location.value
+            d["location"] = v_location
         if (v_signed_meter_value := self.signed_meter_value) is not None:
             d["signedMeterValue"] = v_signed_meter_value.to_wire()
         if (v_unit_of_measure := self.unit_of_measure) is not None:
@@ -1531,7 +1531,7 @@ class SetMonitoringDataType:
     variable: VariableType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"value": self.value, "type": self.type.value, "severity": self.severity, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"value": self.value, "type": self.type, "severity": self.severity, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_id := self.id) is not None:
@@ -1570,7 +1570,7 @@ class SetMonitoringResultType:
     severity: int
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "type": self.type.value, "component": self.component.to_wire(), "variable": self.variable.to_wire(), "severity": self.severity}
+        d: dict[str, Any] = {"status": self.status, "type": self.type, "component": self.component.to_wire(), "variable": self.variable.to_wire(), "severity": self.severity}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_id := self.id) is not None:
@@ -1608,7 +1608,7 @@ class SetVariableDataType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         return d
 
     @classmethod
@@ -1634,11 +1634,11 @@ class SetVariableResultType:
     variable: VariableType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"attributeStatus": self.attribute_status.value, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"attributeStatus": self.attribute_status, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_attribute_status_info := self.attribute_status_info) is not None:
             d["attributeStatusInfo"] = v_attribute_status_info.to_wire()
         return d
@@ -1729,11 +1729,11 @@ class TransactionType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_charging_state := self.charging_state) is not None:
-            d["chargingState"] = v_charging_state.value
+            d["chargingState"] = v_charging_state
         if (v_time_spent_charging := self.time_spent_charging) is not None:
             d["timeSpentCharging"] = v_time_spent_charging
         if (v_stopped_reason := self.stopped_reason) is not None:
-            d["stoppedReason"] = v_stopped_reason.value
+            d["stoppedReason"] = v_stopped_reason
         if (v_remote_start_id := self.remote_start_id) is not None:
             d["remoteStartId"] = v_remote_start_id
         return d
@@ -1794,7 +1794,7 @@ class VPNType:
     type: VPNEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"server": self.server, "user": self.user, "password": self.password, "key": self.key, "type": self.type.value}
+        d: dict[str, Any] = {"server": self.server, "user": self.user, "password": self.password, "key": self.key, "type": self.type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_group := self.group) is not None:
@@ -1832,11 +1832,11 @@ class VariableAttributeType:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_type := self.type) is not None:
-            d["type"] = v_type.value
+            d["type"] = v_type
         if (v_value := self.value) is not None:
             d["value"] = v_value
         if (v_mutability := self.mutability) is not None:
-            d["mutability"] = v_mutability.value
+            d["mutability"] = v_mutability
         if (v_persistent := self.persistent) is not None:
             d["persistent"] = v_persistent
         if (v_constant := self.constant) is not None:
@@ -1870,7 +1870,7 @@ class VariableCharacteristicsType:
     supports_monitoring: bool
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"dataType": self.data_type.value, "supportsMonitoring": self.supports_monitoring}
+        d: dict[str, Any] = {"dataType": self.data_type, "supportsMonitoring": self.supports_monitoring}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_unit := self.unit) is not None:
@@ -1910,7 +1910,7 @@ class VariableMonitoringType:
     severity: int
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "transaction": self.transaction, "value": self.value, "type": self.type.value, "severity": self.severity}
+        d: dict[str, Any] = {"id": self.id, "transaction": self.transaction, "value": self.value, "type": self.type, "severity": self.severity}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d

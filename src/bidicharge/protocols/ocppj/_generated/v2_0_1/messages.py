@@ -214,7 +214,7 @@ class AuthorizeResponse:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_certificate_status := self.certificate_status) is not None:
-            d["certificateStatus"] = v_certificate_status.value
+            d["certificateStatus"] = v_certificate_status
         return d
 
     @classmethod
@@ -240,7 +240,7 @@ class BootNotificationRequest:
     reason: BootReasonEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"chargingStation": self.charging_station.to_wire(), "reason": self.reason.value}
+        d: dict[str, Any] = {"chargingStation": self.charging_station.to_wire(), "reason": self.reason}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -270,7 +270,7 @@ class BootNotificationResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"currentTime": format_datetime(self.current_time), "interval": self.interval, "status": self.status.value}
+        d: dict[str, Any] = {"currentTime": format_datetime(self.current_time), "interval": self.interval, "status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -328,7 +328,7 @@ class CancelReservationResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -362,7 +362,7 @@ class CertificateSignedRequest:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = v_certificate_type.value
+            d["certificateType"] = v_certificate_type
         return d
 
     @classmethod
@@ -388,7 +388,7 @@ class CertificateSignedResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -418,7 +418,7 @@ class ChangeAvailabilityRequest:
     operational_status: OperationalStatusEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"operationalStatus": self.operational_status.value}
+        d: dict[str, Any] = {"operationalStatus": self.operational_status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_evse := self.evse) is not None:
@@ -448,7 +448,7 @@ class ChangeAvailabilityResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -502,7 +502,7 @@ class ClearCacheResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -564,7 +564,7 @@ class ClearChargingProfileResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -620,7 +620,7 @@ class ClearDisplayMessageResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -702,7 +702,7 @@ class ClearedChargingLimitRequest:
     evse_id: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"chargingLimitSource": self.charging_limit_source.value}
+        d: dict[str, Any] = {"chargingLimitSource": self.charging_limit_source}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_evse_id := self.evse_id) is not None:
@@ -850,7 +850,7 @@ class CustomerInformationResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -915,7 +915,7 @@ class DataTransferResponse:
     data: object | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -974,7 +974,7 @@ class DeleteCertificateResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1004,7 +1004,7 @@ class FirmwareStatusNotificationRequest:
     request_id: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_request_id := self.request_id) is not None:
@@ -1059,7 +1059,7 @@ class Get15118EVCertificateRequest:
     exi_request: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"iso15118SchemaVersion": self.iso15118_schema_version, "action": self.action.value, "exiRequest": self.exi_request}
+        d: dict[str, Any] = {"iso15118SchemaVersion": self.iso15118_schema_version, "action": self.action, "exiRequest": self.exi_request}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1089,7 +1089,7 @@ class Get15118EVCertificateResponse:
     exi_response: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "exiResponse": self.exi_response}
+        d: dict[str, Any] = {"status": self.status, "exiResponse": self.exi_response}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1120,7 +1120,7 @@ class GetBaseReportRequest:
     report_base: ReportBaseEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestId": self.request_id, "reportBase": self.report_base.value}
+        d: dict[str, Any] = {"requestId": self.request_id, "reportBase": self.report_base}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1148,7 +1148,7 @@ class GetBaseReportResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1205,7 +1205,7 @@ class GetCertificateStatusResponse:
     ocsp_result: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1270,7 +1270,7 @@ class GetChargingProfilesResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1305,7 +1305,7 @@ class GetCompositeScheduleRequest:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_charging_rate_unit := self.charging_rate_unit) is not None:
-            d["chargingRateUnit"] = v_charging_rate_unit.value
+            d["chargingRateUnit"] = v_charging_rate_unit
         return d
 
     @classmethod
@@ -1333,7 +1333,7 @@ class GetCompositeScheduleResponse:
     schedule: CompositeScheduleType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1374,9 +1374,9 @@ class GetDisplayMessagesRequest:
         if (v_id := self.id) is not None:
             d["id"] = list(v_id)
         if (v_priority := self.priority) is not None:
-            d["priority"] = v_priority.value
+            d["priority"] = v_priority
         if (v_state := self.state) is not None:
-            d["state"] = v_state.value
+            d["state"] = v_state
         return d
 
     @classmethod
@@ -1404,7 +1404,7 @@ class GetDisplayMessagesResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1437,7 +1437,7 @@ class GetInstalledCertificateIdsRequest:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = [e.value for e in v_certificate_type]
+            d["certificateType"] = list(v_certificate_type)
         return d
 
     @classmethod
@@ -1463,7 +1463,7 @@ class GetInstalledCertificateIdsResponse:
     certificate_hash_data_chain: tuple[CertificateHashDataChainType, ...] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1549,7 +1549,7 @@ class GetLogRequest:
     retry_interval: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"log": self.log.to_wire(), "logType": self.log_type.value, "requestId": self.request_id}
+        d: dict[str, Any] = {"log": self.log.to_wire(), "logType": self.log_type, "requestId": self.request_id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_retries := self.retries) is not None:
@@ -1585,7 +1585,7 @@ class GetLogResponse:
     filename: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1625,7 +1625,7 @@ class GetMonitoringReportRequest:
         if (v_component_variable := self.component_variable) is not None:
             d["componentVariable"] = [e.to_wire() for e in v_component_variable]
         if (v_monitoring_criteria := self.monitoring_criteria) is not None:
-            d["monitoringCriteria"] = [e.value for e in v_monitoring_criteria]
+            d["monitoringCriteria"] = list(v_monitoring_criteria)
         return d
 
     @classmethod
@@ -1652,7 +1652,7 @@ class GetMonitoringReportResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1689,7 +1689,7 @@ class GetReportRequest:
         if (v_component_variable := self.component_variable) is not None:
             d["componentVariable"] = [e.to_wire() for e in v_component_variable]
         if (v_component_criteria := self.component_criteria) is not None:
-            d["componentCriteria"] = [e.value for e in v_component_criteria]
+            d["componentCriteria"] = list(v_component_criteria)
         return d
 
     @classmethod
@@ -1716,7 +1716,7 @@ class GetReportResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1906,7 +1906,7 @@ class InstallCertificateRequest:
     certificate: str
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateType": self.certificate_type.value, "certificate": self.certificate}
+        d: dict[str, Any] = {"certificateType": self.certificate_type, "certificate": self.certificate}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1934,7 +1934,7 @@ class InstallCertificateResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -1964,7 +1964,7 @@ class LogStatusNotificationRequest:
     request_id: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_request_id := self.request_id) is not None:
@@ -2278,7 +2278,7 @@ class NotifyEVChargingNeedsResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2338,7 +2338,7 @@ class NotifyEVChargingScheduleResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2588,7 +2588,7 @@ class PublishFirmwareResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2619,7 +2619,7 @@ class PublishFirmwareStatusNotificationRequest:
     request_id: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_location := self.location) is not None:
@@ -2679,7 +2679,7 @@ class ReportChargingProfilesRequest:
     evse_id: int
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestId": self.request_id, "chargingLimitSource": self.charging_limit_source.value, "chargingProfile": [e.to_wire() for e in self.charging_profile], "evseId": self.evse_id}
+        d: dict[str, Any] = {"requestId": self.request_id, "chargingLimitSource": self.charging_limit_source, "chargingProfile": [e.to_wire() for e in self.charging_profile], "evseId": self.evse_id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_tbc := self.tbc) is not None:
@@ -2777,7 +2777,7 @@ class RequestStartTransactionResponse:
     transaction_id: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2836,7 +2836,7 @@ class RequestStopTransactionResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2866,7 +2866,7 @@ class ReservationStatusUpdateRequest:
     reservation_update_status: ReservationUpdateStatusEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"reservationId": self.reservation_id, "reservationUpdateStatus": self.reservation_update_status.value}
+        d: dict[str, Any] = {"reservationId": self.reservation_id, "reservationUpdateStatus": self.reservation_update_status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2926,7 +2926,7 @@ class ReserveNowRequest:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_connector_type := self.connector_type) is not None:
-            d["connectorType"] = v_connector_type.value
+            d["connectorType"] = v_connector_type
         if (v_evse_id := self.evse_id) is not None:
             d["evseId"] = v_evse_id
         if (v_group_id_token := self.group_id_token) is not None:
@@ -2960,7 +2960,7 @@ class ReserveNowResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -2990,7 +2990,7 @@ class ResetRequest:
     evse_id: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": self.type.value}
+        d: dict[str, Any] = {"type": self.type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_evse_id := self.evse_id) is not None:
@@ -3020,7 +3020,7 @@ class ResetResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3107,7 +3107,7 @@ class SendLocalListRequest:
     update_type: UpdateEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"versionNumber": self.version_number, "updateType": self.update_type.value}
+        d: dict[str, Any] = {"versionNumber": self.version_number, "updateType": self.update_type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_local_authorization_list := self.local_authorization_list) is not None:
@@ -3138,7 +3138,7 @@ class SendLocalListResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3196,7 +3196,7 @@ class SetChargingProfileResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3252,7 +3252,7 @@ class SetDisplayMessageResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3281,7 +3281,7 @@ class SetMonitoringBaseRequest:
     monitoring_base: MonitoringBaseEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"monitoringBase": self.monitoring_base.value}
+        d: dict[str, Any] = {"monitoringBase": self.monitoring_base}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -3308,7 +3308,7 @@ class SetMonitoringBaseResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3364,7 +3364,7 @@ class SetMonitoringLevelResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3422,7 +3422,7 @@ class SetNetworkProfileResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3560,7 +3560,7 @@ class SignCertificateRequest:
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = v_certificate_type.value
+            d["certificateType"] = v_certificate_type
         return d
 
     @classmethod
@@ -3586,7 +3586,7 @@ class SignCertificateResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3618,7 +3618,7 @@ class StatusNotificationRequest:
     connector_id: int
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"timestamp": format_datetime(self.timestamp), "connectorStatus": self.connector_status.value, "evseId": self.evse_id, "connectorId": self.connector_id}
+        d: dict[str, Any] = {"timestamp": format_datetime(self.timestamp), "connectorStatus": self.connector_status, "evseId": self.evse_id, "connectorId": self.connector_id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -3682,7 +3682,7 @@ class TransactionEventRequest:
     id_token: IdTokenType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"eventType": self.event_type.value, "timestamp": format_datetime(self.timestamp), "triggerReason": self.trigger_reason.value, "seqNo": self.seq_no, "transactionInfo": self.transaction_info.to_wire()}
+        d: dict[str, Any] = {"eventType": self.event_type, "timestamp": format_datetime(self.timestamp), "triggerReason": self.trigger_reason, "seqNo": self.seq_no, "transactionInfo": self.transaction_info.to_wire()}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_meter_value := self.meter_value) is not None:
@@ -3774,7 +3774,7 @@ class TriggerMessageRequest:
     requested_message: MessageTriggerEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestedMessage": self.requested_message.value}
+        d: dict[str, Any] = {"requestedMessage": self.requested_message}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_evse := self.evse) is not None:
@@ -3804,7 +3804,7 @@ class TriggerMessageResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3862,7 +3862,7 @@ class UnlockConnectorResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -3917,7 +3917,7 @@ class UnpublishFirmwareResponse:
     status: UnpublishFirmwareStatusEnumType
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -3980,7 +3980,7 @@ class UpdateFirmwareResponse:
     status_info: StatusInfoType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         if (v_status_info := self.status_info) is not None:

@@ -172,7 +172,7 @@ class APNType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"apn": self.apn, "apnAuthentication": self.apn_authentication.value}
+        d: dict[str, Any] = {"apn": self.apn, "apnAuthentication": self.apn_authentication}
         if (v_apn_user_name := self.apn_user_name) is not None:
             d["apnUserName"] = v_apn_user_name
         if (v_apn_password := self.apn_password) is not None:
@@ -417,7 +417,7 @@ class CertificateHashDataChainType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "certificateType": self.certificate_type.value}
+        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "certificateType": self.certificate_type}
         if (v_child_certificate_hash_data := self.child_certificate_hash_data) is not None:
             d["childCertificateHashData"] = [e.to_wire() for e in v_child_certificate_hash_data]
         if (v_custom_data := self.custom_data) is not None:
@@ -445,7 +445,7 @@ class CertificateHashDataType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm.value, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number}
+        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -473,7 +473,7 @@ class CertificateStatusRequestInfoType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "source": self.source.value, "urls": list(self.urls)}
+        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "source": self.source, "urls": list(self.urls)}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -501,7 +501,7 @@ class CertificateStatusType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "source": self.source.value, "status": self.status.value, "nextUpdate": format_datetime(self.next_update)}
+        d: dict[str, Any] = {"certificateHashData": self.certificate_hash_data.to_wire(), "source": self.source, "status": self.status, "nextUpdate": format_datetime(self.next_update)}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -563,7 +563,7 @@ class ChargingNeedsType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestedEnergyTransfer": self.requested_energy_transfer.value}
+        d: dict[str, Any] = {"requestedEnergyTransfer": self.requested_energy_transfer}
         if (v_ac_charging_parameters := self.ac_charging_parameters) is not None:
             d["acChargingParameters"] = v_ac_charging_parameters.to_wire()
         if (v_der_charging_parameters := self.der_charging_parameters) is not None:
@@ -575,11 +575,11 @@ class ChargingNeedsType:
         if (v_v2x_charging_parameters := self.v2x_charging_parameters) is not None:
             d["v2xChargingParameters"] = v_v2x_charging_parameters.to_wire()
         if (v_available_energy_transfer := self.available_energy_transfer) is not None:
-            d["availableEnergyTransfer"] = [e.value for e in v_available_energy_transfer]
+            d["availableEnergyTransfer"] = list(v_available_energy_transfer)
         if (v_control_mode := self.control_mode) is not None:
-            d["controlMode"] = v_control_mode.value
+            d["controlMode"] = v_control_mode
         if (v_mobility_needs_mode := self.mobility_needs_mode) is not None:
-            d["mobilityNeedsMode"] = v_mobility_needs_mode.value
+            d["mobilityNeedsMode"] = v_mobility_needs_mode
         if (v_departure_time := self.departure_time) is not None:
             d["departureTime"] = format_datetime(v_departure_time)
         if (v_custom_data := self.custom_data) is not None:
@@ -649,7 +649,7 @@ class ChargingProfileCriterionType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
         if (v_charging_profile_purpose := self.charging_profile_purpose) is not None:
-            d["chargingProfilePurpose"] = v_charging_profile_purpose.value
+            d["chargingProfilePurpose"] = v_charging_profile_purpose
         if (v_stack_level := self.stack_level) is not None:
             d["stackLevel"] = v_stack_level
         if (v_charging_profile_id := self.charging_profile_id) is not None:
@@ -694,9 +694,9 @@ class ChargingProfileType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "stackLevel": self.stack_level, "chargingProfilePurpose": self.charging_profile_purpose.value, "chargingProfileKind": self.charging_profile_kind.value, "chargingSchedule": [e.to_wire() for e in self.charging_schedule]}
+        d: dict[str, Any] = {"id": self.id, "stackLevel": self.stack_level, "chargingProfilePurpose": self.charging_profile_purpose, "chargingProfileKind": self.charging_profile_kind, "chargingSchedule": [e.to_wire() for e in self.charging_schedule]}
         if (v_recurrency_kind := self.recurrency_kind) is not None:
-            d["recurrencyKind"] = v_recurrency_kind.value
+            d["recurrencyKind"] = v_recurrency_kind
         if (v_valid_from := self.valid_from) is not None:
             d["validFrom"] = format_datetime(v_valid_from)
         if (v_valid_to := self.valid_to) is not None:
@@ -804,7 +804,7 @@ class ChargingSchedulePeriodType:
         if (v_v2x_baseline := self.v2x_baseline) is not None:
             d["v2xBaseline"] = v_v2x_baseline
         if (v_operation_mode := self.operation_mode) is not None:
-            d["operationMode"] = v_operation_mode.value
+            d["operationMode"] = v_operation_mode
         if (v_v2x_freq_watt_curve := self.v2x_freq_watt_curve) is not None:
             d["v2xFreqWattCurve"] = [e.to_wire() for e in v_v2x_freq_watt_curve]
         if (v_v2x_signal_watt_curve := self.v2x_signal_watt_curve) is not None:
@@ -865,7 +865,7 @@ class ChargingScheduleType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "chargingRateUnit": self.charging_rate_unit.value, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
+        d: dict[str, Any] = {"id": self.id, "chargingRateUnit": self.charging_rate_unit, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
         if (v_limit_at_soc := self.limit_at_soc) is not None:
             d["limitAtSoC"] = v_limit_at_soc.to_wire()
         if (v_start_schedule := self.start_schedule) is not None:
@@ -1038,7 +1038,7 @@ class ClearChargingProfileType:
         if (v_evse_id := self.evse_id) is not None:
             d["evseId"] = v_evse_id
         if (v_charging_profile_purpose := self.charging_profile_purpose) is not None:
-            d["chargingProfilePurpose"] = v_charging_profile_purpose.value
+            d["chargingProfilePurpose"] = v_charging_profile_purpose
         if (v_stack_level := self.stack_level) is not None:
             d["stackLevel"] = v_stack_level
         if (v_custom_data := self.custom_data) is not None:
@@ -1065,7 +1065,7 @@ class ClearMonitoringResultType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "id": self.id}
+        d: dict[str, Any] = {"status": self.status, "id": self.id}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1092,7 +1092,7 @@ class ClearTariffsResultType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_tariff_id := self.tariff_id) is not None:
@@ -1181,7 +1181,7 @@ class CompositeScheduleType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"evseId": self.evse_id, "duration": self.duration, "scheduleStart": format_datetime(self.schedule_start), "chargingRateUnit": self.charging_rate_unit.value, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
+        d: dict[str, Any] = {"evseId": self.evse_id, "duration": self.duration, "scheduleStart": format_datetime(self.schedule_start), "chargingRateUnit": self.charging_rate_unit, "chargingSchedulePeriod": [e.to_wire() for e in self.charging_schedule_period]}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1294,7 +1294,7 @@ class CostDimensionType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": self.type.value, "volume": self.volume}
+        d: dict[str, Any] = {"type": self.type, "volume": self.volume}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1318,7 +1318,7 @@ class CostType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"costKind": self.cost_kind.value, "amount": self.amount}
+        d: dict[str, Any] = {"costKind": self.cost_kind, "amount": self.amount}
         if (v_amount_multiplier := self.amount_multiplier) is not None:
             d["amountMultiplier"] = v_amount_multiplier
         if (v_custom_data := self.custom_data) is not None:
@@ -1457,7 +1457,7 @@ class DERChargingParametersType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
         if (v_ev_supported_der_control := self.ev_supported_der_control) is not None:
-            d["evSupportedDERControl"] = [e.value for e in v_ev_supported_der_control]
+            d["evSupportedDERControl"] = list(v_ev_supported_der_control)
         if (v_ev_over_excited_max_discharge_power := self.ev_over_excited_max_discharge_power) is not None:
             d["evOverExcitedMaxDischargePower"] = v_ev_over_excited_max_discharge_power
         if (v_ev_over_excited_power_factor := self.ev_over_excited_power_factor) is not None:
@@ -1523,7 +1523,7 @@ class DERChargingParametersType:
         if (v_ev_inverter_hw_version := self.ev_inverter_hw_version) is not None:
             d["evInverterHwVersion"] = v_ev_inverter_hw_version
         if (v_ev_islanding_detection_method := self.ev_islanding_detection_method) is not None:
-            d["evIslandingDetectionMethod"] = [e.value for e in v_ev_islanding_detection_method]
+            d["evIslandingDetectionMethod"] = list(v_ev_islanding_detection_method)
         if (v_ev_islanding_trip_time := self.ev_islanding_trip_time) is not None:
             d["evIslandingTripTime"] = v_ev_islanding_trip_time
         if (v_ev_maximum_level1_dc_injection := self.ev_maximum_level1_dc_injection) is not None:
@@ -1602,7 +1602,7 @@ class DERCurveGetType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"curve": self.curve.to_wire(), "id": self.id, "curveType": self.curve_type.value, "isDefault": self.is_default, "isSuperseded": self.is_superseded}
+        d: dict[str, Any] = {"curve": self.curve.to_wire(), "id": self.id, "curveType": self.curve_type, "isDefault": self.is_default, "isSuperseded": self.is_superseded}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1658,7 +1658,7 @@ class DERCurveType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"curveData": [e.to_wire() for e in self.curve_data], "priority": self.priority, "yUnit": self.y_unit.value}
+        d: dict[str, Any] = {"curveData": [e.to_wire() for e in self.curve_data], "priority": self.priority, "yUnit": self.y_unit}
         if (v_hysteresis := self.hysteresis) is not None:
             d["hysteresis"] = v_hysteresis.to_wire()
         if (v_reactive_power_params := self.reactive_power_params) is not None:
@@ -1961,7 +1961,7 @@ class EventDataType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"eventId": self.event_id, "timestamp": format_datetime(self.timestamp), "trigger": self.trigger.value, "actualValue": self.actual_value, "component": self.component.to_wire(), "eventNotificationType": self.event_notification_type.value, "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"eventId": self.event_id, "timestamp": format_datetime(self.timestamp), "trigger": self.trigger, "actualValue": self.actual_value, "component": self.component.to_wire(), "eventNotificationType": self.event_notification_type, "variable": self.variable.to_wire()}
         if (v_cause := self.cause) is not None:
             d["cause"] = v_cause
         if (v_tech_code := self.tech_code) is not None:
@@ -2137,7 +2137,7 @@ class FixedVarType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"priority": self.priority, "setpoint": self.setpoint, "unit": self.unit.value}
+        d: dict[str, Any] = {"priority": self.priority, "setpoint": self.setpoint, "unit": self.unit}
         if (v_start_time := self.start_time) is not None:
             d["startTime"] = format_datetime(v_start_time)
         if (v_duration := self.duration) is not None:
@@ -2238,7 +2238,7 @@ class GetVariableDataType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2268,11 +2268,11 @@ class GetVariableResultType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"attributeStatus": self.attribute_status.value, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"attributeStatus": self.attribute_status, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_attribute_status_info := self.attribute_status_info) is not None:
             d["attributeStatusInfo"] = v_attribute_status_info.to_wire()
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_attribute_value := self.attribute_value) is not None:
             d["attributeValue"] = v_attribute_value
         if (v_custom_data := self.custom_data) is not None:
@@ -2392,7 +2392,7 @@ class IdTokenInfoType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_cache_expiry_date_time := self.cache_expiry_date_time) is not None:
             d["cacheExpiryDateTime"] = format_datetime(v_cache_expiry_date_time)
         if (v_charging_priority := self.charging_priority) is not None:
@@ -2585,7 +2585,7 @@ class MessageContentType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"format": self.format.value, "content": self.content}
+        d: dict[str, Any] = {"format": self.format, "content": self.content}
         if (v_language := self.language) is not None:
             d["language"] = v_language
         if (v_custom_data := self.custom_data) is not None:
@@ -2620,11 +2620,11 @@ class MessageInfoType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "priority": self.priority.value, "message": self.message.to_wire()}
+        d: dict[str, Any] = {"id": self.id, "priority": self.priority, "message": self.message.to_wire()}
         if (v_display := self.display) is not None:
             d["display"] = v_display.to_wire()
         if (v_state := self.state) is not None:
-            d["state"] = v_state.value
+            d["state"] = v_state
         if (v_start_date_time := self.start_date_time) is not None:
             d["startDateTime"] = format_datetime(v_start_date_time)
         if (v_end_date_time := self.end_date_time) is not None:
@@ -2753,11 +2753,11 @@ class NetworkConnectionProfileType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"ocppInterface": self.ocpp_interface.value, "ocppTransport": self.ocpp_transport.value, "messageTimeout": self.message_timeout, "ocppCsmsUrl": self.ocpp_csms_url, "securityProfile": self.security_profile}
+        d: dict[str, Any] = {"ocppInterface": self.ocpp_interface, "ocppTransport": self.ocpp_transport, "messageTimeout": self.message_timeout, "ocppCsmsUrl": self.ocpp_csms_url, "securityProfile": self.security_profile}
         if (v_apn := self.apn) is not None:
             d["apn"] = v_apn.to_wire()
         if (v_ocpp_version := self.ocpp_version) is not None:
-            d["ocppVersion"] = v_ocpp_version.value
+            d["ocppVersion"] = v_ocpp_version
         if (v_identity := self.identity) is not None:
             d["identity"] = v_identity
         if (v_basic_auth_password := self.basic_auth_password) is not None:
@@ -2799,7 +2799,7 @@ class OCSPRequestDataType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm.value, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number, "responderURL": self.responder_url}
+        d: dict[str, Any] = {"hashAlgorithm": self.hash_algorithm, "issuerNameHash": self.issuer_name_hash, "issuerKeyHash": self.issuer_key_hash, "serialNumber": self.serial_number, "responderURL": self.responder_url}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -3254,13 +3254,13 @@ class SampledValueType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"value": self.value}
         if (v_measurand := self.measurand) is not None:
-            d["measurand"] = v_measurand.value
+            d["measurand"] = v_measurand
         if (v_context := self.context) is not None:
-            d["context"] = v_context.value
+            d["context"] = v_context
         if (v_phase := self.phase) is not None:
-            d["phase"] = v_phase.value
+            d["phase"] = v_phase
         if (v_location := self.location) is not None:
-            d["location"] = v_location.value
+            d["location"] = v_location
         if (v_signed_meter_value := self.signed_meter_value) is not None:
             d["signedMeterValue"] = v_signed_meter_value.to_wire()
         if (v_unit_of_measure := self.unit_of_measure) is not None:
@@ -3300,7 +3300,7 @@ class SetMonitoringDataType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"value": self.value, "type": self.type.value, "severity": self.severity, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"value": self.value, "type": self.type, "severity": self.severity, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_id := self.id) is not None:
             d["id"] = v_id
         if (v_periodic_event_stream := self.periodic_event_stream) is not None:
@@ -3342,7 +3342,7 @@ class SetMonitoringResultType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "type": self.type.value, "component": self.component.to_wire(), "variable": self.variable.to_wire(), "severity": self.severity}
+        d: dict[str, Any] = {"status": self.status, "type": self.type, "component": self.component.to_wire(), "variable": self.variable.to_wire(), "severity": self.severity}
         if (v_id := self.id) is not None:
             d["id"] = v_id
         if (v_status_info := self.status_info) is not None:
@@ -3378,7 +3378,7 @@ class SetVariableDataType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"attributeValue": self.attribute_value, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -3406,9 +3406,9 @@ class SetVariableResultType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"attributeStatus": self.attribute_status.value, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
+        d: dict[str, Any] = {"attributeStatus": self.attribute_status, "component": self.component.to_wire(), "variable": self.variable.to_wire()}
         if (v_attribute_type := self.attribute_type) is not None:
-            d["attributeType"] = v_attribute_type.value
+            d["attributeType"] = v_attribute_type
         if (v_attribute_status_info := self.attribute_status_info) is not None:
             d["attributeStatusInfo"] = v_attribute_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3524,7 +3524,7 @@ class TariffAssignmentType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"tariffId": self.tariff_id, "tariffKind": self.tariff_kind.value}
+        d: dict[str, Any] = {"tariffId": self.tariff_id, "tariffKind": self.tariff_kind}
         if (v_valid_from := self.valid_from) is not None:
             d["validFrom"] = format_datetime(v_valid_from)
         if (v_evse_ids := self.evse_ids) is not None:
@@ -3570,13 +3570,13 @@ class TariffConditionsFixedType:
         if (v_end_time_of_day := self.end_time_of_day) is not None:
             d["endTimeOfDay"] = v_end_time_of_day
         if (v_day_of_week := self.day_of_week) is not None:
-            d["dayOfWeek"] = [e.value for e in v_day_of_week]
+            d["dayOfWeek"] = list(v_day_of_week)
         if (v_valid_from_date := self.valid_from_date) is not None:
             d["validFromDate"] = v_valid_from_date
         if (v_valid_to_date := self.valid_to_date) is not None:
             d["validToDate"] = v_valid_to_date
         if (v_evse_kind := self.evse_kind) is not None:
-            d["evseKind"] = v_evse_kind.value
+            d["evseKind"] = v_evse_kind
         if (v_payment_brand := self.payment_brand) is not None:
             d["paymentBrand"] = v_payment_brand
         if (v_payment_recognition := self.payment_recognition) is not None:
@@ -3633,13 +3633,13 @@ class TariffConditionsType:
         if (v_end_time_of_day := self.end_time_of_day) is not None:
             d["endTimeOfDay"] = v_end_time_of_day
         if (v_day_of_week := self.day_of_week) is not None:
-            d["dayOfWeek"] = [e.value for e in v_day_of_week]
+            d["dayOfWeek"] = list(v_day_of_week)
         if (v_valid_from_date := self.valid_from_date) is not None:
             d["validFromDate"] = v_valid_from_date
         if (v_valid_to_date := self.valid_to_date) is not None:
             d["validToDate"] = v_valid_to_date
         if (v_evse_kind := self.evse_kind) is not None:
-            d["evseKind"] = v_evse_kind.value
+            d["evseKind"] = v_evse_kind
         if (v_min_energy := self.min_energy) is not None:
             d["minEnergy"] = v_min_energy
         if (v_max_energy := self.max_energy) is not None:
@@ -4006,7 +4006,7 @@ class TotalCostType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"currency": self.currency, "typeOfCost": self.type_of_cost.value, "total": self.total.to_wire()}
+        d: dict[str, Any] = {"currency": self.currency, "typeOfCost": self.type_of_cost, "total": self.total.to_wire()}
         if (v_fixed := self.fixed) is not None:
             d["fixed"] = v_fixed.to_wire()
         if (v_energy := self.energy) is not None:
@@ -4153,15 +4153,15 @@ class TransactionType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"transactionId": self.transaction_id}
         if (v_charging_state := self.charging_state) is not None:
-            d["chargingState"] = v_charging_state.value
+            d["chargingState"] = v_charging_state
         if (v_time_spent_charging := self.time_spent_charging) is not None:
             d["timeSpentCharging"] = v_time_spent_charging
         if (v_stopped_reason := self.stopped_reason) is not None:
-            d["stoppedReason"] = v_stopped_reason.value
+            d["stoppedReason"] = v_stopped_reason
         if (v_remote_start_id := self.remote_start_id) is not None:
             d["remoteStartId"] = v_remote_start_id
         if (v_operation_mode := self.operation_mode) is not None:
-            d["operationMode"] = v_operation_mode.value
+            d["operationMode"] = v_operation_mode
         if (v_tariff_id := self.tariff_id) is not None:
             d["tariffId"] = v_tariff_id
         if (v_transaction_limit := self.transaction_limit) is not None:
@@ -4396,7 +4396,7 @@ class VPNType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"server": self.server, "user": self.user, "password": self.password, "key": self.key, "type": self.type.value}
+        d: dict[str, Any] = {"server": self.server, "user": self.user, "password": self.password, "key": self.key, "type": self.type}
         if (v_group := self.group) is not None:
             d["group"] = v_group
         if (v_custom_data := self.custom_data) is not None:
@@ -4432,11 +4432,11 @@ class VariableAttributeType:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
         if (v_type := self.type) is not None:
-            d["type"] = v_type.value
+            d["type"] = v_type
         if (v_value := self.value) is not None:
             d["value"] = v_value
         if (v_mutability := self.mutability) is not None:
-            d["mutability"] = v_mutability.value
+            d["mutability"] = v_mutability
         if (v_persistent := self.persistent) is not None:
             d["persistent"] = v_persistent
         if (v_constant := self.constant) is not None:
@@ -4473,7 +4473,7 @@ class VariableCharacteristicsType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"dataType": self.data_type.value, "supportsMonitoring": self.supports_monitoring}
+        d: dict[str, Any] = {"dataType": self.data_type, "supportsMonitoring": self.supports_monitoring}
         if (v_unit := self.unit) is not None:
             d["unit"] = v_unit
         if (v_min_limit := self.min_limit) is not None:
@@ -4517,7 +4517,7 @@ class VariableMonitoringType:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"id": self.id, "transaction": self.transaction, "value": self.value, "type": self.type.value, "severity": self.severity, "eventNotificationType": self.event_notification_type.value}
+        d: dict[str, Any] = {"id": self.id, "transaction": self.transaction, "value": self.value, "type": self.type, "severity": self.severity, "eventNotificationType": self.event_notification_type}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -4578,7 +4578,7 @@ class VoltageParamsType:
         if (v_hv10_min_mean_trip_delay := self.hv10_min_mean_trip_delay) is not None:
             d["hv10MinMeanTripDelay"] = v_hv10_min_mean_trip_delay
         if (v_power_during_cessation := self.power_during_cessation) is not None:
-            d["powerDuringCessation"] = v_power_during_cessation.value
+            d["powerDuringCessation"] = v_power_during_cessation
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d

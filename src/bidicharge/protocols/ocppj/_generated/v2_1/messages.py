@@ -293,7 +293,7 @@ class AFRRSignalResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -351,7 +351,7 @@ class AdjustPeriodicEventStreamResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -419,9 +419,9 @@ class AuthorizeResponse:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"idTokenInfo": self.id_token_info.to_wire()}
         if (v_certificate_status := self.certificate_status) is not None:
-            d["certificateStatus"] = v_certificate_status.value
+            d["certificateStatus"] = v_certificate_status
         if (v_allowed_energy_transfer := self.allowed_energy_transfer) is not None:
-            d["allowedEnergyTransfer"] = [e.value for e in v_allowed_energy_transfer]
+            d["allowedEnergyTransfer"] = list(v_allowed_energy_transfer)
         if (v_tariff := self.tariff) is not None:
             d["tariff"] = v_tariff.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -455,7 +455,7 @@ class BatterySwapRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"batteryData": [e.to_wire() for e in self.battery_data], "eventType": self.event_type.value, "idToken": self.id_token.to_wire(), "requestId": self.request_id}
+        d: dict[str, Any] = {"batteryData": [e.to_wire() for e in self.battery_data], "eventType": self.event_type, "idToken": self.id_token.to_wire(), "requestId": self.request_id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -509,7 +509,7 @@ class BootNotificationRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"chargingStation": self.charging_station.to_wire(), "reason": self.reason.value}
+        d: dict[str, Any] = {"chargingStation": self.charging_station.to_wire(), "reason": self.reason}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -539,7 +539,7 @@ class BootNotificationResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"currentTime": format_datetime(self.current_time), "interval": self.interval, "status": self.status.value}
+        d: dict[str, Any] = {"currentTime": format_datetime(self.current_time), "interval": self.interval, "status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -597,7 +597,7 @@ class CancelReservationResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -630,7 +630,7 @@ class CertificateSignedRequest:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"certificateChain": self.certificate_chain}
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = v_certificate_type.value
+            d["certificateType"] = v_certificate_type
         if (v_request_id := self.request_id) is not None:
             d["requestId"] = v_request_id
         if (v_custom_data := self.custom_data) is not None:
@@ -661,7 +661,7 @@ class CertificateSignedResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -691,7 +691,7 @@ class ChangeAvailabilityRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"operationalStatus": self.operational_status.value}
+        d: dict[str, Any] = {"operationalStatus": self.operational_status}
         if (v_evse := self.evse) is not None:
             d["evse"] = v_evse.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -721,7 +721,7 @@ class ChangeAvailabilityResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -779,7 +779,7 @@ class ChangeTransactionTariffResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -833,7 +833,7 @@ class ClearCacheResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -895,7 +895,7 @@ class ClearChargingProfileResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -928,7 +928,7 @@ class ClearDERControlRequest:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"isDefault": self.is_default}
         if (v_control_type := self.control_type) is not None:
-            d["controlType"] = v_control_type.value
+            d["controlType"] = v_control_type
         if (v_control_id := self.control_id) is not None:
             d["controlId"] = v_control_id
         if (v_custom_data := self.custom_data) is not None:
@@ -959,7 +959,7 @@ class ClearDERControlResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1015,7 +1015,7 @@ class ClearDisplayMessageResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1353,7 +1353,7 @@ class CustomerInformationResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1418,7 +1418,7 @@ class DataTransferResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_data := self.data) is not None:
@@ -1477,7 +1477,7 @@ class DeleteCertificateResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1508,7 +1508,7 @@ class FirmwareStatusNotificationRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_request_id := self.request_id) is not None:
             d["requestId"] = v_request_id
         if (v_status_info := self.status_info) is not None:
@@ -1568,7 +1568,7 @@ class Get15118EVCertificateRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"iso15118SchemaVersion": self.iso15118_schema_version, "action": self.action.value, "exiRequest": self.exi_request}
+        d: dict[str, Any] = {"iso15118SchemaVersion": self.iso15118_schema_version, "action": self.action, "exiRequest": self.exi_request}
         if (v_maximum_contract_certificate_chains := self.maximum_contract_certificate_chains) is not None:
             d["maximumContractCertificateChains"] = v_maximum_contract_certificate_chains
         if (v_prioritized_emai_ds := self.prioritized_emai_ds) is not None:
@@ -1605,7 +1605,7 @@ class Get15118EVCertificateResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value, "exiResponse": self.exi_response}
+        d: dict[str, Any] = {"status": self.status, "exiResponse": self.exi_response}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_remaining_contracts := self.remaining_contracts) is not None:
@@ -1639,7 +1639,7 @@ class GetBaseReportRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestId": self.request_id, "reportBase": self.report_base.value}
+        d: dict[str, Any] = {"requestId": self.request_id, "reportBase": self.report_base}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1667,7 +1667,7 @@ class GetBaseReportResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1776,7 +1776,7 @@ class GetCertificateStatusResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_ocsp_result := self.ocsp_result) is not None:
@@ -1841,7 +1841,7 @@ class GetChargingProfilesResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -1874,7 +1874,7 @@ class GetCompositeScheduleRequest:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"duration": self.duration, "evseId": self.evse_id}
         if (v_charging_rate_unit := self.charging_rate_unit) is not None:
-            d["chargingRateUnit"] = v_charging_rate_unit.value
+            d["chargingRateUnit"] = v_charging_rate_unit
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -1904,7 +1904,7 @@ class GetCompositeScheduleResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_schedule := self.schedule) is not None:
@@ -1943,7 +1943,7 @@ class GetDERControlRequest:
         if (v_is_default := self.is_default) is not None:
             d["isDefault"] = v_is_default
         if (v_control_type := self.control_type) is not None:
-            d["controlType"] = v_control_type.value
+            d["controlType"] = v_control_type
         if (v_control_id := self.control_id) is not None:
             d["controlId"] = v_control_id
         if (v_custom_data := self.custom_data) is not None:
@@ -1975,7 +1975,7 @@ class GetDERControlResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -2011,9 +2011,9 @@ class GetDisplayMessagesRequest:
         if (v_id := self.id) is not None:
             d["id"] = list(v_id)
         if (v_priority := self.priority) is not None:
-            d["priority"] = v_priority.value
+            d["priority"] = v_priority
         if (v_state := self.state) is not None:
-            d["state"] = v_state.value
+            d["state"] = v_state
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2043,7 +2043,7 @@ class GetDisplayMessagesResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -2074,7 +2074,7 @@ class GetInstalledCertificateIdsRequest:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = [e.value for e in v_certificate_type]
+            d["certificateType"] = list(v_certificate_type)
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2102,7 +2102,7 @@ class GetInstalledCertificateIdsResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_certificate_hash_data_chain := self.certificate_hash_data_chain) is not None:
@@ -2188,7 +2188,7 @@ class GetLogRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"log": self.log.to_wire(), "logType": self.log_type.value, "requestId": self.request_id}
+        d: dict[str, Any] = {"log": self.log.to_wire(), "logType": self.log_type, "requestId": self.request_id}
         if (v_retries := self.retries) is not None:
             d["retries"] = v_retries
         if (v_retry_interval := self.retry_interval) is not None:
@@ -2224,7 +2224,7 @@ class GetLogResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_filename := self.filename) is not None:
@@ -2262,7 +2262,7 @@ class GetMonitoringReportRequest:
         if (v_component_variable := self.component_variable) is not None:
             d["componentVariable"] = [e.to_wire() for e in v_component_variable]
         if (v_monitoring_criteria := self.monitoring_criteria) is not None:
-            d["monitoringCriteria"] = [e.value for e in v_monitoring_criteria]
+            d["monitoringCriteria"] = list(v_monitoring_criteria)
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2291,7 +2291,7 @@ class GetMonitoringReportResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -2378,7 +2378,7 @@ class GetReportRequest:
         if (v_component_variable := self.component_variable) is not None:
             d["componentVariable"] = [e.to_wire() for e in v_component_variable]
         if (v_component_criteria := self.component_criteria) is not None:
-            d["componentCriteria"] = [e.value for e in v_component_criteria]
+            d["componentCriteria"] = list(v_component_criteria)
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2407,7 +2407,7 @@ class GetReportResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -2464,7 +2464,7 @@ class GetTariffsResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_tariff_assignments := self.tariff_assignments) is not None:
@@ -2657,7 +2657,7 @@ class InstallCertificateRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"certificateType": self.certificate_type.value, "certificate": self.certificate}
+        d: dict[str, Any] = {"certificateType": self.certificate_type, "certificate": self.certificate}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2685,7 +2685,7 @@ class InstallCertificateResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -2716,7 +2716,7 @@ class LogStatusNotificationRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_request_id := self.request_id) is not None:
             d["requestId"] = v_request_id
         if (v_status_info := self.status_info) is not None:
@@ -2825,7 +2825,7 @@ class NotifyAllowedEnergyTransferRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"transactionId": self.transaction_id, "allowedEnergyTransfer": [e.value for e in self.allowed_energy_transfer]}
+        d: dict[str, Any] = {"transactionId": self.transaction_id, "allowedEnergyTransfer": list(self.allowed_energy_transfer)}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -2853,7 +2853,7 @@ class NotifyAllowedEnergyTransferResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3004,9 +3004,9 @@ class NotifyDERAlarmRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"controlType": self.control_type.value, "timestamp": format_datetime(self.timestamp)}
+        d: dict[str, Any] = {"controlType": self.control_type, "timestamp": format_datetime(self.timestamp)}
         if (v_grid_event_fault := self.grid_event_fault) is not None:
-            d["gridEventFault"] = v_grid_event_fault.value
+            d["gridEventFault"] = v_grid_event_fault
         if (v_alarm_ended := self.alarm_ended) is not None:
             d["alarmEnded"] = v_alarm_ended
         if (v_extra_info := self.extra_info) is not None:
@@ -3217,7 +3217,7 @@ class NotifyEVChargingNeedsResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3285,7 +3285,7 @@ class NotifyEVChargingScheduleResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3589,7 +3589,7 @@ class NotifySettlementRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"pspRef": self.psp_ref, "status": self.status.value, "settlementAmount": self.settlement_amount, "settlementTime": format_datetime(self.settlement_time)}
+        d: dict[str, Any] = {"pspRef": self.psp_ref, "status": self.status, "settlementAmount": self.settlement_amount, "settlementTime": format_datetime(self.settlement_time)}
         if (v_transaction_id := self.transaction_id) is not None:
             d["transactionId"] = v_transaction_id
         if (v_status_info := self.status_info) is not None:
@@ -3747,7 +3747,7 @@ class OpenPeriodicEventStreamResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3815,7 +3815,7 @@ class PublishFirmwareResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -3847,7 +3847,7 @@ class PublishFirmwareStatusNotificationRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_location := self.location) is not None:
             d["location"] = list(v_location)
         if (v_request_id := self.request_id) is not None:
@@ -3934,7 +3934,7 @@ class PullDynamicScheduleUpdateResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_schedule_update := self.schedule_update) is not None:
             d["scheduleUpdate"] = v_schedule_update.to_wire()
         if (v_status_info := self.status_info) is not None:
@@ -4141,7 +4141,7 @@ class RequestBatterySwapResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4212,7 +4212,7 @@ class RequestStartTransactionResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_transaction_id := self.transaction_id) is not None:
@@ -4271,7 +4271,7 @@ class RequestStopTransactionResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4301,7 +4301,7 @@ class ReservationStatusUpdateRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"reservationId": self.reservation_id, "reservationUpdateStatus": self.reservation_update_status.value}
+        d: dict[str, Any] = {"reservationId": self.reservation_id, "reservationUpdateStatus": self.reservation_update_status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -4395,7 +4395,7 @@ class ReserveNowResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4425,7 +4425,7 @@ class ResetRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": self.type.value}
+        d: dict[str, Any] = {"type": self.type}
         if (v_evse_id := self.evse_id) is not None:
             d["evseId"] = v_evse_id
         if (v_custom_data := self.custom_data) is not None:
@@ -4455,7 +4455,7 @@ class ResetResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4542,7 +4542,7 @@ class SendLocalListRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"versionNumber": self.version_number, "updateType": self.update_type.value}
+        d: dict[str, Any] = {"versionNumber": self.version_number, "updateType": self.update_type}
         if (v_local_authorization_list := self.local_authorization_list) is not None:
             d["localAuthorizationList"] = [e.to_wire() for e in v_local_authorization_list]
         if (v_custom_data := self.custom_data) is not None:
@@ -4573,7 +4573,7 @@ class SendLocalListResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4631,7 +4631,7 @@ class SetChargingProfileResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4670,7 +4670,7 @@ class SetDERControlRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"isDefault": self.is_default, "controlId": self.control_id, "controlType": self.control_type.value}
+        d: dict[str, Any] = {"isDefault": self.is_default, "controlId": self.control_id, "controlType": self.control_type}
         if (v_curve := self.curve) is not None:
             d["curve"] = v_curve.to_wire()
         if (v_enter_service := self.enter_service) is not None:
@@ -4724,7 +4724,7 @@ class SetDERControlResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_superseded_ids := self.superseded_ids) is not None:
@@ -4785,7 +4785,7 @@ class SetDefaultTariffResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4841,7 +4841,7 @@ class SetDisplayMessageResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4870,7 +4870,7 @@ class SetMonitoringBaseRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"monitoringBase": self.monitoring_base.value}
+        d: dict[str, Any] = {"monitoringBase": self.monitoring_base}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -4897,7 +4897,7 @@ class SetMonitoringBaseResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -4953,7 +4953,7 @@ class SetMonitoringLevelResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5011,7 +5011,7 @@ class SetNetworkProfileResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5149,7 +5149,7 @@ class SignCertificateRequest:
     def to_wire(self) -> dict[str, Any]:
         d: dict[str, Any] = {"csr": self.csr}
         if (v_certificate_type := self.certificate_type) is not None:
-            d["certificateType"] = v_certificate_type.value
+            d["certificateType"] = v_certificate_type
         if (v_hash_root_certificate := self.hash_root_certificate) is not None:
             d["hashRootCertificate"] = v_hash_root_certificate.to_wire()
         if (v_request_id := self.request_id) is not None:
@@ -5183,7 +5183,7 @@ class SignCertificateResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5215,7 +5215,7 @@ class StatusNotificationRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"timestamp": format_datetime(self.timestamp), "connectorStatus": self.connector_status.value, "evseId": self.evse_id, "connectorId": self.connector_id}
+        d: dict[str, Any] = {"timestamp": format_datetime(self.timestamp), "connectorStatus": self.connector_status, "evseId": self.evse_id, "connectorId": self.connector_id}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -5282,7 +5282,7 @@ class TransactionEventRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"eventType": self.event_type.value, "timestamp": format_datetime(self.timestamp), "triggerReason": self.trigger_reason.value, "seqNo": self.seq_no, "transactionInfo": self.transaction_info.to_wire()}
+        d: dict[str, Any] = {"eventType": self.event_type, "timestamp": format_datetime(self.timestamp), "triggerReason": self.trigger_reason, "seqNo": self.seq_no, "transactionInfo": self.transaction_info.to_wire()}
         if (v_cost_details := self.cost_details) is not None:
             d["costDetails"] = v_cost_details.to_wire()
         if (v_meter_value := self.meter_value) is not None:
@@ -5296,7 +5296,7 @@ class TransactionEventRequest:
         if (v_reservation_id := self.reservation_id) is not None:
             d["reservationId"] = v_reservation_id
         if (v_preconditioning_status := self.preconditioning_status) is not None:
-            d["preconditioningStatus"] = v_preconditioning_status.value
+            d["preconditioningStatus"] = v_preconditioning_status
         if (v_evse_sleep := self.evse_sleep) is not None:
             d["evseSleep"] = v_evse_sleep
         if (v_evse := self.evse) is not None:
@@ -5392,7 +5392,7 @@ class TriggerMessageRequest:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"requestedMessage": self.requested_message.value}
+        d: dict[str, Any] = {"requestedMessage": self.requested_message}
         if (v_evse := self.evse) is not None:
             d["evse"] = v_evse.to_wire()
         if (v_custom_trigger := self.custom_trigger) is not None:
@@ -5425,7 +5425,7 @@ class TriggerMessageResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5483,7 +5483,7 @@ class UnlockConnectorResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5538,7 +5538,7 @@ class UnpublishFirmwareResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_custom_data := self.custom_data) is not None:
             d["customData"] = v_custom_data.to_wire()
         return d
@@ -5593,7 +5593,7 @@ class UpdateDynamicScheduleResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5659,7 +5659,7 @@ class UpdateFirmwareResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5717,7 +5717,7 @@ class UsePriorityChargingResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"status": self.status.value}
+        d: dict[str, Any] = {"status": self.status}
         if (v_status_info := self.status_info) is not None:
             d["statusInfo"] = v_status_info.to_wire()
         if (v_custom_data := self.custom_data) is not None:
@@ -5780,7 +5780,7 @@ class VatNumberValidationResponse:
     custom_data: CustomDataType | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"vatNumber": self.vat_number, "status": self.status.value}
+        d: dict[str, Any] = {"vatNumber": self.vat_number, "status": self.status}
         if (v_company := self.company) is not None:
             d["company"] = v_company.to_wire()
         if (v_status_info := self.status_info) is not None:
