@@ -88,3 +88,20 @@ async def test_battery_follows_the_hems_setpoint() -> None:
             battery = await hems.read_model(device.model(802))
             assert battery.values["W"] == 2_500
             assert server.setpoints.power_setpoint_W == -2_500
+
+
+async def test_physics_out_of_range_is_a_device_failure_not_a_crash() -> None:
+    broken = {"on": True}
+
+    def physics(setpoints: PvInverterSetpoints) -> PvInverterMeasurement:
+        measurement = pv_physics(setpoints)
+        return replace(measurement, ac_power_W=1e9) if broken["on"] else measurement
+
+    async with SunSpecModbusServer(PV, measure=physics) as server:
+        async with SunSpecModbusClient("127.0.0.1", server.port) as hems:
+            with pytest.raises(RemoteProtocolError) as caught:
+                await hems.scan()
+            assert caught.value.wire_code == ModbusException.SERVER_DEVICE_FAILURE
+            broken["on"] = False
+            device = await hems.scan()
+            assert device.model(103).values["W"] == AVAILABLE_W

@@ -28,6 +28,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 from bidicharge.protocols.sunspec import (
     DeviceImage,
     DeviceScan,
+    LocalProtocolError,
     ModbusException,
     PointValue,
     RemoteProtocolError,
@@ -134,6 +135,10 @@ class SunSpecModbusServer(Generic[M, S]):
             log.warning("SunSpec unit %d refused FC%d at %d: %s", self._unit_id, func_code, address, error)
             self.refused = [*self.refused[-15:], error]
             return ExcCodes(int(error.wire_code))
+        except (LocalProtocolError, ValueError):
+            # the physics gave something the map cannot hold: the device is at fault, not the peer
+            log.exception("SunSpec unit %d failed to serve FC%d at %d", self._unit_id, func_code, address)
+            return ExcCodes.DEVICE_FAILURE
         self.setpoints = self.profile.setpoints(self.device)
         if self._on_setpoints is not None:
             self._on_setpoints(self.setpoints)

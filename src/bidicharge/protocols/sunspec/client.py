@@ -91,7 +91,8 @@ class DeviceScan:
 
     def receive_exception(self, code: int) -> None:
         """The device answered the pending read with a Modbus exception."""
-        if self._base is None and len(self._bases) > 1:
+        # only "no such address" means "no map here, try the next base"; a failing device fails
+        if self._base is None and len(self._bases) > 1 and code == ModbusException.ILLEGAL_DATA_ADDRESS:
             self._bases.pop(0)
             self._pending = ReadRequest(address=self._bases[0], count=2)
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .errors import LocalProtocolError
+from .errors import LocalProtocolError, ModbusException, RemoteProtocolError
 from .model_def import GroupDef, ModelDef, PointDef
 from .points import register_count
 
@@ -126,18 +126,27 @@ def counts_from_registers(model: ModelDef, length: int, registers: Sequence[int]
     the rest of the model (SunSpec "repeating block", e.g. model 160 modules).
     """
     top = layout(model)
+
+    def count_point(name: str) -> int:
+        slot = top.by_path.get(name)
+        if slot is None or slot.offset >= len(registers):
+            return 0
+        value = registers[slot.offset]
+        return 0 if value == 0xFFFF else value
+
     counts: dict[str, int] = {}
     for group in model.group.groups:
         if isinstance(group.count, str):
-            slot = top.by_path.get(group.count)
-            value = registers[slot.offset] if slot is not None and slot.offset < len(registers) else 0
-            counts[group.name] = 0 if value == 0xFFFF else value
+            counts[group.name] = count_point(group.count)
             for sub in group.groups:
                 if isinstance(sub.count, str):
-                    sub_slot = top.by_path.get(sub.count)
-                    sub_value = registers[sub_slot.offset] if sub_slot is not None else 0
-                    counts[sub.name] = 0 if sub_value == 0xFFFF else sub_value
+                    counts[sub.name] = count_point(sub.count)
     fixed = _group_len(model.group, counts)
+    if fixed > length + 2:
+        raise RemoteProtocolError(
+            f"model {model.id}: its group counts {counts} need {fixed} registers, L is {length}",
+            wire_code=ModbusException.SERVER_DEVICE_FAILURE,
+        )
     for group in model.group.groups:
         if group.count == 0:
             group_len = _group_len(group, counts)
