@@ -71,7 +71,7 @@ SCHEMA_SETS: dict[str, str] = {
     NS_DC: "V2G_CI_DC.xsd",
 }
 # profile -> (schema folder, generates the dataclasses?)
-PROFILES: dict[str, bool] = {"iso15118_20": True, "josev_jar_draft": False}
+PROFILES: dict[str, bool] = {"iso15118_20": True}
 
 QName = tuple[str, str]  # (namespace uri, local name); "" = no namespace
 

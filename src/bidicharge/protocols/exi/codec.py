@@ -21,7 +21,7 @@ from ._generated.grammars_iso15118_20 import DOCS, TYPES
 from .bitstream import BitReader, BitWriter
 from .errors import ExiError, LocalProtocolError, RemoteProtocolError
 from .grammar import AT, CH, EE, EE_KEY, SE, Doc, Grammar, State, T, TypeDef, link
-from .values import ValueCodec
+from .values import ValueCodec, _Bin, _Str
 
 HEADER = 0x80
 
@@ -171,23 +171,22 @@ SCHEMA_NAMESPACES = DEFAULT_CODEC.namespaces
 encode = DEFAULT_CODEC.encode
 decode = DEFAULT_CODEC.decode
 
-_PROFILE_CODECS: dict[str, ExiCodec] = {DEFAULT_CODEC.profile: DEFAULT_CODEC}
 
-
-def codec_for_profile(profile: str) -> ExiCodec:
-    """``"iso15118-20:2022"`` (default, the published XSDs) or ``"josev-jar-draft"`` (the
-    older draft XSDs inside Josev's EXICodec.jar, for interoperating with Josev)."""
-    if profile not in _PROFILE_CODECS:
-        if profile != "josev-jar-draft":
-            raise LocalProtocolError(f"unknown EXI schema profile {profile!r}")
-        from ._generated import grammars_josev_jar_draft as draft
-
-        _PROFILE_CODECS[profile] = ExiCodec(profile, draft.TYPES, draft.DOCS)
-    return _PROFILE_CODECS[profile]
+# Element of a simple type (§8.5.4.1.3.1): state 0 declares only CH, state 1 only EE, so each
+# first-level code is 1 bit wide (the second value escapes to the undeclared productions).
+# An empty string or binary value has no character data in XML, so it is sent as SE followed
+# directly by the undeclared EE: escape bit 1, then EE = 0 among the 3-bit second-level codes
+# of state 0 (EE, xsi:type, xsi:nil, AT(*), AT(*) untyped, SE(*), CH untyped; §8.5.4.4.1).
+# This is what EXIficient (Josev's jar) writes; a CH with an empty value would also be valid.
+_SECOND_LEVEL_BITS_SIMPLE = 3
 
 
 def _encode_simple_element(w: BitWriter, codec: ValueCodec, value: Any) -> None:
-    # element of simple type: CH (1 declared production -> 1 bit) value, EE (1 bit)
+    if value == "" or value == b"":
+        codec.encode(BitWriter(), value)  # facet checks (e.g. fixed length) still apply
+        w.write(1, 1)
+        w.write(0, _SECOND_LEVEL_BITS_SIMPLE)
+        return
     w.write(0, 1)
     codec.encode(w, value)
     w.write(0, 1)
@@ -195,7 +194,13 @@ def _encode_simple_element(w: BitWriter, codec: ValueCodec, value: Any) -> None:
 
 def _decode_simple_element(r: BitReader, codec: ValueCodec) -> Any:
     if r.read(1) != 0:
-        raise RemoteProtocolError("undeclared production in simple element (xsi:nil/xsi:type?) not supported")
+        if r.read(_SECOND_LEVEL_BITS_SIMPLE) != 0:
+            raise RemoteProtocolError("undeclared production in simple element (xsi:nil/xsi:type?) not supported")
+        if isinstance(codec, _Str):
+            return codec.check_empty("")
+        if isinstance(codec, _Bin):
+            return codec.check_empty(b"")
+        raise RemoteProtocolError("empty element where the schema requires a value")
     value = codec.decode(r)
     if r.read(1) != 0:
         raise RemoteProtocolError("undeclared production after simple value not supported")
@@ -222,6 +227,11 @@ def _emit(w: BitWriter, g: Grammar, st: State, fi: int, value: Any) -> State:
         _encode_simple_element(w, f.value, value)
     else:
         assert f.value is not None
+        if f.kind == "c" and (value == "" or value == b""):
+            # empty simple content travels as an undeclared EE whose second-level code
+            # depends on the state's attributes; not needed by ISO 15118 (only
+            # xmldsig SignatureValue has simple content), so not supported
+            raise LocalProtocolError(f"{g.cls.__name__}.{f.attr}: empty simple content is not supported")
         f.value.encode(w, value)
     return nxt
 

@@ -17,7 +17,7 @@ from .values import ValueCodec, _Bin, _Bool, _Enum, _Int, _NBit, _Str, _UInt
 
 Chooser = Callable[[int], int]
 
-_ALPHABET = "aZ09_-:.*/ éß€"
+_ALPHABET = "aZ09_-:.*/éß€"  # no blanks: xs:ID/anyURI values are whitespace-collapsed in XML
 
 
 class Unsamplable(Exception):

@@ -126,6 +126,11 @@ class _Length:
     def bad(self, n: int) -> bool:
         return (self.max_length is not None and n > self.max_length) or (self.length is not None and n != self.length)
 
+    def check_empty(self, value: Any) -> Any:
+        if self.bad(0):
+            raise RemoteProtocolError("empty value where the schema requires a length")
+        return value
+
 
 class _Str(_Length, ValueCodec):
     """§7.1.10 String, always as a literal (value tables are disabled in ISO 15118)."""

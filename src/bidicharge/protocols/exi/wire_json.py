@@ -79,6 +79,8 @@ def _complex_from(data: Any, g: Grammar) -> Any:
             items = raw if isinstance(raw, list) else [raw]
             kwargs[f.attr] = tuple(_value_from(v, f.child, f.value) for v in items)
         else:
+            if isinstance(raw, list) and len(raw) == 1:
+                raw = raw[0]  # JAXB-based codecs emit single fields of mixed content as lists
             kwargs[f.attr] = _value_from(raw, f.child, f.value)
     try:
         return g.cls(**kwargs)
