@@ -1,0 +1,142 @@
+"""SHIP over real loopback TLS 1.2 + websockets: our Energy Guard against our HEMS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from bidicharge.protocols.spine import LocalDevice, SpineNode
+from bidicharge.protocols.spine.stack import EebusStack
+from bidicharge.protocols.spine.usecases.lpc import (
+    ControllableSystem,
+    Direction,
+    EnergyGuard,
+    LimitWriteResult,
+    PowerLimitConfig,
+)
+from bidicharge.transports.ship_websocket import (
+    PairingRequested,
+    ShipIdentity,
+    ShipTransport,
+    TrustStore,
+)
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture(scope="module")
+def identities() -> tuple[ShipIdentity, ShipIdentity]:
+    return ShipIdentity.generate("HEMS-1", now=NOW), ShipIdentity.generate("Box-1", now=NOW)
+
+
+def hems_side(identity: ShipIdentity, trust: TrustStore) -> tuple[ShipTransport, ControllableSystem]:
+    device = LocalDevice("d:_i:99999_HEMS-1", "EnergyManagementSystem")
+    node = SpineNode(device)
+    cs = ControllableSystem(node, device.add_entity("CEM"), now=0.0,
+                            consumption=PowerLimitConfig(nominal_max_W=22_000, failsafe_limit_W=4_200))
+    return ShipTransport(EebusStack(node, local_ship_id="HEMS-1"), identity, trust), cs
+
+
+def box_side(identity: ShipIdentity) -> tuple[ShipTransport, EnergyGuard]:
+    device = LocalDevice("d:_i:99999_Box-1", "ElectricitySupplySystem")
+    node = SpineNode(device)
+    eg = EnergyGuard(node, device.add_entity("GridGuard"), now=0.0)
+    return ShipTransport(EebusStack(node, local_ship_id="Box-1"), identity, TrustStore()), eg
+
+
+async def wait_for(predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+
+async def test_ship_tls_lpc_limit_between_our_energy_guard_and_our_hems(identities, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    trust = TrustStore(path=tmp_path / "trusted.json")
+    trust.add(box_id.ski, "Box-1")
+    hems, cs = hems_side(hems_id, trust)
+    box, eg = box_side(box_id)
+    async with hems, box:
+        port = await hems.listen()
+        peer = await box.dial("127.0.0.1", port, hems_id.ski)
+        assert peer == hems_id.ski
+        await wait_for(lambda: peer in eg.systems)
+        cipher, version = box.tls_parameters(peer)
+        assert version == "TLSv1.2"
+        assert cipher in ("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256")  # SHIP 9.1
+        await wait_for(lambda: len(box.stack.node.remote_bindings) >= 2)
+        await wait_for(lambda: eg.state_of(peer).limits_W.get(Direction.CONSUME) is not None)
+        eg.write_limit(peer, Direction.CONSUME, 4_200, box.now(), duration_s=7200)
+        box.kick()
+        await wait_for(lambda: cs.limit_W() == 4_200)
+        results = [e for e in eg.events() if isinstance(e, LimitWriteResult)]
+        await wait_for(lambda: results.extend(e for e in eg.events() if isinstance(e, LimitWriteResult)) or results)
+        assert results[0].accepted
+    assert TrustStore.load(tmp_path / "trusted.json").is_trusted(box_id.ski)
+
+
+async def test_unknown_ski_waits_in_hello_pending_until_approved(identities) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    requests: list[PairingRequested] = []
+    hems, cs = hems_side(hems_id, TrustStore())
+    hems.on_pairing_request = requests.append
+    box, eg = box_side(box_id)
+    async with hems, box:
+        port = await hems.listen()
+        peer = await box.dial("127.0.0.1", port, hems_id.ski)
+        await wait_for(lambda: bool(requests))
+        assert requests[0].ski == box_id.ski
+        await asyncio.sleep(0.05)
+        assert peer not in box.stack.node.peers() or not box.stack.node.remote(peer).discovered
+        assert not eg.systems
+        hems.approve(box_id.ski)
+        await wait_for(lambda: peer in eg.systems)
+        assert hems.trust.is_trusted(box_id.ski)
+
+
+async def test_dialling_a_node_with_another_ski_fails(identities) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    hems, _ = hems_side(hems_id, TrustStore(auto_accept=True))
+    box, _ = box_side(box_id)
+    async with hems, box:
+        port = await hems.listen()
+        with pytest.raises(ConnectionError):
+            await box.dial("127.0.0.1", port, "00" * 20)
+
+
+async def test_websocket_without_ship_subprotocol_is_refused(identities, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    hems, _ = hems_side(hems_id, TrustStore(auto_accept=True))
+    async with hems:
+        port = await hems.listen()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        (tmp_path / "c.pem").write_bytes(box_id.certificate.public_bytes(serialization.Encoding.PEM))
+        (tmp_path / "k.pem").write_bytes(box_id.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=ctx)
+        writer.write(b"GET /ship/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        await writer.drain()
+        async with asyncio.timeout(5):
+            status = await reader.readline()
+        assert b" 400 " in status
+        writer.close()
+        assert not hems.stack.connections
+
+
+async def test_identity_and_trust_store_persist(tmp_path: Path) -> None:
+    first = ShipIdentity.load_or_create(tmp_path / "id", "Node", now=NOW)
+    again = ShipIdentity.load_or_create(tmp_path / "id", "Node", now=NOW)
+    assert first.ski == again.ski and len(first.ski) == 40
+    store = TrustStore.load(tmp_path / "t.json")
+    store.add(first.ski.upper())
+    assert TrustStore.load(tmp_path / "t.json").is_trusted(first.ski)
