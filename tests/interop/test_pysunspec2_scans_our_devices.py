@@ -158,6 +158,20 @@ async def test_pysunspec2_scans_our_pv_inverter() -> None:
         inverter.read()
         assert inverter.W.cvalue == 2_500
 
+        volt_var = peer.models[705][0]  # load the second volt-var curve and enable the function
+        volt_var.Crv[1].Pt[0].V.cvalue = 93.5
+        volt_var.Crv[1].Pt[3].Var.cvalue = -30
+        volt_var.write()
+        volt_var.Ena.value = 1
+        volt_var.write()
+        volt_var.read()
+        assert (volt_var.Ena.value, volt_var.Crv[1].Pt[0].V.cvalue, volt_var.Crv[1].Pt[3].Var.cvalue) == (
+            1,
+            93.5,
+            -30,
+        )
+        assert server.device.model(705).get("Crv[1].Pt[0].V") == 93.5
+
         legacy.WMaxLimPct.cvalue = 130  # out of range: Modbus exception 3, nothing changes
         with pytest.raises(ModbusClientException, match="exception: 3"):
             legacy.write()
@@ -214,10 +228,12 @@ async def test_pysunspec2_scans_our_battery() -> None:
 
 
 async def test_pysunspec2_scans_our_meter() -> None:
-    server = SunSpecModbusServer(METER, measure=lambda _setpoints: METER_FED)
+    # served at 50000, the third base address a SunSpec scanner tries
+    server = SunSpecModbusServer(METER, measure=lambda _setpoints: METER_FED, base_address=50000)
 
     def work(peer: Any) -> None:
         _check_every_point(peer, server.device)
+        assert peer.base_addr == 50000
         meter = peer.models[203][0]
         assert meter.W.cvalue == sum(METER_FED.phase_power_W)
         assert [meter.WphA.cvalue, meter.WphB.cvalue, meter.WphC.cvalue] == list(METER_FED.phase_power_W)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .controls import limit_for
 from .errors import LocalProtocolError, ModbusException, RemoteProtocolError
 from .layout import ModelLayout, layout
-from .model_def import ModelDef
+from .model_def import GroupDef, ModelDef
 from .points import PointValue, decode_raw, encode_raw, register_count, scale, unscale
 
 SUNS: tuple[int, int] = (0x5375, 0x6E53)
@@ -38,9 +38,13 @@ class ModelImage:
                 slot.point, None
             )
         self.registers[0], self.registers[1] = model.id, self.layout.length
-        for group in model.group.groups:  # count points state how many instances follow
+        self._set_count_points(model.group.groups)
+
+    def _set_count_points(self, groups: tuple[GroupDef, ...]) -> None:
+        for group in groups:  # count points state how many instances follow
             if isinstance(group.count, str) and group.count in self.layout.by_path:
                 self.set_raw(group.count, self.layout.counts.get(group.name, 0))
+            self._set_count_points(group.groups)
 
     @property
     def model_id(self) -> int:

@@ -135,12 +135,15 @@ def counts_from_registers(model: ModelDef, length: int, registers: Sequence[int]
         return 0 if value == 0xFFFF else value
 
     counts: dict[str, int] = {}
-    for group in model.group.groups:
-        if isinstance(group.count, str):
-            counts[group.name] = count_point(group.count)
-            for sub in group.groups:
-                if isinstance(sub.count, str):
-                    counts[sub.name] = count_point(sub.count)
+
+    def visit(groups: tuple[GroupDef, ...]) -> None:
+        # count points sit at the top of the model, whatever depth their group has (707 Pt)
+        for group in groups:
+            if isinstance(group.count, str):
+                counts[group.name] = count_point(group.count)
+            visit(group.groups)
+
+    visit(model.group.groups)
     fixed = _group_len(model.group, counts)
     if fixed > length + 2:
         raise RemoteProtocolError(

@@ -1,10 +1,11 @@
-"""A PV inverter as a SunSpec device: models 1, 103, 120, 121, 123, 160, 701, 702, 704.
+"""A PV inverter as a SunSpec device: models 1, 103, 120-123, 160, 701-712, 714, 715.
 
 Legacy (1xx) and IEEE 1547 (7xx) views of the same inverter are served side by side, as
 many field devices do. Curtailment arrives by 123 `WMaxLimPct` + `WMaxLim_Ena` or by 704
 `WMaxLimPct` + `WMaxLimPctEna`, or by lowering `WMax` (121/702); the strictest limit wins
 (IEEE 1547-2018 §4.6.2: the limit caps the active power the DER may produce). Sign: 103
-and 701 `W` are positive when the inverter feeds the grid.
+and 701 `W` are positive when the inverter feeds the grid. Models 703 and 705-712 carry
+the IEEE 1547 grid-support settings (`der_functions`), 715 the remote-control heartbeat.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import enum
 from dataclasses import dataclass
 
 from .common import DeviceInfo, common_model, model, scale_factor_for
+from .der_functions import der_control, enter_service, grid_support_models
 from .image import DeviceImage, ModelImage
 
-INVERTER_MODELS = (1, 103, 120, 121, 123, 160, 701, 702, 704)
+INVERTER_MODELS = (1, 103, 120, 121, 122, 123, 160, 701, 702, 703, 704, *range(705, 713), 714, 715)
 
 
 class InverterState(enum.IntEnum):
@@ -99,6 +101,7 @@ class PvInverterProfile:
                 | {"VARtg": r.max_apparent_power_VA, "ARtg_SF": -1, "ARtg": r.max_current_A},
             ),
             model(121, {"WMax_SF": w_sf, "WMax": r.max_power_W, "VRef_SF": -1, "VRef": r.nominal_voltage_V}),
+            model(122, {"WAval_SF": w_sf, "VArAval_SF": w_sf, "Ris_SF": 0, "TmSrc": "NTP", "StActCtl": 0}),
             model(
                 123,
                 {"Conn": 1, "WMaxLimPct_SF": -1, "WMaxLimPct": 100, "WMaxLim_Ena": 0, "OutPFSet_SF": -3}
@@ -127,11 +130,22 @@ class PvInverterProfile:
                 | {"AMaxRtg": r.max_current_A, "WMax": r.max_power_W, "VAMax": r.max_apparent_power_VA}
                 | {"VNom": r.nominal_voltage_V},
             ),
+            enter_service(),
             model(
                 704,
                 {"PF_SF": -3, "WMaxLimPct_SF": -1, "WSet_SF": 0, "WSetPct_SF": -1, "VarSet_SF": 0}
                 | {"VarSetPct_SF": -1, "WMaxLimPctEna": 0, "WMaxLimPct": 100, "WSetEna": 0, "VarSetEna": 0},
             ),
+            *grid_support_models()[1:],
+            model(
+                714,
+                {"DCA_SF": -2, "DCV_SF": -1, "DCW_SF": w_sf, "DCWH_SF": 0, "Tmp_SF": -1, "NPrt": self.n}
+                | {f"Prt[{i}].PrtTyp": 0 for i in range(self.n)}
+                | {f"Prt[{i}].ID": i + 1 for i in range(self.n)}
+                | {f"Prt[{i}].IDStr": f"string {i + 1}" for i in range(self.n)},
+                counts={"Prt": self.n},
+            ),
+            der_control(),
         ]
         return DeviceImage(models, base_address=base_address)
 
@@ -157,6 +171,21 @@ class PvInverterProfile:
                     f"module[{i}].DCA": p_W / v_V if v_V else 0,
                 }
                 | {f"module[{i}].DCSt": st},
+            )
+        limited = self.setpoints(device).limit_pct is not None
+        device.model(122).update(
+            {"PVConn": 0b111 if m.state != InverterState.OFF else 0b010, "ECPConn": 1, "StorConn": None}
+            | {"ActWh": round(m.energy_Wh), "WAval": min(dc_W, self.rating.max_power_W), "VArAval": 0}
+            | {"StActCtl": 0b1 if limited else 0},
+        )
+        dc_ports = device.model(714)
+        dc_ports.update(
+            {"DCW": dc_W, "DCA": sum(p / v for p, v in zip(m.string_power_W, m.string_voltage_V) if v)}
+        )
+        for i, (p_W, v_V) in enumerate(zip(m.string_power_W, m.string_voltage_V, strict=True)):
+            dc_ports.update(
+                {f"Prt[{i}].DCW": p_W, f"Prt[{i}].DCV": v_V, f"Prt[{i}].DCA": p_W / v_V if v_V else 0}
+                | {f"Prt[{i}].DCSta": 1 if p_W > 0 else 0, f"Prt[{i}].Tmp": m.temperature_C},
             )
         device.model(701).update(
             {"St": 0 if m.state == InverterState.OFF else 1, "InvSt": _INV_ST_701[st], "ConnSt": 1}
