@@ -36,7 +36,13 @@ Model (per step k, step length dt; internally kW and kWh to keep HiGHS well scal
   "discharge only above the reserve" rule;
 * objective: import cost − feed-in remuneration + wear cost per kWh of cell throughput
   (charge and discharge, so one full equivalent cycle of C kWh costs 2·C·wear)
-  − terminal value of the energy stored at the end + penalties.
+  − terminal value of the energy stored at the end + penalties. Where the feed-in price
+  exceeds the import price (negative spot price, fixed EEG remuneration), import is priced
+  at the feed-in price so that the LP cannot import and export at once without bound.
+
+Not modelled (linear program): the minimum charging current of a wallbox and the
+one-direction-at-a-time rule of a storage; a plan may show both directions in one step
+only when prices are negative enough to make burning energy in losses pay.
 """
 
 from __future__ import annotations
