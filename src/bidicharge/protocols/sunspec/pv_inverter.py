@@ -180,7 +180,10 @@ class PvInverterProfile:
         )
         dc_ports = device.model(714)
         dc_ports.update(
-            {"DCW": dc_W, "DCA": sum(p / v for p, v in zip(m.string_power_W, m.string_voltage_V) if v)}
+            {
+                "DCW": dc_W,
+                "DCA": sum(p / v for p, v in zip(m.string_power_W, m.string_voltage_V, strict=True) if v),
+            }
         )
         for i, (p_W, v_V) in enumerate(zip(m.string_power_W, m.string_voltage_V, strict=True)):
             dc_ports.update(
