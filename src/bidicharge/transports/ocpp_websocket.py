@@ -82,12 +82,9 @@ class OcppSession:
         self._loop = asyncio.get_running_loop()
         self._call_lock = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[Any]] = {}
-        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
         self.closed = asyncio.Event()
         self.closed_hooks: list[Callable[[], object]] = []  # run when the connection ends
-
-    def _now(self) -> float:
-        return self._loop.time()
 
     async def call(self, request: Any) -> Any:
         """Send a request and return the typed response; raises ``OcppCallError``.
@@ -98,9 +95,9 @@ class OcppSession:
             if self.closed.is_set():
                 raise ConnectionError(f"OCPP connection to {self.identity} is closed")
             future: asyncio.Future[Any] = self._loop.create_future()
-            message_id, frame = self.conn.send_request(request, now=self._now())
+            message_id, frame = self.conn.send_request(request, now=self._loop.time())
             self._waiting[message_id] = future
-            self._wake.set()
+            self._arm_timer()
             await self.ws.send(frame)
             return await future
 
@@ -110,16 +107,14 @@ class OcppSession:
         await self.ws.send(frame)
 
     async def run(self) -> None:
-        """Serve the connection until it closes; owns the handler and timer tasks."""
+        """Serve the connection until it closes; owns the tasks of coroutine handlers."""
         try:
             async with asyncio.TaskGroup() as tasks:
-                timer = tasks.create_task(self._timer())
-                try:
-                    await self._read(tasks)
-                finally:
-                    timer.cancel()
+                await self._read(tasks)
         finally:
             self.closed.set()
+            if self._timer is not None:
+                self._timer.cancel()
             for hook in self.closed_hooks:
                 hook()
             for future in self._waiting.values():
@@ -135,7 +130,7 @@ class OcppSession:
                     await self.ws.close(1003, "OCPP-J expects text frames")
                     return
                 try:
-                    self.conn.receive_text(frame, now=self._now())
+                    self.conn.receive_text(frame, now=self._loop.time())
                 except RemoteProtocolError as exc:
                     log.warning("OCPP %s: %s", self.identity, exc)
                     if exc.reply is not None:
@@ -143,16 +138,30 @@ class OcppSession:
                     if exc.close_code is not None:
                         await self.ws.close(exc.close_code, exc.description)
                         return
-                self._dispatch(tasks)
+                await self._dispatch(tasks)
         except ConnectionClosed:
             pass
 
-    def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
+    async def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
         for event in self.conn.events():
-            if isinstance(event, RequestReceived | MessageReceived):
-                tasks.create_task(self._handle(event))
-            elif isinstance(event, ResponseReceived):
+            if isinstance(event, ResponseReceived):
                 self._resolve(event.message_id, result=event.response)
+            elif isinstance(event, RequestReceived | MessageReceived):
+                request = event.request if isinstance(event, RequestReceived) else event.message
+                try:
+                    handler = self.router.handler_for(request)
+                except CallErrorReply as reply:
+                    await self._answer(event, None, reply)
+                    continue
+                if inspect.iscoroutinefunction(handler):
+                    # may itself call the peer: runs beside the reader, owned by the session's group
+                    tasks.create_task(self._handle_async(event, handler(request)))
+                else:
+                    try:
+                        result, error = handler(request), None
+                    except Exception as exc:
+                        result, error = None, exc
+                    await self._answer(event, result, error)
             elif isinstance(event, CallFailed):
                 self._resolve(event.message_id, error=OcppCallError(event))
             elif isinstance(event, ResponseRejected):
@@ -160,6 +169,9 @@ class OcppSession:
                             event.code, event.description)
 
     def _resolve(self, message_id: str, *, result: Any = None, error: Exception | None = None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         future = self._waiting.pop(message_id, None)
         if future is None or future.done():
             return
@@ -168,56 +180,48 @@ class OcppSession:
         else:
             future.set_result(result)
 
-    async def _handle(self, event: RequestReceived | MessageReceived) -> None:
-        request = event.request if isinstance(event, RequestReceived) else event.message
+    async def _handle_async(self, event: RequestReceived | MessageReceived, pending: Awaitable[Any]) -> None:
         try:
-            result = self.router.handler_for(request)(request)
-            if inspect.isawaitable(result):
-                result = await result
-        except CallErrorReply as reply:
-            answer = (reply.code, reply.description, reply.details)
-        except Exception as exc:  # a handler bug must not take the connection down
-            log.exception("OCPP %s: handler of %s failed", self.identity, type(request).__name__)
-            answer = (ErrorCode.INTERNAL_ERROR, type(exc).__name__, {})
-        else:
-            if isinstance(event, MessageReceived):
-                return
+            result, error = await pending, None
+        except Exception as exc:
+            result, error = None, exc
+        await self._answer(event, result, error)
+
+    async def _answer(self, event: RequestReceived | MessageReceived, result: Any, error: Exception | None) -> None:
+        """Turn a handler outcome into the wire answer: response, chosen CALLERROR, or InternalError."""
+        if isinstance(event, MessageReceived):  # SEND: never answered
+            if error is not None:
+                log.error("OCPP %s: handler of %s failed", self.identity, type(event.message).__name__, exc_info=error)
+            return
+        if error is None:
             try:
                 frame = self.conn.send_response(event.message_id, result)
             except Exception as exc:
-                log.exception("OCPP %s: invalid response to %s", self.identity, type(request).__name__)
-                answer = (ErrorCode.INTERNAL_ERROR, str(exc)[:200], {})
-            else:
-                await self._send_quietly(frame)
-                return
-        if isinstance(event, RequestReceived):
-            await self._send_quietly(self.conn.send_error(event.message_id, answer[0], answer[1], answer[2]))
-
-    async def _send_quietly(self, frame: str) -> None:
+                log.exception("OCPP %s: invalid response to %s", self.identity, type(event.request).__name__)
+                frame = self.conn.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, str(exc)[:200])
+        elif isinstance(error, CallErrorReply):
+            frame = self.conn.send_error(event.message_id, error.code, error.description, error.details)
+        else:  # a handler bug must not take the connection down
+            log.error("OCPP %s: handler of %s failed", self.identity, type(event.request).__name__, exc_info=error)
+            frame = self.conn.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, type(error).__name__)
         try:
             await self.ws.send(frame)
         except ConnectionClosed:
             pass
 
-    async def _timer(self) -> None:
-        while True:
-            deadline = self.conn.next_deadline()
-            self._wake.clear()
-            if deadline is None:
-                await self._wake.wait()
-                continue
-            delay = deadline - self._now()
-            if delay > 0:
-                try:
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
-                    continue  # a new call changed the deadline
-                except TimeoutError:
-                    pass
-            self.conn.handle_timeout(self._now())
-            for event in self.conn.events():
-                if isinstance(event, CallFailed):
-                    self._resolve(event.message_id, error=OcppCallError(event))
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        deadline = self.conn.next_deadline()
+        self._timer = None if deadline is None else self._loop.call_at(deadline, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        self._timer = None
+        self.conn.handle_timeout(self._loop.time())
+        for event in self.conn.events():
+            if isinstance(event, CallFailed):
+                self._resolve(event.message_id, error=OcppCallError(event))
+        self._arm_timer()
 
 
 SessionSetup = Callable[[OcppSession], Awaitable[None] | None]
