@@ -51,7 +51,7 @@ def box_side(identity: ShipIdentity) -> tuple[ShipTransport, EnergyGuard]:
 
 async def wait_for(predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
     async with asyncio.timeout(timeout_s):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - bounded poll of another component's state
             await asyncio.sleep(0.005)
 
 
