@@ -7,6 +7,7 @@ fail with a message that names the unknown id and the nearest known ones.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Final
 
 from bidicharge.architecture import _catalogue_data as _data
@@ -43,6 +44,9 @@ def _lookup(table: dict[str, object], key: str, what: str) -> object:
         return table[key]
     except KeyError:
         near = difflib.get_close_matches(key, table, n=3)
+        padded = re.sub(r"^I-(\d)$", r"I-0\1", key.strip().upper())
+        if padded in table and padded not in near:
+            near.insert(0, padded)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise UnknownIdError(f"unknown {what} id {key!r}{hint}") from None
 

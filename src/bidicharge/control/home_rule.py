@@ -11,6 +11,7 @@ The rules, in order of precedence, for the EV:
 3. Evening discharge (V2H) — when discharging now is worth more than recharging later
    (price now ≥ cheapest price before departure / round-trip efficiency + wear), cover the
    house's deficit down to the reserve SoC; export from the car only with V2G consent.
+   The home battery goes first (it cycles more cheaply); the car covers what it cannot.
 The home battery then takes what is left: surplus in, deficit out.
 """
 
@@ -60,6 +61,8 @@ class HomeSnapshot:
     battery: BatteryView | None
     price_now_EUR_per_kWh: float | None
     min_price_before_departure_EUR_per_kWh: float | None
+    feed_in_EUR_per_kWh: float | None = None
+    pv_surplus_forecast_Wh: float = 0.0  # expected PV surplus between now and the departure
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,11 +85,29 @@ def departure_critical(ev: EvView, now_s: float, margin_s: float) -> bool:
     return ev.departure_s - now_s <= needed_s + margin_s
 
 
+def recharge_price(snap: HomeSnapshot, ev: EvView) -> float | None:
+    """What a kWh put back into the car before departure will cost: the feed-in rate given
+    up when the expected PV surplus covers what the car still needs, else the cheapest
+    grid price before departure."""
+    grid = snap.min_price_before_departure_EUR_per_kWh
+    if snap.feed_in_EUR_per_kWh is None:
+        return grid
+    missing_Wh = 0.0
+    if ev.target_soc is not None:
+        missing_Wh = max(0.0, (ev.target_soc - ev.soc) * ev.capacity_Wh / ev.charge_efficiency)
+    room_Wh = snap.pv_surplus_forecast_Wh - missing_Wh
+    if room_Wh >= 0.1 * ev.capacity_Wh * max(0.0, ev.soc - ev.min_soc):
+        return snap.feed_in_EUR_per_kWh if grid is None else min(grid, snap.feed_in_EUR_per_kWh)
+    return grid
+
+
 def discharge_pays(snap: HomeSnapshot, ev: EvView, s: RuleSettings) -> bool:
-    if snap.price_now_EUR_per_kWh is None or snap.min_price_before_departure_EUR_per_kWh is None:
+    """Discharging now saves the price now; it costs the recharge (after round-trip losses) and wear."""
+    refill = recharge_price(snap, ev)
+    if snap.price_now_EUR_per_kWh is None or refill is None:
         return False
     round_trip = ev.charge_efficiency * ev.discharge_efficiency
-    return snap.price_now_EUR_per_kWh >= snap.min_price_before_departure_EUR_per_kWh / round_trip + s.wear_EUR_per_kWh
+    return snap.price_now_EUR_per_kWh >= refill / round_trip + s.wear_EUR_per_kWh
 
 
 def decide(snap: HomeSnapshot, s: RuleSettings) -> Decision:
@@ -110,7 +131,9 @@ def decide(snap: HomeSnapshot, s: RuleSettings) -> Decision:
             and ev.max_discharge_W > 0
             and discharge_pays(snap, ev, s)
         ):
-            want = ev.max_discharge_W if s.v2g else min(base_W, ev.max_discharge_W)
+            # the home battery cycles more cheaply: the car covers what it cannot
+            bat_avail = bat.max_discharge_W if bat is not None else 0.0
+            want = ev.max_discharge_W if s.v2g else min(base_W - bat_avail, ev.max_discharge_W)
             if want >= max(ev.min_power_W, 1.0):
                 ev_sp, reason = -want, "V2G peak" if s.v2g else "V2H evening"
     rest_W = base_W + ev_sp  # what the house still needs (+) or has spare (−) after the car

@@ -7,10 +7,9 @@ The main fuse gives the import/export limit per phase; exceeding it is reported,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import math
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -124,14 +124,11 @@ class Component:
         """Answer a message arriving on one of our provided ports."""
         raise NotImplementedError(f"{self.kind} {self.name!r} does not handle {type(message).__name__} on {port!r}")
 
-    async def run(self, clock: Clock, step_s: float) -> None:
-        """Live mode: step on the clock. Components with protocol endpoints override this."""
-        t = clock.now()
-        self.start(t)
-        while True:
-            await clock.sleep_until(t + step_s)
-            self.step(t, step_s)
-            t += step_s
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: run this component's protocol endpoints (servers, clients) until
+        cancelled. Components without endpoints return at once; their physics is stepped by
+        the runner's ticker in phase order."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -42,11 +42,12 @@ def home_kpis(result: StudyResult) -> dict[str, Any]:
         "span_days": result.scenario.duration_s / 86400.0,
         "pv_generation_kWh": _sum_kWh(pv, dt),
         "household_kWh": _sum_kWh(house, dt),
-        "heat_pump_kWh": _sum_kWh(hp, dt),
         "grid_import_kWh": _sum_kWh(imp, dt),
         "grid_export_kWh": _sum_kWh(exp, dt),
         "peak_import_kW": float(imp.max() / 1000.0) if len(imp) else 0.0,
     }
+    if result.of_kind("heat_pump"):
+        k["heat_pump_kWh"] = _sum_kWh(hp, dt)
     pv_kWh = k["pv_generation_kWh"]
     cons_kWh = _sum_kWh(consumption, dt)
     k["consumption_kWh"] = cons_kWh

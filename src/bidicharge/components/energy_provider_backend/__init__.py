@@ -6,7 +6,7 @@ fixed rate (EEG-style). Serves prices to the HEMS on I-45.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -18,7 +18,7 @@ from bidicharge.runtime.ports import Link, provides
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 class TariffConfig(ComponentConfig):

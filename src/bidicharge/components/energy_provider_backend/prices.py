@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -38,7 +38,7 @@ class PriceSeries:
     def at(self, t_s: float) -> float:
         i = int((t_s - self.start_s) // self.step_s)
         if i < 0 or i >= len(self.price_EUR_per_MWh):
-            raise PriceFileError(f"{self.source}: no price for {datetime.fromtimestamp(t_s, timezone.utc).isoformat()}")
+            raise PriceFileError(f"{self.source}: no price for {datetime.fromtimestamp(t_s, UTC).isoformat()}")
         return float(self.price_EUR_per_MWh[i])
 
     def window(self, from_s: float, to_s: float) -> tuple[float, npt.NDArray[np.float64]]:
@@ -50,7 +50,7 @@ class PriceSeries:
 def _parse_time(text: str) -> float:
     dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -108,7 +108,7 @@ def parse_price_csv(lines: list[str], *, source: str) -> PriceSeries:
             missing = round(d / step) - 1
             what = f"gap of {missing} interval(s)" if d > step else "uneven spacing"
             raise PriceFileError(
-                f"{source}:{i + 2}: {what} before {datetime.fromtimestamp(times[i], timezone.utc).isoformat()} "
+                f"{source}:{i + 2}: {what} before {datetime.fromtimestamp(times[i], UTC).isoformat()} "
                 f"(step {step:g} s, found {d:g} s)"
             )
     return PriceSeries(start_s=times[0], step_s=step, price_EUR_per_MWh=np.asarray(prices), source=source)

@@ -7,11 +7,16 @@ the optimiser arrives with its own issue) and sends setpoints.
 
 from __future__ import annotations
 
+import collections
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from bidicharge.components.interfaces.i03_energy_manager import ChargerStatus, ChargerStatusRequest, PowerSetpoint
+from bidicharge.components.interfaces.i03_energy_manager import (
+    ChargerStatus,
+    ChargerStatusRequest,
+    PowerSetpoint,
+)
 from bidicharge.components.interfaces.i08_plants import BatterySetpoint, BatteryStatus, PlantStatusRequest
 from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
 from bidicharge.components.interfaces.i47_han import MeterReading, MeterReadingRequest
@@ -55,6 +60,22 @@ class Hems(Component):
         self._prices_until = -1.0
         self.decision = home_rule.Decision(ev_setpoint_W=0.0, battery_setpoint_W=0.0, reason="start")
         self.reasons: dict[str, int] = {}
+        # persistence forecast of the PV surplus: what was spare at the same time yesterday
+        self._surplus_log: collections.deque[tuple[float, float]] = collections.deque()
+        self._feed_in: float | None = None
+
+    def _surplus_forecast_Wh(self, now: float, until_s: float | None) -> float:
+        log = self._surplus_log
+        while log and log[0][0] < now - 86400.0:
+            log.popleft()
+        if not log:
+            return 0.0
+        horizon = (until_s if until_s is not None else now + 86400.0) - now
+        day_Wh = sum(e for _, e in log)
+        if horizon >= 86400.0:
+            return day_Wh * horizon / 86400.0
+        lo, hi = now - 86400.0, now - 86400.0 + horizon
+        return sum(e for t, e in log if lo <= t < hi)
 
     def _price_view(self, now: float, departure_s: float | None) -> tuple[float | None, float | None]:
         tariff = self.link("tariff")
@@ -70,6 +91,7 @@ class Hems(Component):
             return None, None
         end = departure_s if departure_s is not None else now + 24 * 3600.0
         j = max(i + 1, min(len(ps.import_EUR_per_kWh), int((end - ps.start_s) // ps.step_s)))
+        self._feed_in = ps.feed_in_EUR_per_kWh
         return ps.import_EUR_per_kWh[i], min(ps.import_EUR_per_kWh[i:j])
 
     def step(self, now: float, dt_s: float) -> None:
@@ -111,7 +133,10 @@ class Hems(Component):
                     max_discharge_W=status.max_discharge_W,
                     power_W=status.power_W,
                 )
-        price_now, price_min = self._price_view(now, ev_view.departure_s if ev_view else None)
+        departure = ev_view.departure_s if ev_view else None
+        price_now, price_min = self._price_view(now, departure)
+        base_W = reading.power_W - (ev_view.grid_power_W if ev_view else 0.0) - (bat_view.power_W if bat_view else 0.0)
+        self._surplus_log.append((now, max(0.0, -base_W) * self.cfg.control_period_s / 3600.0))
         snap = home_rule.HomeSnapshot(
             now_s=now,
             grid_power_W=reading.power_W,
@@ -119,6 +144,8 @@ class Hems(Component):
             battery=bat_view,
             price_now_EUR_per_kWh=price_now,
             min_price_before_departure_EUR_per_kWh=price_min,
+            feed_in_EUR_per_kWh=self._feed_in,
+            pv_surplus_forecast_Wh=self._surplus_forecast_Wh(now, departure),
         )
         d = home_rule.decide(snap, self.settings)
         self.decision = d

@@ -53,4 +53,8 @@ class Mmu(Component):
         return super().handle(port, message, link)
 
     def report(self) -> dict[str, Any]:
-        return {"import_Wh": self.state.import_Wh, "export_Wh": self.state.export_Wh, "intervals": len(self.intervals)}
+        return {
+            "import_Wh": self.state.import_Wh,
+            "export_Wh": self.state.export_Wh,
+            "interval_values": [(iv.start_s, iv.import_Wh, iv.export_Wh) for iv in self.intervals],
+        }

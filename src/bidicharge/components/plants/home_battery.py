@@ -6,7 +6,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from bidicharge.components.interfaces.i08_plants import BatterySetpoint, BatteryStatus, PlantStatusRequest, Accepted
+from bidicharge.components.interfaces.i08_plants import (
+    Accepted,
+    BatterySetpoint,
+    BatteryStatus,
+    PlantStatusRequest,
+)
 from bidicharge.physics import battery
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, Link, provides

@@ -1,0 +1,39 @@
+"""The conformance matrix is computed from the code and covers the whole catalogue."""
+
+from __future__ import annotations
+
+from bidicharge.runtime import conformance
+from bidicharge.runtime.component import load_component_types
+from bidicharge.runtime.ports import Direction
+
+
+def test_all_interfaces_and_components_are_listed() -> None:
+    rows = conformance.interface_status()
+    comps = conformance.component_status()
+    assert len(rows) == 58 and len({r.id for r in rows}) == 58
+    assert len(comps) == 42
+
+
+def test_status_follows_the_port_declarations() -> None:
+    rows = {r.id: r for r in conformance.interface_status()}
+    kinds = load_component_types()
+    for kind, cls in kinds.items():
+        for port in cls.PORTS:
+            row = rows[port.interface]
+            listed = row.providers if port.direction is Direction.PROVIDES else row.requirers
+            assert f"{kind}.{port.name}" in listed
+            assert port.protocol in row.carried_by
+    assert rows["I-41"].state is conformance.State.PHYSICAL
+    assert "evse.vehicle" in rows["I-01"].requirers and "bev.charger" in rows["I-01"].providers
+
+
+def test_every_component_kind_names_a_catalogue_component() -> None:
+    from bidicharge.architecture import COMPONENTS, INTERFACES
+
+    for kind, cls in load_component_types().items():
+        assert cls.catalogue_id in COMPONENTS, kind
+        for port in cls.PORTS:
+            assert port.interface in INTERFACES, f"{kind}.{port.name}"
+            info = INTERFACES[port.interface]
+            assert cls.catalogue_id in (info.a, info.b, *info.via) or cls.catalogue_id in ("C-MMU",) and "C-IMSYS" in (info.a, info.b), (
+                f"{kind}.{port.name}: {cls.catalogue_id} is not an endpoint of {port.interface} ({info.between})")
