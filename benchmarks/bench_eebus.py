@@ -28,7 +28,12 @@ from pathlib import Path
 from bidicharge.protocols.ship import messages as ship_messages
 from bidicharge.protocols.spine import LocalDevice, SpineNode, decode_datagram
 from bidicharge.protocols.spine.stack import EebusStack
-from bidicharge.protocols.spine.usecases.lpc import ControllableSystem, Direction, EnergyGuard, PowerLimitConfig
+from bidicharge.protocols.spine.usecases.lpc import (
+    ControllableSystem,
+    Direction,
+    EnergyGuard,
+    PowerLimitConfig,
+)
 from bidicharge.transports.ship_websocket import ShipIdentity, ShipTransport, TrustStore
 
 TRACE = Path(__file__).resolve().parents[1] / "tests/interop/data/eebus/lpc_energy_guard_vs_eebus_go_hems.json"
