@@ -27,7 +27,9 @@ from bidicharge.protocols.sml import (
     encode_file,
     encode_message,
     entry_value,
+    parse_reading,
 )
+from bidicharge.protocols.sml.transport import decode_payload
 
 # A push telegram of an ISKRA meter (server ID 0A 01 "ISK" ...), as published in the test
 # suite of the Rust crate sml-rs (MIT/Apache-2.0) from a real capture.
@@ -39,6 +41,60 @@ ISKRA_FILE = bytes.fromhex(
     "FF62000177070100100700FF0101621B5200530860010101638E710076050063455362006200726302017101"
     "63AD55001B1B1B1B1A00D54B"
 )
+
+
+# Message bytes (without transport framing) of a Landis+Gyr meter (server ID 0A 01 "LGZ"
+# ...) with valTime set on its energy registers, from the sml2mqtt test suite.
+LGZ_MESSAGES = bytes.fromhex(
+    "7605065850a66200620072630101760107ffffffffffff05021d70370b0a014c475a0003403b4972620165021d7707016326de"
+    "007605065850a762006200726307017707ffffffffffff0b0a014c475a0003403b49070100620affff72620165021d77077577"
+    "0701006032010101010101044c475a0177070100600100ff010101010b0a014c475a0003403b490177070100010800ff65001c"
+    "010472620165021d7707621e52ff690000000003152c450177070100020800ff0172620165021d7707621e52ff690000000000"
+    "0000000177070100100700ff0101621b52005900000000000000fb010101637264007605065850a86200620072630201710163"
+    "1c8c00"
+)
+# An eBZ meter file from the same suite whose frame CRC is right but whose message CRCs do
+# not match the content (pysml rejects it too).
+EBZ_BAD_MESSAGE_CRC = bytes.fromhex(
+    "1B1B1B1B01010101760501188E6162006200726500000101760101070000000000000B000000000000000000000101636877007"
+    "60501188E626200620072650000070177010B000000000000000000000172620165002EC3F47A77078181C78203FF0101010104"
+    "45425A0177070100000009FF010101010B000000000000000000000177070100010800FF6401018001621E52FB690000000A7AC"
+    "1BC170177070100010801FF0101621E52FB690000000A74B1EA770177070100010802FF0101621E52FB6900000000060FD1A001"
+    "77070100020800FF6401018001621E52FB69000000000D19E1C00177070100100700FF0101621B52FE55000089D901770701002"
+    "40700FF0101621B52FE55000020220177070100380700FF0101621B52FE5500000A9201770701004C0700FF0101621B52FE5500"
+    "005F2501010163810200760501188E636200620072650000020171016325FC000000001B1B1B1B1A0356F5"
+)
+
+
+def test_landis_gyr_messages_decode_with_value_times() -> None:
+    file = decode_payload(LGZ_MESSAGES)
+    reading = parse_reading(file)
+    assert reading.server_id == bytes.fromhex("0a014c475a0003403b49")
+    assert reading.import_energy_Wh == Decimal("5171923.7")
+    assert reading.export_energy_Wh == 0
+    assert reading.active_power_W == 251
+    get_list = file.messages[1].body
+    assert isinstance(get_list, GetListRes)
+    values = {entry.obj_name: entry for entry in get_list.val_list}
+    assert values[IMPORT_ENERGY_TOTAL].val_time == SecIndex(seconds=0x021D7707)
+    assert file.messages[0].body == PublicOpenRes(
+        codepage=None,
+        client_id=bytes.fromhex("ffffffffffff"),
+        req_file_id=bytes.fromhex("021d7037"),
+        server_id=bytes.fromhex("0a014c475a0003403b49"),
+        ref_time=SecIndex(seconds=0x021D7707),
+    )
+
+
+@pytest.mark.parametrize("real", ["iskra", "lgz"])
+def test_real_files_survive_re_encoding(real: str) -> None:
+    file = decode_file(ISKRA_FILE) if real == "iskra" else decode_payload(LGZ_MESSAGES)
+    assert decode_file(encode_file(file.messages)) == file
+
+
+def test_file_with_wrong_message_crcs_is_refused() -> None:
+    with pytest.raises(RemoteProtocolError, match="CRC16"):
+        decode_file(EBZ_BAD_MESSAGE_CRC)
 
 
 def test_real_meter_file_decodes_to_its_readings() -> None:
