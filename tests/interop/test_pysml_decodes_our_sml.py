@@ -17,11 +17,16 @@ sml = pytest.importorskip("sml", reason="pysml is a test peer: requirements/test
 pytestmark = pytest.mark.interop
 
 
-def _telegram(reading: MeterReading, *, manufacturer: str | None = None) -> bytes:
+def _telegram(
+    reading: MeterReading, *, manufacturer: str | None = None, public_key: bytes | None = None
+) -> bytes:
     counter = itertools.count(1)
     return encode_file(
         reading_messages(
-            reading, next_transaction_id=lambda: next(counter).to_bytes(4, "big"), manufacturer=manufacturer
+            reading,
+            next_transaction_id=lambda: next(counter).to_bytes(4, "big"),
+            manufacturer=manufacturer,
+            public_key=public_key,
         )
     )
 
@@ -47,7 +52,8 @@ def test_pysml_decodes_our_sml() -> None:
         active_power_W=-3210,
         seconds_index=86_400,
     )
-    values, kinds = _pysml_values(_telegram(reading, manufacturer="EMH"))
+    key = bytes(range(48))  # a 48-byte public key, as EMH eHZ meters publish it
+    values, kinds = _pysml_values(_telegram(reading, manufacturer="EMH", public_key=key))
     assert kinds == ["SmlOpenResponse", "SmlGetListResponse", "SmlCloseResponse"]
     assert values["1-0:1.8.0*255"]["value"] == pytest.approx(12345678.9)
     assert values["1-0:1.8.0*255"]["unit"] == "Wh"
@@ -56,6 +62,7 @@ def test_pysml_decodes_our_sml() -> None:
     assert values["1-0:16.7.0*255"]["unit"] == "W"
     assert values["1-0:0.0.9*255"]["value"] == "1 EMH01 1234 5678"
     assert values["129-129:199.130.3*255"]["value"] == "EMH"
+    assert values["129-129:199.130.5*255"]["value"] == key.hex()
 
 
 @settings(max_examples=60, deadline=None)

@@ -23,7 +23,7 @@ from .messages import (
     encode_message,
 )
 from .meter import MeterReading, entry_value, parse_reading, reading_messages, server_id
-from .obis import ACTIVE_POWER_TOTAL, EXPORT_ENERGY_TOTAL, IMPORT_ENERGY_TOTAL, Obis, Unit
+from .obis import ACTIVE_POWER_TOTAL, EXPORT_ENERGY_TOTAL, IMPORT_ENERGY_TOTAL, PUBLIC_KEY, Obis, Unit
 from .transport import SmlFile, SmlStreamDecoder, decode_file, encode_file
 
 PROTOCOL = ProtocolSpec(
@@ -38,6 +38,7 @@ __all__ = [
     "EXPORT_ENERGY_TOTAL",
     "IMPORT_ENERGY_TOTAL",
     "PROTOCOL",
+    "PUBLIC_KEY",
     "GetListRes",
     "ListEntry",
     "LocalProtocolError",

@@ -21,6 +21,7 @@ from .obis import (
     EXPORT_ENERGY_TOTAL,
     IMPORT_ENERGY_TOTAL,
     MANUFACTURER,
+    PUBLIC_KEY,
     SERVER_ID,
     Obis,
     Unit,
@@ -59,13 +60,24 @@ def _scaled(value: Decimal, scaler: int, what: str) -> int:
 
 
 def reading_messages(
-    reading: MeterReading, *, next_transaction_id: Callable[[], bytes], manufacturer: str | None = None
+    reading: MeterReading,
+    *,
+    next_transaction_id: Callable[[], bytes],
+    manufacturer: str | None = None,
+    public_key: bytes | None = None,
 ) -> tuple[Message, ...]:
-    """The three messages of one push telegram (SML 1.04 clauses 7.2.1, 7.2.2, 7.2.10)."""
+    """The three messages of one push telegram (SML 1.04 clauses 7.2.1, 7.2.2, 7.2.10).
+
+    `manufacturer` adds 129-129:199.130.3 (the FLAG id), `public_key` adds
+    129-129:199.130.5, the key a meter with signed values publishes (FNN Lastenheft
+    Basiszähler); signing the values themselves is left to the caller's `value_signature`.
+    """
     sensor_time = None if reading.seconds_index is None else SecIndex(seconds=reading.seconds_index)
     entries = [ListEntry(obj_name=SERVER_ID, value=reading.server_id)]
     if manufacturer is not None:
         entries.append(ListEntry(obj_name=MANUFACTURER, value=manufacturer.encode("ascii")))
+    if public_key is not None:
+        entries.append(ListEntry(obj_name=PUBLIC_KEY, value=public_key))
     entries += [
         ListEntry(
             obj_name=IMPORT_ENERGY_TOTAL,

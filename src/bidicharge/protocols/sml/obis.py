@@ -57,6 +57,7 @@ ACTIVE_POWER_TOTAL: Final = Obis(a=1, b=0, c=16, d=7, e=0)  # signed, negative =
 SERVER_ID: Final = Obis(a=1, b=0, c=0, d=0, e=9)
 DEVICE_ID: Final = Obis(a=1, b=0, c=96, d=1, e=0)
 MANUFACTURER: Final = Obis(a=129, b=129, c=199, d=130, e=3)
+PUBLIC_KEY: Final = Obis(a=129, b=129, c=199, d=130, e=5)  # the meter's signature key (FNN Basiszähler)
 
 
 class Unit:
