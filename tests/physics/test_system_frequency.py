@@ -44,7 +44,7 @@ def simulate(seconds, dt_s=0.1, *, load_MW=8300.0, area=AREA, rng=None, lfc=None
             pool_state = fcr_step(pool_state, state.frequency_Hz, dt_s, pool)
             injection = pool_state.upward_power_W / 1e6
         inputs = sf.GridAreaInputs(load_MW=load_MW, plant_schedules_MW=SCHEDULE, afrr_MW=afrr, injection_MW=injection)
-        state = sf.step(state, inputs, dt_s, area, rng)
+        state = sf.step(area, state, inputs, dt_s, rng)
         frequency.append(state.frequency_Hz)
     return state, np.array(frequency)
 
@@ -140,7 +140,7 @@ def test_hourly_schedule_steps_against_a_ramping_load_cause_deviations_at_the_fu
         lfc_state = lfc_step(lfc_state, state.frequency_Hz, state.time_s, lfc)
         inputs = sf.GridAreaInputs(load_MW=load(state.time_s), plant_schedules_MW=hourly[k // 3600],
                                    afrr_MW=lfc_state.setpoint_MW)
-        state = sf.step(state, inputs, dt_s, AREA)
+        state = sf.step(AREA, state, inputs, dt_s)
         deviation.append(state.frequency_Hz - 50.0)
     around_hour = np.abs(deviation[3600 - 60:3600 + 300])
     mid_hour = np.abs(deviation[1800 - 180:1800 + 180])

@@ -1,6 +1,7 @@
 """A dispatchable power plant (I-48…I-52): capacity, marginal cost, ramp limit, droop, lags.
 
-Sign: ``power_MW`` is generation into the grid, never negative.
+Direction is in the names: ``generation_MW`` is power fed into the grid, never negative (the
+opposite of the package's load convention, hence the name). Grid-scale units: MW and MWh.
 
 Model, stepped by the caller's ``dt_s`` (mosaik style: time is given, never read):
 
@@ -50,8 +51,8 @@ class PowerPlantParams:
 class PowerPlantState:
     setpoint_MW: float
     governor_MW: float
-    power_MW: float
-    energy_MWh: float = 0.0
+    generation_MW: float
+    energy_MWh: float = 0.0  # generated-energy register
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,10 +62,10 @@ class PowerPlantInputs:
     afrr_MW: float = 0.0  # upward positive
 
 
-def steady_state(params: PowerPlantParams, power_MW: float) -> PowerPlantState:
-    """The plant settled at ``power_MW`` at nominal frequency."""
-    p = _clamp(power_MW, params.min_stable_MW, params.capacity_MW)
-    return PowerPlantState(setpoint_MW=p, governor_MW=p, power_MW=p)
+def steady_state(params: PowerPlantParams, generation_MW: float) -> PowerPlantState:
+    """The plant settled at ``generation_MW`` at nominal frequency."""
+    p = _clamp(generation_MW, params.min_stable_MW, params.capacity_MW)
+    return PowerPlantState(setpoint_MW=p, governor_MW=p, generation_MW=p)
 
 
 def _clamp(x: float, low: float, high: float) -> float:
@@ -84,15 +85,15 @@ def _lag(x: float, u: float, dt_s: float, tau_s: float) -> float:
     return u + (x - u) * math.exp(-dt_s / tau_s)
 
 
-def step(state: PowerPlantState, inputs: PowerPlantInputs, dt_s: float, params: PowerPlantParams) -> PowerPlantState:
+def step(params: PowerPlantParams, state: PowerPlantState, inputs: PowerPlantInputs, dt_s: float) -> PowerPlantState:
     wanted = _clamp(inputs.schedule_MW + inputs.afrr_MW, params.min_stable_MW, params.capacity_MW)
     max_move = params.ramp_MW_per_min * dt_s / 60.0
     setpoint = state.setpoint_MW + _clamp(wanted - state.setpoint_MW, -max_move, max_move)
     reference = _clamp(setpoint + droop_response_MW(params, inputs.frequency_Hz), params.min_stable_MW, params.capacity_MW)
     governor = _lag(state.governor_MW, reference, dt_s, params.governor_time_constant_s)
-    power = _lag(state.power_MW, governor, dt_s, params.turbine_time_constant_s)
-    energy = state.energy_MWh + (state.power_MW + power) / 2.0 * dt_s / 3600.0
-    return PowerPlantState(setpoint_MW=setpoint, governor_MW=governor, power_MW=power, energy_MWh=energy)
+    power = _lag(state.generation_MW, governor, dt_s, params.turbine_time_constant_s)
+    energy = state.energy_MWh + (state.generation_MW + power) / 2.0 * dt_s / 3600.0
+    return PowerPlantState(setpoint_MW=setpoint, governor_MW=governor, generation_MW=power, energy_MWh=energy)
 
 
 def merit_order_dispatch(plants: Sequence[PowerPlantParams], demand_MW: float) -> tuple[float, ...]:

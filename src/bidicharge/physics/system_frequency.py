@@ -1,7 +1,7 @@
 """Single-area system frequency: swing equation with inertia, load damping, plant droop.
 
-Sign convention: generation, ``injection_MW`` and ``afrr_MW`` are positive into the grid
-(upward); ``load_MW`` is positive consumption.
+Direction is in the names: ``generation_…``, ``injection_MW`` and ``afrr_MW`` are power fed into
+the grid (upward), ``load_MW`` and ``damping_…`` power drawn from it. Grid-scale units: MW, MWh.
 
 The rotating masses of the area hold the kinetic energy
 
@@ -72,7 +72,7 @@ class GridAreaState:
 
     @property
     def generation_MW(self) -> float:
-        return sum(p.power_MW for p in self.plants)
+        return sum(p.generation_MW for p in self.plants)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,10 +104,10 @@ def _noise(x: float, dt_s: float, params: GridAreaParams, rng: np.random.Generat
 
 
 def step(
+    params: GridAreaParams,
     state: GridAreaState,
     inputs: GridAreaInputs,
     dt_s: float,
-    params: GridAreaParams,
     rng: np.random.Generator | None = None,
 ) -> GridAreaState:
     """Advance by ``dt_s``. Load, damping and injection are held over the step at their values
@@ -117,7 +117,7 @@ def step(
     load_MW = inputs.load_MW + state.load_noise_MW
     damping_MW = params.load_damping * load_MW * (f - params.nominal_frequency_Hz) / params.nominal_frequency_Hz
     plants = tuple(
-        power_plant.step(s, PowerPlantInputs(schedule_MW=sched, frequency_Hz=f, afrr_MW=inputs.afrr_MW * share), dt_s, p)
+        power_plant.step(p, s, PowerPlantInputs(schedule_MW=sched, frequency_Hz=f, afrr_MW=inputs.afrr_MW * share), dt_s)
         for s, p, sched, share in zip(
             state.plants, params.plants, inputs.plant_schedules_MW, params.participation(), strict=True
         )
