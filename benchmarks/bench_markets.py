@@ -3,13 +3,15 @@
 Measures, in the same run and on the same book:
 * ours, end to end: ``run_day_ahead_auction`` (validation, clearing, awards as objects);
 * ours, core only: ``clear_columns`` on arrays;
-* the anchor: the same validation, then a straightforward per-quarter-hour merit-order clearing
+* the anchor: per-bid validation with the same rules, then a straightforward per-quarter-hour merit-order clearing
   in pure Python (sort buys by price descending and sells ascending, walk both lists while they
   cross, accepting as matched), the way one would write it without thinking about speed. It has
   no tie or indeterminacy rule; the cleared volumes of both are checked to agree.
 * the rule's allowance: the issue's target of 1 s.
 
-Ratios are anchor / ours (> 1: ours is faster).
+Also: pool allocation over 500 cars against the 4-s aFRR set-point cycle.
+
+Ratios are anchor / ours (> 1: ours is faster or inside the allowance).
 
 Run: ``.venv/bin/python benchmarks/bench_markets.py [n_bids]``
 """
@@ -23,13 +25,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bidicharge.control.frequency_reserve import PoolCar, allocate_pool
 from bidicharge.control.market_clearing import (
     Bid,
     DayAheadRules,
     Side,
+    check_day_ahead_bid,
     clear_columns,
     run_day_ahead_auction,
-    validate_day_ahead,
 )
 
 MTUS = 96
@@ -54,7 +57,12 @@ def naive_clearing(bids: list[Bid], rules: DayAheadRules) -> tuple[dict[int, flo
     """The same validation, then per MTU: walk the sorted buy and sell lists while the best buy
     still pays the best sell, accepting bids as they are matched; price = midpoint of the last
     matched pair. Returns cleared volume per MTU and accepted MW per bid."""
-    valid, _ = validate_day_ahead(bids, rules)
+    valid = []
+    seen: set[str] = set()
+    for b in bids:  # per-bid validation, the straightforward way
+        if check_day_ahead_bid(b, rules) is None and b.bid_id not in seen:
+            seen.add(b.bid_id)
+            valid.append(b)
     buys: dict[int, list[Bid]] = defaultdict(list)
     sells: dict[int, list[Bid]] = defaultdict(list)
     for b in valid:
@@ -95,6 +103,20 @@ def best_of(repeats: int, fn: Callable[[], object]) -> tuple[float, object]:
     return best, out
 
 
+def bench_allocation(cars_n: int = 500) -> None:
+    """Pool allocation of an FCR/aFRR request over 500 cars, against the 4-s aFRR cycle."""
+    rng = np.random.default_rng(3)
+    cars = [
+        PoolCar(car_id=f"c{i}", power_W=float(rng.uniform(-11_000, 11_000)), max_charge_W=11_000.0,
+                max_discharge_W=11_000.0, soc=float(rng.uniform(0.2, 0.9)), min_soc=0.3, capacity_Wh=60_000.0,
+                consent=bool(rng.random() < 0.9))
+        for i in range(cars_n)
+    ]
+    t, _ = best_of(20, lambda: allocate_pool(1e6, cars, horizon_s=4.0))
+    print(f"BENCH pool_allocation_{cars_n}_cars: {t * 1000:.2f} ms per request "
+          f"(anchor aFRR set-point cycle 4000 ms, ratio {4.0 / t:.0f})")
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     book = make_book(n)
@@ -117,7 +139,8 @@ def main() -> None:
           f"(anchor naive validate+sort-and-walk {t_naive:.3f} s, ratio {t_naive / t_ours:.2f})")
     print(f"BENCH da_clearing_{n}_bids_core_arrays: {t_core * 1000:.1f} ms "
           f"(anchor naive validate+sort-and-walk {t_naive * 1000:.1f} ms, ratio {t_naive / t_core:.1f})")
-    print(f"BENCH da_clearing_{n}_bids_vs_target: {t_ours:.3f} s (anchor target 1.000 s, ratio {t_ours / 1.0:.2f})")
+    print(f"BENCH da_clearing_{n}_bids_vs_target: {t_ours:.3f} s (anchor target 1.000 s, ratio {1.0 / t_ours:.1f})")
+    bench_allocation()
 
 
 if __name__ == "__main__":

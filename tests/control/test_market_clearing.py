@@ -130,6 +130,33 @@ def test_well_formed_json_bid_parses():
         bid_id="x", bidder_id="t", side=S, mtu_index=3, power_MW=2.0, price_EUR_per_MWh=-3.5, submitted_at_s=7.0)
 
 
+awkward_floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                           st.integers(-60, 60).map(lambda k: k / 20), st.sampled_from([4000.0, -500.0, 4000.01, 0.1]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c", ""]), st.sampled_from([B, S, "buy"]),
+                          st.integers(-1, 5), awkward_floats, awkward_floats,
+                          st.sampled_from([0.0, 1000.0, 1000.5, float("nan")])), max_size=12))
+def test_batch_validation_gives_the_same_verdicts_as_checking_bid_by_bid(raw):
+    from bidicharge.control.market_clearing import check_day_ahead_bid, validate_day_ahead
+    bids = [Bid(bid_id=i, bidder_id="t", side=side, mtu_index=m, power_MW=q, price_EUR_per_MWh=p, submitted_at_s=at)
+            for i, side, m, q, p, at in raw]
+    valid, rejected = validate_day_ahead(bids, RULES)
+    expected_valid, expected_rejected, seen = [], [], set()
+    for b in bids:
+        problem = check_day_ahead_bid(b, RULES)
+        if problem is None and b.bid_id in seen:
+            problem = "duplicate"
+        if problem is None:
+            seen.add(b.bid_id)
+            expected_valid.append(b)
+        else:
+            expected_rejected.append(b.bid_id)
+    assert valid == expected_valid
+    assert [r.bid_id for r in rejected] == expected_rejected
+
+
 # ----------------------------------------------------------------------- merit-order invariants
 
 prices = st.integers(min_value=-3, max_value=6).map(lambda k: 10.0 * k)  # few levels: many ties

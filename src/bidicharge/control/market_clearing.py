@@ -191,13 +191,35 @@ def parse_day_ahead_bid(raw: Mapping[str, object], *, submitted_at_s: float) -> 
     )
 
 
+def _plausible_mask(bids: Sequence[Bid], rules: DayAheadRules) -> npt.NDArray[np.bool_]:
+    """Vectorised pre-check with the rules of ``check_day_ahead_bid``; bids it flags are handed
+    to that function, which has the last word and gives the reason."""
+    n = len(bids)
+    basic = np.fromiter((bool(b.bid_id) and bool(b.bidder_id) and isinstance(b.side, Side) for b in bids), bool, n)
+    mtu = np.fromiter((b.mtu_index for b in bids), np.float64, n)
+    power = np.fromiter((b.power_MW for b in bids), np.float64, n)
+    price = np.fromiter((b.price_EUR_per_MWh for b in bids), np.float64, n)
+    at = np.fromiter((b.submitted_at_s for b in bids), np.float64, n)
+    with np.errstate(invalid="ignore"):
+        volume_steps = power / rules.volume_tick_MW
+        price_steps = price / rules.price_tick_EUR_per_MWh
+        return (
+            basic & (mtu >= 0) & (mtu < rules.mtu_count) & np.isfinite(power) & np.isfinite(price)
+            & np.isfinite(at) & (at <= rules.gate_closure_s) & (power >= rules.min_power_MW - 1e-9)
+            & (np.abs(volume_steps - np.rint(volume_steps)) < 1e-6)
+            & (price >= rules.price_floor_EUR_per_MWh) & (price <= rules.price_cap_EUR_per_MWh)
+            & (np.abs(price_steps - np.rint(price_steps)) < 1e-6)
+        )
+
+
 def validate_day_ahead(bids: Iterable[Bid], rules: DayAheadRules) -> tuple[list[Bid], list[Rejection]]:
     """Split bids into the valid ones and rejections with reasons; a repeated bid id is malformed."""
+    bids = list(bids)
     valid: list[Bid] = []
     rejected: list[Rejection] = []
     seen: set[str] = set()
-    for bid in bids:
-        problem = check_day_ahead_bid(bid, rules)
+    for bid, plausible in zip(bids, _plausible_mask(bids, rules).tolist(), strict=True):
+        problem = None if plausible else check_day_ahead_bid(bid, rules)
         if problem is None and bid.bid_id in seen:
             problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED, detail="duplicate bid_id")
         if problem is None:
@@ -322,14 +344,12 @@ def run_day_ahead_auction(bids: Iterable[Bid], rules: DayAheadRules) -> DayAhead
         ))
     awarded = np.flatnonzero(cleared.accepted_kW > 0)
     accepted_MW = (cleared.accepted_kW[awarded] / 1000.0).tolist()
-    awards = {
-        valid[j].bid_id: Award(
-            bid_id=valid[j].bid_id, bidder_id=valid[j].bidder_id, side=valid[j].side,
-            mtu_index=valid[j].mtu_index, accepted_power_MW=a,
-            price_EUR_per_MWh=results[valid[j].mtu_index].clearing_price_EUR_per_MWh or 0.0,
-        )
-        for j, a in zip(awarded.tolist(), accepted_MW, strict=True)
-    }
+    price_of = [m.clearing_price_EUR_per_MWh or 0.0 for m in results]
+    awards = {}
+    for j, a in zip(awarded.tolist(), accepted_MW, strict=True):
+        b = valid[j]
+        awards[b.bid_id] = Award(bid_id=b.bid_id, bidder_id=b.bidder_id, side=b.side, mtu_index=b.mtu_index,
+                                 accepted_power_MW=a, price_EUR_per_MWh=price_of[b.mtu_index])
     return DayAheadResult(mtus=tuple(results), awards=awards, rejections=tuple(rejected))
 
 
