@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -19,7 +20,7 @@ from bidicharge.protocols.sunspec import (
     PvInverterSetpoints,
     RemoteProtocolError,
 )
-from bidicharge.transports.sunspec_modbus import SunSpecModbusClient, SunSpecModbusServer
+from bidicharge.transports.sunspec_modbus import SunSpecModbusClient, SunSpecModbusServer, wait_listening
 
 PV = PvInverterProfile(
     DeviceInfo(model="sim-pv", serial_number="PV-7"),
@@ -105,3 +106,47 @@ async def test_physics_out_of_range_is_a_device_failure_not_a_crash() -> None:
             broken["on"] = False
             device = await hems.scan()
             assert device.model(103).values["W"] == AVAILABLE_W
+
+
+async def test_curtailment_reverts_when_the_hems_goes_quiet() -> None:
+    clock = {"now": 1_000.0}
+    received: list[PvInverterSetpoints] = []
+    server = SunSpecModbusServer(
+        PV, measure=pv_physics, on_setpoints=received.append, clock=lambda: clock["now"]
+    )
+    async with server, SunSpecModbusClient("127.0.0.1", server.port) as hems:
+        device = await hems.scan()
+        controls = device.model(704)
+        await hems.write(controls, {"WMaxLimPctRvrt": 100, "WMaxLimPctEnaRvrt": 0, "WMaxLimPctRvrtTms": 120})
+        await hems.write(controls, {"WMaxLimPctEna": 1, "WMaxLimPct": 20})
+        assert (await hems.read_model(device.model(701))).values["W"] == 1_600
+        clock["now"] += 100
+        assert (await hems.read_model(controls)).values["WMaxLimPctRvrtRem"] == 20
+        clock["now"] += 21  # nobody renewed the limit: the inverter falls back on its own
+        server.handle_timeout(clock["now"])
+        assert received[-1].limit_pct is None
+        assert (await hems.read_model(device.model(701))).values["W"] == AVAILABLE_W
+        assert (await hems.read_model(controls)).values["WMaxLimPctEna"] == 0
+
+
+async def test_run_reverts_at_the_deadline_without_any_request() -> None:
+    limited, reverted = asyncio.Event(), asyncio.Event()
+
+    def on_setpoints(setpoints: PvInverterSetpoints) -> None:
+        if setpoints.limit_pct is not None:
+            limited.set()
+        elif limited.is_set():
+            reverted.set()
+
+    server = SunSpecModbusServer(PV, measure=pv_physics, on_setpoints=on_setpoints)
+    async with asyncio.TaskGroup() as tasks:
+        serving = tasks.create_task(server.run())
+        port = await wait_listening(server)
+        async with SunSpecModbusClient("127.0.0.1", port) as hems:
+            controls = (await hems.scan()).model(704)
+            await hems.write(controls, {"WMaxLimPctRvrtTms": 1})
+            await hems.write(controls, {"WMaxLimPctEna": 1, "WMaxLimPct": 20})
+        assert limited.is_set()
+        async with asyncio.timeout(5):
+            await reverted.wait()
+        serving.cancel()

@@ -5,7 +5,9 @@
   the register image; every write goes through the image's checks (whole read-write
   points, ranges, symbols) and, when accepted, yields new typed setpoints that the next
   `measure` call receives and `on_setpoints` is told about. Rejected requests are
-  answered with the Modbus exception the core chose; the server stays up.
+  answered with the Modbus exception the core chose; the server stays up. Controls written
+  with a reversion time fall back when it runs out (`ReversionTimers`), checked on every
+  request and, under `run()`, at each deadline.
 * `SunSpecModbusClient` — the HEMS side: discover the model chain, decode every point,
   write controls (pymodbus `AsyncModbusTcpClient`, FC3 / FC16).
 
@@ -38,6 +40,7 @@ from bidicharge.protocols.sunspec import (
     write_requests,
 )
 from bidicharge.protocols.sunspec.client import MAX_READ
+from bidicharge.protocols.sunspec.reversion import ReversionTimers
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +71,12 @@ class SunSpecModbusServer(Generic[M, S]):
         host: str = "127.0.0.1",
         port: int = 0,
         base_address: int = 40000,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.profile = profile
         self.device = profile.build(base_address=base_address)
+        self.timers = ReversionTimers(self.device)
+        self._clock = clock
         self.setpoints: S = profile.setpoints(self.device)
         self._measure = measure
         self._on_setpoints = on_setpoints
@@ -111,6 +117,31 @@ class SunSpecModbusServer(Generic[M, S]):
     ) -> None:
         await self.stop()
 
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def handle_timeout(self, now: float) -> None:
+        """Revert the controls whose reversion time has run out."""
+        if self.timers.handle_timeout(now=now):
+            self._setpoints_changed()
+
+    async def run(self) -> None:
+        """Serve until cancelled, reverting controls at their deadlines (for a TaskGroup)."""
+        await self.start()
+        try:
+            while True:
+                deadline = self.timers.next_deadline()
+                delay = 1.0 if deadline is None else min(1.0, max(0.0, deadline - self.now()))
+                await asyncio.sleep(delay)
+                self.handle_timeout(self.now())
+        finally:
+            await self.stop()
+
+    def _setpoints_changed(self) -> None:
+        self.setpoints = self.profile.setpoints(self.device)
+        if self._on_setpoints is not None:
+            self._on_setpoints(self.setpoints)
+
     def refresh(self) -> None:
         """Take a measurement from the physics into the image."""
         self.profile.update(self.device, self._measure(self.setpoints))
@@ -124,13 +155,17 @@ class SunSpecModbusServer(Generic[M, S]):
         registers: list[int],
         set_values: list[int] | list[bool] | None,
     ) -> ExcCodes | None:
+        now = self.now()
         try:
+            self.handle_timeout(now)
             if set_values is None:
+                self.timers.show_remaining(now=now)
                 self.refresh()
                 offset = address - start_address
                 registers[offset : offset + count] = self.device.read(address, count)
                 return None
-            self.device.write(address, [int(v) for v in set_values])
+            writes = self.device.write(address, [int(v) for v in set_values])
+            self.timers.on_writes(writes, now=now)
         except RemoteProtocolError as error:
             log.warning("SunSpec unit %d refused FC%d at %d: %s", self._unit_id, func_code, address, error)
             self.refused = [*self.refused[-15:], error]
@@ -139,9 +174,7 @@ class SunSpecModbusServer(Generic[M, S]):
             # the physics gave something the map cannot hold: the device is at fault, not the peer
             log.exception("SunSpec unit %d failed to serve FC%d at %d", self._unit_id, func_code, address)
             return ExcCodes.DEVICE_FAILURE
-        self.setpoints = self.profile.setpoints(self.device)
-        if self._on_setpoints is not None:
-            self._on_setpoints(self.setpoints)
+        self._setpoints_changed()
         return None
 
 

@@ -89,7 +89,8 @@ class BatteryProfile:
                     124,
                     {"WChaMax_SF": w_sf, "WChaMax": r.max_charge_W, "WChaDisChaGra_SF": 0, "StorCtl_Mod": 0}
                     | {"MinRsvPct_SF": -1, "MinRsvPct": 0, "ChaState_SF": -1, "StorAval_SF": wh_sf}
-                    | {"InBatV_SF": -1, "InOutWRte_SF": -1, "OutWRte": 100, "InWRte": 100, "ChaGriSet": 1},
+                    | {"InBatV_SF": -1, "InOutWRte_SF": -1, "OutWRte": 100, "InWRte": 100, "ChaGriSet": 1}
+                    | {"InOutWRte_RvrtTms": 0},
                 ),
                 model(
                     701,
@@ -115,7 +116,14 @@ class BatteryProfile:
                     704,
                     {"PF_SF": -3, "WMaxLimPct_SF": -1, "WSet_SF": 0, "WSetPct_SF": -1, "VarSet_SF": 0}
                     | {"VarSetPct_SF": -1, "WMaxLimPctEna": 0, "WMaxLimPct": 100, "WSetEna": 0, "WSetMod": 1}
-                    | {"WSet": 0, "VarSetEna": 0},
+                    | {
+                        "WSet": 0,
+                        "VarSetEna": 0,
+                        "WSetRvrt": 0,
+                        "WSetEnaRvrt": 0,
+                        "WSetRvrtTms": 0,
+                        "WSetRvrtRem": 0,
+                    },
                 ),
                 model(713, {"WH_SF": wh_sf, "Pct_SF": -1, "WHRtg": r.capacity_Wh, "Sta": 0}),
                 model(

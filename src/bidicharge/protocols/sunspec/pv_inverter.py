@@ -105,6 +105,7 @@ class PvInverterProfile:
             model(
                 123,
                 {"Conn": 1, "WMaxLimPct_SF": -1, "WMaxLimPct": 100, "WMaxLim_Ena": 0, "OutPFSet_SF": -3}
+                | {"WMaxLimPct_RvrtTms": 0}
                 | {"VArPct_SF": -1},
             ),
             model(
@@ -134,7 +135,13 @@ class PvInverterProfile:
             model(
                 704,
                 {"PF_SF": -3, "WMaxLimPct_SF": -1, "WSet_SF": 0, "WSetPct_SF": -1, "VarSet_SF": 0}
-                | {"VarSetPct_SF": -1, "WMaxLimPctEna": 0, "WMaxLimPct": 100, "WSetEna": 0, "VarSetEna": 0},
+                | {"VarSetPct_SF": -1, "WMaxLimPctEna": 0, "WMaxLimPct": 100, "WSetEna": 0, "VarSetEna": 0}
+                | {
+                    "WMaxLimPctRvrt": 100,
+                    "WMaxLimPctEnaRvrt": 0,
+                    "WMaxLimPctRvrtTms": 0,
+                    "WMaxLimPctRvrtRem": 0,
+                },
             ),
             *grid_support_models()[1:],
             model(
