@@ -91,10 +91,10 @@ def test_a_rising_departure_target_reduces_the_fcr_of_the_blocks_before_it():
     ivs[24:] = [EnvelopeInterval(min_power_W=-3e6, max_power_W=3e6, min_energy_Wh=5e6, max_energy_Wh=6e6)] * 72
     env = PoolEnvelope(initial_energy_Wh=3e6, intervals=tuple(ivs))
     offers = [o.capacity_W / 1e6 for o in max_fcr_offers(env)]
-    # after 06:00 only 1 MWh of room: 0.5 MWh each way = 2 MW. Block 0 (time order first) takes
-    # all 3 MW, so the pool idles at 3 MWh until 04:00; 2 MW in block 1 would leave 1 MW to
-    # charge 2.5 MWh in 9 quarter-hours (2.25 MWh): block 1 gets 1 MW
-    assert offers == [3, 1, 2, 2, 2, 2]
+    # after 06:00 only 1 MWh of room: 0.5 MWh each way = 2 MW. Block 0 alone could hold 3 MW, but
+    # that pins the pool at 3 MWh until 04:00, and block 1 would then have 1 MW left to charge
+    # 2.5 MWh in 9 quarter-hours (2.25 MWh): it stays at 2 MW so that block 1 keeps 2 MW
+    assert offers == [2, 2, 2, 2, 2, 2]
     reduced = reserve_fcr(env, [o * 1e6 for o in offers])
     check_feasible(reduced)
 
@@ -113,6 +113,13 @@ def test_a_plan_inside_the_reduced_envelope_passes_the_fcr_energy_reserve_check_
         pool = EnergyReservoir(energy_Wh=path[t], min_energy_Wh=1e6, max_energy_Wh=5e6, max_charge_W=3.5e6,
                                max_discharge_W=3.5e6, baseline_W=plan.schedule_W[t + 1])
         assert fcr_reserve_check(pool, capacity).ok, t
+
+
+def test_blocks_are_topped_up_where_the_envelope_allows_more():
+    ivs = [EnvelopeInterval(min_power_W=-3e6, max_power_W=3e6, min_energy_Wh=1e6, max_energy_Wh=6e6)] * 32
+    ivs[16:] = [EnvelopeInterval(min_power_W=-1.5e6, max_power_W=1.5e6, min_energy_Wh=1e6, max_energy_Wh=6e6)] * 16
+    env = PoolEnvelope(initial_energy_Wh=3e6, intervals=tuple(ivs))
+    assert [o.capacity_W / 1e6 for o in max_fcr_offers(env)] == [3, 1]  # block 1 has only 1.5 MW of headroom
 
 
 def test_fcr_offers_become_valid_capacity_bids_that_clear():

@@ -10,8 +10,8 @@ departure targets). Losses are the envelope's charge and discharge efficiencies.
   for 15 minutes at full power in both directions (C·¼ h / η_dis above the minimum, C·¼ h · η_ch
   below the maximum). ``reserve_fcr`` applies exactly that to the envelope — at the end of
   every quarter-hour of the block and at the block's start — so any schedule inside the reduced
-  envelope keeps the reserve. ``max_fcr_offers`` takes the blocks in time order and gives each
-  the most whole MW (≥ 1 MW) that keeps the reduced envelope feasible.
+  envelope keeps the reserve. ``max_fcr_offers`` finds whole MW (≥ 1 MW) per block that keep
+  the reduced envelope feasible: the most all blocks can hold at once, then each block topped up.
 * **Day-ahead** (buy low, sell high): ``plan_day_ahead`` finds the cheapest schedule inside the
   (reduced) envelope against a price forecast (a linear programme, HiGHS), rounds it to the
   0.1 MW volume tick without leaving the envelope, and gives each bid a protective limit price
@@ -23,7 +23,7 @@ departure targets). Losses are the envelope's charge and discharge efficiencies.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import highspy
@@ -149,6 +149,17 @@ def _initial_reserve_ok(envelope: PoolEnvelope, capacity_W: float, hours: float)
             and e0 + capacity_W * hours * envelope.charge_efficiency <= first.max_energy_Wh + 1e-6)
 
 
+def _largest(fits: Callable[[int], bool], low: int, high: int) -> int:
+    """Largest k in [low, high] with fits(k), given fits(low) and fits monotone decreasing."""
+    while low < high:
+        mid = (low + high + 1) // 2
+        if fits(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
 def max_fcr_offers(
     envelope: PoolEnvelope,
     *,
@@ -156,33 +167,32 @@ def max_fcr_offers(
     step_W: float = 1e6,
     reserve_duration_s: float = FCR_RESERVE_DURATION_S,
 ) -> tuple[FcrBlockOffer, ...]:
-    """Per 4-hour block, in time order, the most FCR (in ``step_W``, at least ``min_bid_W``,
-    else 0) that leaves a feasible envelope given the blocks before it."""
+    """FCR per 4-hour block (in ``step_W``, at least ``min_bid_W``, else 0) that leaves a feasible
+    envelope: first the largest capacity every block can hold at once, then each block in time
+    order raised as far as the others allow. A heuristic, not an optimum: it keeps an early block
+    from starving the later ones, but does not weigh blocks by price."""
     check_feasible(envelope)
     n_blocks = math.ceil(len(envelope.intervals) / INTERVALS_PER_BLOCK)
     hours = reserve_duration_s / 3600.0
-    chosen: list[float] = []
-    for b in range(n_blocks):
+
+    def feasible(caps: Sequence[float]) -> bool:
+        return _initial_reserve_ok(envelope, caps[0], hours) and is_feasible(
+            reserve_fcr(envelope, caps, reserve_duration_s=reserve_duration_s))
+
+    def headroom_steps(b: int) -> int:
         block = envelope.intervals[b * INTERVALS_PER_BLOCK:(b + 1) * INTERVALS_PER_BLOCK]
-        upper = int(min((iv.max_power_W - iv.min_power_W) / 2 for iv in block) // step_W)
+        return max(0, int(min((iv.max_power_W - iv.min_power_W) / 2 for iv in block) // step_W))
 
-        def fits(k: int, b: int = b) -> bool:
-            capacity = k * step_W
-            if b == 0 and not _initial_reserve_ok(envelope, capacity, hours):
-                return False
-            caps = [*chosen, capacity] + [0.0] * (n_blocks - b - 1)
-            return is_feasible(reserve_fcr(envelope, caps, reserve_duration_s=reserve_duration_s))
+    uniform = _largest(lambda k: feasible([k * step_W] * n_blocks), 0, min(map(headroom_steps, range(n_blocks))))
+    caps = [uniform * step_W if uniform * step_W >= min_bid_W else 0.0] * n_blocks
+    for b in range(n_blocks):
 
-        lo, hi = 0, max(upper, 0)  # invariant: fits(lo); binary search on the monotone test
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if fits(mid):
-                lo = mid
-            else:
-                hi = mid - 1
-        capacity_W = lo * step_W
-        chosen.append(capacity_W if capacity_W >= min_bid_W else 0.0)
-    return tuple(FcrBlockOffer(block_index=b, capacity_W=c) for b, c in enumerate(chosen))
+        def fits_in_block(k: int, b: int = b) -> bool:
+            return feasible([*caps[:b], k * step_W, *caps[b + 1:]])
+
+        k = _largest(fits_in_block, round(caps[b] / step_W), headroom_steps(b))
+        caps[b] = k * step_W if k * step_W >= min_bid_W else 0.0
+    return tuple(FcrBlockOffer(block_index=b, capacity_W=c) for b, c in enumerate(caps))
 
 
 def fcr_capacity_bids(
