@@ -45,7 +45,7 @@ def snake(name: str) -> str:
 
 
 def member(value: str) -> str:
-    s = re.sub(r"[^0-9A-Za-z]+", "_", value)
+    s = re.sub(r"[^0-9A-Za-z]+", "_", value.replace("SoC", "Soc"))
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s).upper().strip("_")
     if not s or s[0].isdigit():
         s = "V_" + s

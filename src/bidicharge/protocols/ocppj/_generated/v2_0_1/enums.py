@@ -487,7 +487,7 @@ class MeasurandEnumType(StrEnum):
     POWER_OFFERED = "Power.Offered"
     POWER_REACTIVE_EXPORT = "Power.Reactive.Export"
     POWER_REACTIVE_IMPORT = "Power.Reactive.Import"
-    SO_C = "SoC"
+    SOC = "SoC"
     VOLTAGE = "Voltage"
 
 

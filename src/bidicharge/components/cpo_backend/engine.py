@@ -1,0 +1,324 @@
+"""CSMS engine: the OCPP behaviour of a CPO backend (C-CPO-BACKEND, I-04) or of an EVSE backend
+(I-05, the same engine with the private-wallbox role).
+
+It answers a station's BootNotification, Heartbeat, StatusNotification, Authorize,
+TransactionEvent, MeterValues, NotifyEVChargingNeeds and NotifyEVChargingSchedule (OCPP 2.0.1
+and 2.1 blocks B, C, E, G, J, K), keeps everything in ``CsmsStore``, and drives smart charging
+with SetChargingProfile / ClearChargingProfile / GetCompositeSchedule, including the OCPP 2.1 V2X
+fields (Q blocks: ``operationMode``, ``setpoint`` — negative = discharging —, ``dischargeLimit``,
+per-phase ``_L2``/``_L3`` values).
+
+Time comes from the injected ``now()``; the engine never reads a clock. It is transport-agnostic:
+``setup(session)`` is given to ``OcppServer`` (or to an in-memory pairing) for every station.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bidicharge.protocols.ocppj import OcppVersion, v2_0_1, v2_1
+from bidicharge.transports.ocpp_websocket import OcppSession
+
+from .store import (
+    EXPORT_REGISTER,
+    IMPORT_REGISTER,
+    ChargingNeeds,
+    Connector,
+    CsmsStore,
+    MeterSample,
+    SentProfile,
+    Station,
+    Transaction,
+    TransactionEventSeen,
+)
+
+log = logging.getLogger(__name__)
+
+UNIT_SCALE = {"kWh": ("Wh", 1000.0), "kW": ("W", 1000.0), "kvar": ("var", 1000.0), "kvarh": ("varh", 1000.0),
+              "kVA": ("VA", 1000.0)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulePeriod:
+    """One period of a charging schedule, in W. Sign convention of bidicharge and OCPP 2.1:
+    positive power charges the vehicle, negative discharges it. ``max_discharge_W`` is a
+    magnitude (≥ 0); on the wire it becomes ``dischargeLimit = -max_discharge_W``."""
+
+    start_s: int = 0
+    operation_mode: str = "ChargingOnly"
+    limit_W: float | None = None
+    setpoint_W: float | None = None
+    max_discharge_W: float | None = None
+    limit_per_phase_W: tuple[float, float] | None = None  # L2, L3
+    setpoint_per_phase_W: tuple[float, float] | None = None  # L2, L3
+    max_discharge_per_phase_W: tuple[float, float] | None = None  # L2, L3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveEv:
+    """What the technical aggregator (I-14) sees of one EVSE."""
+
+    station: str
+    evse_id: int
+    connected: bool
+    transaction_id: str | None
+    soc: float | None
+    imported_Wh: float
+    exported_Wh: float
+    requested_energy_transfer: str | None
+    departure_time: datetime | None
+    max_charge_power_W: float | None
+    max_discharge_power_W: float | None
+    energy_request_Wh: float | None
+
+
+def _m(version: OcppVersion) -> Any:
+    return v2_1 if version is OcppVersion.V2_1 else v2_0_1
+
+
+class CsmsEngine:
+    def __init__(self, store: CsmsStore, *, now: Callable[[], datetime], heartbeat_interval_s: int = 300,
+                 accept_unknown_tokens: bool = False) -> None:
+        self.store = store
+        self.now = now
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.accept_unknown_tokens = accept_unknown_tokens
+        self.sessions: dict[str, OcppSession] = {}
+        self._next_profile_id = 1
+
+    # ---- wiring ------------------------------------------------------------------------------
+    def setup(self, session: OcppSession) -> None:
+        """Register the handlers of one station connection (give this to ``OcppServer(setup=...)``)."""
+        self.sessions[session.identity] = session
+        session.closed_hooks.append(lambda: self._forget(session))
+        m = _m(session.version)
+        ident = session.identity
+        add = session.router.add
+        add(m.BootNotificationRequest, lambda r: self.on_boot(ident, session.version, r))
+        add(m.HeartbeatRequest, lambda r: self.on_heartbeat(ident, r))
+        add(m.StatusNotificationRequest, lambda r: self.on_status(ident, r))
+        add(m.AuthorizeRequest, lambda r: self.on_authorize(ident, r))
+        add(m.TransactionEventRequest, lambda r: self.on_transaction_event(ident, r))
+        add(m.MeterValuesRequest, lambda r: self.on_meter_values(ident, r))
+        add(m.NotifyEVChargingNeedsRequest, lambda r: self.on_charging_needs(ident, r))
+        add(m.NotifyEVChargingScheduleRequest, lambda r: m.NotifyEVChargingScheduleResponse(
+            status=m.GenericStatusEnumType.ACCEPTED))
+
+    def _forget(self, session: OcppSession) -> None:
+        if self.sessions.get(session.identity) is session:
+            del self.sessions[session.identity]
+
+    # ---- station -> CSMS ---------------------------------------------------------------------
+    def on_boot(self, ident: str, version: OcppVersion, r: Any) -> Any:
+        m = _m(version)
+        now = self.now()
+        cs = r.charging_station
+        with self.store.session() as s:
+            s.merge(Station(identity=ident, vendor=cs.vendor_name, model=cs.model, firmware=cs.firmware_version,
+                            ocpp_version=version.value, boot_reason=str(r.reason), booted_at=now, last_seen_at=now))
+        return m.BootNotificationResponse(current_time=now, interval=self.heartbeat_interval_s,
+                                          status=m.RegistrationStatusEnumType.ACCEPTED)
+
+    def _seen(self, ident: str) -> datetime:
+        now = self.now()
+        with self.store.session() as s:
+            station = s.get(Station, ident)
+            if station is not None:
+                station.last_seen_at = now
+        return now
+
+    def on_heartbeat(self, ident: str, r: Any) -> Any:
+        return _m(self._version(ident)).HeartbeatResponse(current_time=self._seen(ident))
+
+    def _version(self, ident: str) -> OcppVersion:
+        session = self.sessions.get(ident)
+        return session.version if session is not None else OcppVersion.V2_1
+
+    def on_status(self, ident: str, r: Any) -> Any:
+        with self.store.session() as s:
+            s.merge(Connector(station=ident, evse_id=r.evse_id, connector_id=r.connector_id,
+                              status=str(r.connector_status), changed_at=r.timestamp))
+        return _m(self._version(ident)).StatusNotificationResponse()
+
+    def _token_info(self, ident: str, id_token: Any) -> Any:
+        m = _m(self._version(ident))
+        status = self.store.token_status(id_token.id_token)
+        if status is None:
+            status = "Accepted" if self.accept_unknown_tokens else ("Unknown" if hasattr(
+                m.AuthorizationStatusEnumType, "UNKNOWN") else "Invalid")
+        return m.IdTokenInfoType(status=m.AuthorizationStatusEnumType(status))
+
+    def on_authorize(self, ident: str, r: Any) -> Any:
+        return _m(self._version(ident)).AuthorizeResponse(id_token_info=self._token_info(ident, r.id_token))
+
+    def on_transaction_event(self, ident: str, r: Any) -> Any:
+        m = _m(self._version(ident))
+        tx_id = r.transaction_info.transaction_id
+        with self.store.session() as s:
+            # OCPP 2.x E.FR: seqNo orders a transaction's events; a replayed one is stored once.
+            duplicate = s.query(TransactionEventSeen).filter_by(station=ident, transaction_id=tx_id,
+                                                                seq_no=r.seq_no).first() is not None
+            if not duplicate:
+                s.add(TransactionEventSeen(station=ident, transaction_id=tx_id, seq_no=r.seq_no,
+                                           event_type=str(r.event_type), timestamp=r.timestamp))
+                tx = s.get(Transaction, (ident, tx_id))
+                if tx is None:
+                    tx = Transaction(station=ident, transaction_id=tx_id, started_at=r.timestamp, last_seq_no=-1)
+                    s.add(tx)
+                if r.evse is not None:
+                    tx.evse_id = r.evse.id
+                if r.id_token is not None:
+                    tx.id_token = r.id_token.id_token
+                tx.last_seq_no = max(tx.last_seq_no, r.seq_no)
+                if r.event_type == "Ended":
+                    tx.ended_at = r.timestamp
+                    tx.stopped_reason = None if r.transaction_info.stopped_reason is None else str(
+                        r.transaction_info.stopped_reason)
+                self._store_meter_values(s, ident, tx.evse_id or 0, tx, r.meter_value or ())
+        if r.id_token is not None:
+            return m.TransactionEventResponse(id_token_info=self._token_info(ident, r.id_token))
+        return m.TransactionEventResponse()
+
+    def on_meter_values(self, ident: str, r: Any) -> Any:
+        with self.store.session() as s:
+            self._store_meter_values(s, ident, r.evse_id, None, r.meter_value)
+        return _m(self._version(ident)).MeterValuesResponse()
+
+    def _store_meter_values(self, s: Any, ident: str, evse_id: int, tx: Transaction | None,
+                            meter_values: Sequence[Any]) -> None:
+        for mv in meter_values:
+            for sv in mv.sampled_value:
+                measurand = str(sv.measurand) if sv.measurand is not None else IMPORT_REGISTER  # the default
+                unit = "Wh" if sv.unit_of_measure is None or sv.unit_of_measure.unit is None else sv.unit_of_measure.unit
+                multiplier = 0 if sv.unit_of_measure is None or sv.unit_of_measure.multiplier is None \
+                    else sv.unit_of_measure.multiplier
+                base_unit, scale = UNIT_SCALE.get(unit, (unit, 1.0))
+                value = sv.value * scale * 10.0 ** multiplier
+                s.add(MeterSample(station=ident, evse_id=evse_id, transaction_id=None if tx is None else tx.transaction_id,
+                                  timestamp=mv.timestamp, measurand=measurand,
+                                  phase=None if sv.phase is None else str(sv.phase), value=value, unit=base_unit))
+                if tx is None or sv.phase is not None:
+                    continue
+                if measurand == IMPORT_REGISTER:
+                    if tx.import_first_Wh is None:
+                        tx.import_first_Wh = value
+                    tx.import_last_Wh = max(value, tx.import_last_Wh or value)  # a register never goes back
+                elif measurand == EXPORT_REGISTER:
+                    if tx.export_first_Wh is None:
+                        tx.export_first_Wh = value
+                    tx.export_last_Wh = max(value, tx.export_last_Wh or value)
+                elif measurand == "SoC":
+                    tx.soc = value / 100.0
+
+    def on_charging_needs(self, ident: str, r: Any) -> Any:
+        m = _m(self._version(ident))
+        needs = r.charging_needs
+        with self.store.session() as s:
+            s.merge(ChargingNeeds(station=ident, evse_id=r.evse_id, received_at=self.now(),
+                                  requested_energy_transfer=str(needs.requested_energy_transfer),
+                                  departure_time=needs.departure_time, wire=needs.to_wire()))
+        return m.NotifyEVChargingNeedsResponse(status=m.NotifyEVChargingNeedsStatusEnumType.ACCEPTED)
+
+    # ---- CSMS -> station ---------------------------------------------------------------------
+    def _session(self, ident: str) -> OcppSession:
+        try:
+            return self.sessions[ident]
+        except KeyError:
+            raise LookupError(f"station {ident!r} is not connected") from None
+
+    def active_transaction(self, ident: str, evse_id: int) -> str | None:
+        with self.store.session() as s:
+            tx = s.query(Transaction).filter_by(station=ident, evse_id=evse_id, ended_at=None).first()
+            return None if tx is None else tx.transaction_id
+
+    async def set_charging_schedule(self, ident: str, evse_id: int, periods: Sequence[SchedulePeriod], *,
+                                    start: datetime | None = None, purpose: str = "TxProfile",
+                                    stack_level: int = 0) -> str:
+        """Send SetChargingProfile (W-based, absolute from ``start`` or now); returns its status.
+
+        A TxProfile is bound to the EVSE's running transaction (OCPP 2.x K01.FR.03)."""
+        session = self._session(ident)
+        m = _m(session.version)
+        transaction_id = None
+        if purpose == "TxProfile":
+            transaction_id = self.active_transaction(ident, evse_id)
+            if transaction_id is None:
+                raise LookupError(f"no transaction on {ident} EVSE {evse_id} for a TxProfile")
+        profile_id = self._next_profile_id
+        self._next_profile_id += 1
+        profile = m.ChargingProfileType(
+            id=profile_id, stack_level=stack_level, charging_profile_purpose=m.ChargingProfilePurposeEnumType(purpose),
+            charging_profile_kind=m.ChargingProfileKindEnumType.ABSOLUTE, transaction_id=transaction_id,
+            charging_schedule=(m.ChargingScheduleType(
+                id=profile_id, charging_rate_unit=m.ChargingRateUnitEnumType.W, start_schedule=start or self.now(),
+                charging_schedule_period=tuple(self._period(m, p) for p in periods)),))
+        request = m.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
+        response = await session.call(request)
+        with self.store.session() as s:
+            s.add(SentProfile(station=ident, evse_id=evse_id, profile_id=profile_id, sent_at=self.now(),
+                              status=str(response.status), wire=profile.to_wire()))
+        return str(response.status)
+
+    @staticmethod
+    def _period(m: Any, p: SchedulePeriod) -> Any:
+        if m is v2_0_1:
+            if p.setpoint_W is not None or p.max_discharge_W is not None or p.operation_mode != "ChargingOnly":
+                raise ValueError("setpoints, discharge limits and operation modes need OCPP 2.1")
+            return m.ChargingSchedulePeriodType(start_period=p.start_s, limit=p.limit_W if p.limit_W is not None else 0)
+
+        def neg(x: float | None) -> float | None:
+            return None if x is None else -abs(x)
+
+        l23 = p.limit_per_phase_W or (None, None)
+        s23 = p.setpoint_per_phase_W or (None, None)
+        d23 = p.max_discharge_per_phase_W or (None, None)
+        return m.ChargingSchedulePeriodType(
+            start_period=p.start_s, operation_mode=m.OperationModeEnumType(p.operation_mode), limit=p.limit_W,
+            limit_l2=l23[0], limit_l3=l23[1], setpoint=p.setpoint_W, setpoint_l2=s23[0], setpoint_l3=s23[1],
+            discharge_limit=neg(p.max_discharge_W), discharge_limit_l2=neg(d23[0]), discharge_limit_l3=neg(d23[1]))
+
+    async def set_v2x_setpoint(self, ident: str, evse_id: int, *, setpoint_W: float,
+                               max_discharge_W: float | None = None, limit_W: float | None = None,
+                               operation_mode: str = "CentralSetpoint") -> str:
+        """OCPP 2.1 Q05 central setpoint: negative ``setpoint_W`` discharges the vehicle."""
+        return await self.set_charging_schedule(ident, evse_id, [SchedulePeriod(
+            operation_mode=operation_mode, setpoint_W=setpoint_W, max_discharge_W=max_discharge_W, limit_W=limit_W)])
+
+    async def clear_charging_profile(self, ident: str, profile_id: int) -> str:
+        session = self._session(ident)
+        m = _m(session.version)
+        response = await session.call(m.ClearChargingProfileRequest(charging_profile_id=profile_id))
+        return str(response.status)
+
+    async def get_composite_schedule(self, ident: str, evse_id: int, duration_s: int) -> Any:
+        session = self._session(ident)
+        m = _m(session.version)
+        return await session.call(m.GetCompositeScheduleRequest(duration=duration_s, evse_id=evse_id,
+                                                                charging_rate_unit=m.ChargingRateUnitEnumType.W))
+
+    # ---- I-14 view ---------------------------------------------------------------------------
+    def live_evs(self) -> list[LiveEv]:
+        out: list[LiveEv] = []
+        with self.store.session() as s:
+            connectors = s.query(Connector).all()
+            evses = sorted({(c.station, c.evse_id) for c in connectors})
+            for station, evse_id in evses:
+                connected = any(c.status == "Occupied" for c in connectors if (c.station, c.evse_id) == (station, evse_id))
+                tx = s.query(Transaction).filter_by(station=station, evse_id=evse_id, ended_at=None).first()
+                needs = s.get(ChargingNeeds, (station, evse_id))
+                v2x = (needs.wire.get("v2xChargingParameters") or {}) if needs is not None else {}
+                ac = (needs.wire.get("acChargingParameters") or {}) if needs is not None else {}
+                energy = v2x.get("evTargetEnergyRequest", ac.get("energyAmount"))
+                out.append(LiveEv(
+                    station=station, evse_id=evse_id, connected=connected,
+                    transaction_id=None if tx is None else tx.transaction_id, soc=None if tx is None else tx.soc,
+                    imported_Wh=0.0 if tx is None else tx.imported_Wh, exported_Wh=0.0 if tx is None else tx.exported_Wh,
+                    requested_energy_transfer=None if needs is None else needs.requested_energy_transfer,
+                    departure_time=None if needs is None else needs.departure_time,
+                    max_charge_power_W=v2x.get("maxChargePower"), max_discharge_power_W=v2x.get("maxDischargePower"),
+                    energy_request_Wh=energy))
+        return out
