@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from bidicharge.control.hems_mpc import HemsPlan, PlanStatus
 from bidicharge.control.hems_rules import (
     BatteryState,
     EvccSettings,
@@ -18,6 +20,7 @@ from bidicharge.control.hems_rules import (
     SiteState,
     evcc_pv_rule,
     fallback_rule,
+    follow_plan,
     no_control_rule,
 )
 
@@ -164,3 +167,43 @@ def test_rules_refuse_nonsense_measurements() -> None:
         site(pv_W=-100.0)
     with pytest.raises(ValueError, match="pv_W"):
         site(pv_W=math.nan)
+
+
+def _one_step_plan(**flows: float) -> HemsPlan:
+    """A plan of one step whose flows are given directly (the LP is tested elsewhere)."""
+    def arr(name: str) -> np.ndarray:
+        return np.array([flows.get(name, 0.0)])
+    return HemsPlan(status=PlanStatus.OPTIMAL, step_s=900.0, ev_charge_W=arr("ev_charge_W"),
+                    ev_discharge_W=arr("ev_discharge_W"), battery_charge_W=arr("battery_charge_W"),
+                    battery_discharge_W=arr("battery_discharge_W"), grid_import_W=arr("grid_import_W"),
+                    grid_export_W=arr("grid_export_W"), pv_curtailment_W=arr("pv_curtailment_W"),
+                    ev_energy_Wh=np.zeros(2), battery_energy_Wh=np.zeros(2), objective_EUR=0.0, energy_cost_EUR=0.0,
+                    wear_cost_EUR=0.0, departure_shortfall_Wh=0.0, trip_shortfall_Wh=0.0)
+
+
+@pytest.mark.parametrize(("name", "flows", "state", "expected"), [
+    ("plan followed as is", {"ev_charge_W": 7_000}, site(),
+     Setpoints(ev_charge_W=7_000, ev_mode=EvMode.DEPARTURE)),
+    # forecast said 2 kW house load, but the sun came out: no V2G consent, so the car stops
+    ("measured pv covers the house: the car stops discharging", {"ev_discharge_W": 2_000},
+     site(pv_W=3_000, load_W=2_000), Setpoints(pv_curtailment_W=0.0)),
+    ("measured §14a dimming cuts the planned charge", {"ev_charge_W": 11_000}, site(import_limit_14a_W=4_200.0),
+     Setpoints(ev_charge_W=4_200, ev_mode=EvMode.LIMITED)),
+    ("the car left early: nothing for it", {"ev_charge_W": 11_000}, site(ev=replace(CAR, plugged=False)),
+     Setpoints(ev_mode=EvMode.UNPLUGGED)),
+    ("never below the reserve, whatever the plan says", {"ev_discharge_W": 11_000},
+     site(load_W=20_000, ev=replace(CAR, soc=0.31)), Setpoints(ev_discharge_W=2_000, ev_mode=EvMode.V2H)),
+])
+def test_follow_plan_makes_the_plan_safe_for_what_is_measured(name: str, flows: dict[str, float],
+                                                             state: SiteState, expected: Setpoints) -> None:
+    result = follow_plan(_one_step_plan(**flows), 0, state, PEAK)
+    assert result.ev_mode is expected.ev_mode
+    for field in ("ev_charge_W", "ev_discharge_W", "battery_charge_W", "battery_discharge_W", "pv_curtailment_W"):
+        assert getattr(result, field) == pytest.approx(getattr(expected, field)), field
+
+
+def test_follow_plan_falls_back_to_the_rule_without_a_usable_plan() -> None:
+    failed = replace(_one_step_plan(), status=PlanStatus.FAILED)
+    state = site(ev=replace(CAR, soc=0.1))
+    assert follow_plan(failed, 0, state, PEAK) == fallback_rule(state, PEAK, now_s=0.0)
+    assert follow_plan(_one_step_plan(), 5, state, PEAK).ev_mode is EvMode.RESERVE  # past the plan's end

@@ -15,6 +15,10 @@ Three pure rules map the measurements of one instant to setpoints held for one s
   disable 3 min, threshold 0 W); below ``min_soc`` it charges fast, as evcc's minSoc does.
 * :func:`no_control_rule` — charge at full power from arrival until the limit SoC.
 
+:func:`follow_plan` turns one step of an optimiser plan into setpoints checked against what
+is measured now: forecasts err, so the limits, the consent and the SoC are enforced again
+on the measured values before anything reaches a device.
+
 :func:`self_consumption_battery` is the stationary battery's own self-consumption mode
 (charge the surplus, cover the deficit), shared by the baselines.
 
@@ -27,6 +31,8 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, replace
+
+from bidicharge.control.hems_mpc import HemsPlan
 
 _WH_PER_WS = 1.0 / 3600.0
 
@@ -278,6 +284,50 @@ def enforce_site_limits(setpoints: Setpoints, site: SiteState) -> Setpoints:
                             battery_discharge_W=setpoints.battery_discharge_W - battery_cut,
                             pv_curtailment_W=setpoints.pv_curtailment_W + curtail)
     return setpoints
+
+
+def follow_plan(plan: HemsPlan, step: int, site: SiteState, settings: RuleSettings) -> Setpoints:
+    """Setpoints of ``plan`` at ``step``, made safe for the measured ``site``.
+
+    Falls back to :func:`fallback_rule` if the plan is not usable (not optimal, or past its end).
+    """
+    if not plan.ok or not 0 <= step < len(plan.ev_charge_W):
+        return fallback_rule(site, settings, now_s=step * settings.step_s)
+    dt_h = settings.step_s * _WH_PER_WS
+    ev_charge = float(plan.ev_charge_W[step])
+    ev_discharge = float(plan.ev_discharge_W[step])
+    battery_charge = float(plan.battery_charge_W[step])
+    battery_discharge = float(plan.battery_discharge_W[step])
+    ev = site.ev
+    mode = EvMode.IDLE
+    if ev is None or not ev.plugged:
+        ev_charge = ev_discharge = 0.0
+        mode = EvMode.UNPLUGGED if ev is not None else EvMode.IDLE
+    else:
+        ev_charge = min(ev_charge, _ev_charge_room_W(ev, settings.step_s, ev.soc_max))
+        above_reserve_Wh = max(0.0, (ev.soc - ev.reserve_soc) * ev.capacity_Wh)
+        ev_discharge = min(ev_discharge, above_reserve_Wh * ev.discharge_efficiency / dt_h,
+                           ev.max_discharge_power_W if ev.v2h_allowed else 0.0)
+        if ev_charge > 0:
+            mode = EvMode.PV_SURPLUS if ev_charge <= site.pv_W - site.load_W else EvMode.DEPARTURE
+    battery = site.battery
+    if battery is None:
+        battery_charge = battery_discharge = 0.0
+    else:
+        room_Wh = max(0.0, (battery.soc_max - battery.soc) * battery.capacity_Wh)
+        stored_Wh = max(0.0, (battery.soc - battery.soc_min) * battery.capacity_Wh)
+        battery_charge = min(battery_charge, battery.max_charge_power_W, room_Wh / battery.charge_efficiency / dt_h)
+        battery_discharge = min(battery_discharge, battery.max_discharge_power_W,
+                                stored_Wh * battery.discharge_efficiency / dt_h)
+    house_need_W = max(0.0, site.load_W - site.pv_W - battery_discharge)
+    if ev is not None and not ev.v2g_allowed:
+        # Measured, not forecast: the car covers at most what the house still needs.
+        ev_discharge = min(ev_discharge, house_need_W)
+    if ev_discharge > 0:
+        mode = EvMode.V2G if ev_discharge > house_need_W else EvMode.V2H
+    setpoints = Setpoints(ev_charge_W=ev_charge, ev_discharge_W=ev_discharge, battery_charge_W=battery_charge,
+                          battery_discharge_W=battery_discharge, ev_mode=mode)
+    return enforce_site_limits(setpoints, site)
 
 
 # --- baselines --------------------------------------------------------------------------------
