@@ -18,8 +18,8 @@ from bidicharge.protocols.spine import (
     RemoteDataUpdated,
     ResultReceived,
     SpineNode,
-    UseCaseSupport,
     UseCasesReceived,
+    UseCaseSupport,
 )
 from bidicharge.protocols.spine.memory import MemoryLink
 

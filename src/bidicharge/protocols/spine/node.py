@@ -170,6 +170,7 @@ class SpineNode:
         self.use_cases: list[UseCaseSupport] = []
         self.subscribe_node_management = subscribe_node_management
         self._peers: dict[str, _Peer] = {}
+        self.now = 0.0  # the time of the latest input; actors use it for requests made in callbacks
         self._msg_counter = 0
         self._pending: dict[int, _Pending] = {}
         self._out: list[tuple[str, JsonObject]] = []
@@ -185,6 +186,7 @@ class SpineNode:
 
     def connect(self, peer: str, now: float) -> None:
         """A SHIP connection reached the data phase: start detailed discovery."""
+        self.now = now
         self._peers[peer] = _Peer()
         self._send_request(peer, self.device.node_management.address, NODE_MANAGEMENT, CmdClassifier.READ,
                            Cmd(function=DISCOVERY), now)
@@ -226,6 +228,7 @@ class SpineNode:
         return min((p.deadline for p in self._pending.values()), default=None)
 
     def handle_timeout(self, now: float) -> None:
+        self.now = now
         for counter, pending in sorted(self._pending.items()):
             if pending.deadline <= now:
                 del self._pending[counter]
@@ -296,6 +299,7 @@ class SpineNode:
 
     def receive(self, peer: str, document: JsonObject, now: float) -> None:
         """One datagram from ``peer``; never raises for the peer's mistakes."""
+        self.now = now
         if peer not in self._peers:
             self._peers[peer] = _Peer()
         try:

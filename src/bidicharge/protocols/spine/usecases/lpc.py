@@ -314,7 +314,7 @@ class ControllableSystem:
                 heartbeat = remote_feature(remote, uc.entity.entity, "DeviceDiagnosis")
                 self._guards.add((event.peer, uc.entity.entity))
                 if heartbeat is not None:
-                    now = self._started_at if self._last_heartbeat is None else self._last_heartbeat
+                    now = self.node.now
                     self.node.subscribe(event.peer, self.diagnosis_client, heartbeat, now)
                     self.node.read(event.peer, self.diagnosis_client, heartbeat.address, HEARTBEAT, now)
                 return
@@ -477,7 +477,7 @@ class EnergyGuard:
         """Subscribe and bind before writing (interop rule 2), then read what we need."""
         remote = self.node.remote(peer)
         self.systems[peer] = entity
-        now = self._next_heartbeat
+        now = self.node.now
         plan = ((self.load_control, "LoadControl", True, (LIMIT_LIST, LIMIT_DESCRIPTIONS)),
                 (self.configuration, "DeviceConfiguration", True, (KEY_VALUES, KEY_VALUE_DESCRIPTIONS)),
                 (self.electrical, "ElectricalConnection", False, (CHARACTERISTICS,)),
