@@ -7,9 +7,9 @@ the optimiser arrives with its own issue) and sends setpoints.
 
 from __future__ import annotations
 
-import collections
 from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import Field
 
 from bidicharge.components.interfaces.i03_energy_manager import (
@@ -60,22 +60,25 @@ class Hems(Component):
         self._prices_until = -1.0
         self.decision = home_rule.Decision(ev_setpoint_W=0.0, battery_setpoint_W=0.0, reason="start")
         self.reasons: dict[str, int] = {}
-        # persistence forecast of the PV surplus: what was spare at the same time yesterday
-        self._surplus_log: collections.deque[tuple[float, float]] = collections.deque()
+        # persistence forecast of the PV surplus: what was spare in the same slot of the
+        # day, one day earlier (slots of one control period; unvisited slots count as 0)
+        self._slot_s = config.control_period_s
+        self._surplus_Wh = np.zeros(max(1, round(86400.0 / config.control_period_s)))
         self._feed_in: float | None = None
 
+    def _slot(self, t: float) -> int:
+        return int((t % 86400.0) // self._slot_s) % len(self._surplus_Wh)
+
     def _surplus_forecast_Wh(self, now: float, until_s: float | None) -> float:
-        log = self._surplus_log
-        while log and log[0][0] < now - 86400.0:
-            log.popleft()
-        if not log:
-            return 0.0
         horizon = (until_s if until_s is not None else now + 86400.0) - now
-        day_Wh = sum(e for _, e in log)
+        slots = self._surplus_Wh
         if horizon >= 86400.0:
-            return day_Wh * horizon / 86400.0
-        lo, hi = now - 86400.0, now - 86400.0 + horizon
-        return sum(e for t, e in log if lo <= t < hi)
+            return float(slots.sum()) * horizon / 86400.0
+        i = self._slot(now) + 1
+        j = i + int(horizon // self._slot_s)
+        if j <= len(slots):
+            return float(slots[i:j].sum())
+        return float(slots[i:].sum() + slots[: j - len(slots)].sum())
 
     def _price_view(self, now: float, departure_s: float | None) -> tuple[float | None, float | None]:
         tariff = self.link("tariff")
@@ -136,7 +139,7 @@ class Hems(Component):
         departure = ev_view.departure_s if ev_view else None
         price_now, price_min = self._price_view(now, departure)
         base_W = reading.power_W - (ev_view.grid_power_W if ev_view else 0.0) - (bat_view.power_W if bat_view else 0.0)
-        self._surplus_log.append((now, max(0.0, -base_W) * self.cfg.control_period_s / 3600.0))
+        self._surplus_Wh[self._slot(now)] = max(0.0, -base_W) * self.cfg.control_period_s / 3600.0
         snap = home_rule.HomeSnapshot(
             now_s=now,
             grid_power_W=reading.power_W,
