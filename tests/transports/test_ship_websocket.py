@@ -140,3 +140,29 @@ async def test_identity_and_trust_store_persist(tmp_path: Path) -> None:
     store = TrustStore.load(tmp_path / "t.json")
     store.add(first.ski.upper())
     assert TrustStore.load(tmp_path / "t.json").is_trusted(first.ski)
+
+
+async def test_ship_tls_cem_against_evse_ev_data_and_opev(identities) -> None:  # type: ignore[no-untyped-def]
+    from bidicharge.protocols.spine.usecases import CemEvClient, EvProfile, EvseServer
+
+    hems_id, wallbox_id = identities
+    wb_dev = LocalDevice("d:_i:99999_Wallbox-1", "ChargingStation")
+    wb_node = SpineNode(wb_dev)
+    evse = EvseServer(wb_node, wb_dev.add_entity("EVSE"))
+    hems_dev = LocalDevice("d:_i:99999_HEMS-1", "EnergyManagementSystem")
+    hems_node = SpineNode(hems_dev)
+    cem = CemEvClient(hems_node, hems_dev.add_entity("CEM"))
+    wb_trust = TrustStore()
+    wb_trust.add(hems_id.ski)
+    wallbox = ShipTransport(EebusStack(wb_node, local_ship_id="Wallbox-1"), wallbox_id, wb_trust)
+    hems = ShipTransport(EebusStack(hems_node, local_ship_id="HEMS-1"), hems_id, TrustStore())
+    async with wallbox, hems:
+        port = await wallbox.listen()
+        peer = await hems.dial("127.0.0.1", port, wallbox_id.ski)
+        await wait_for(lambda: peer in cem.evses)
+        evse.plug_in(EvProfile(max_current_A=16), wallbox.now())
+        wallbox.kick()
+        await wait_for(lambda: cem.ev(peer).current_max_A == (16, 16, 16))
+        cem.write_current_limits(peer, (10, 10, 10), hems.now())
+        hems.kick()
+        await wait_for(lambda: evse.current_limits_A()[0] == (10, 10, 10))
