@@ -6,12 +6,16 @@ from bidicharge.protocols.sunspec import (
     BatteryMeasurement,
     BatteryProfile,
     BatteryRating,
+    DeviceImage,
     DeviceInfo,
+    DeviceScan,
     MeterMeasurement,
     MeterProfile,
     PvInverterMeasurement,
     PvInverterProfile,
     PvInverterRating,
+    RemoteProtocolError,
+    ScannedDevice,
 )
 
 PV = PvInverterProfile(
@@ -49,3 +53,19 @@ METER_EXPORTING = MeterMeasurement(
     import_energy_Wh=4_567_890,
     export_energy_Wh=2_345_678,
 )
+
+
+def scan(device: DeviceImage) -> tuple[ScannedDevice, int]:
+    """Run the client core against the server core; returns the result and the reads."""
+    client = DeviceScan()
+    reads = 0
+    while (request := client.next_request()) is not None:
+        reads += 1
+        assert request.count <= 125
+        try:
+            registers = device.read(request.address, request.count)
+        except RemoteProtocolError as error:
+            client.receive_exception(error.wire_code)
+            continue
+        client.receive_registers(registers)
+    return client.result(), reads

@@ -5,34 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sunspec_devices import BATTERY, BATTERY_CHARGING, METER, METER_EXPORTING, PV, PV_SUNNY
+from sunspec_devices import BATTERY, BATTERY_CHARGING, METER, METER_EXPORTING, PV, PV_SUNNY, scan
 
 from bidicharge.protocols.sunspec import (
     BatteryMeasurement,
-    DeviceImage,
     DeviceScan,
     ModbusException,
     PvInverterMeasurement,
     RemoteProtocolError,
-    ScannedDevice,
     write_requests,
 )
-
-
-def scan(device: DeviceImage) -> tuple[ScannedDevice, int]:
-    """Run the client core against the server core; returns the result and the reads."""
-    client = DeviceScan()
-    reads = 0
-    while (request := client.next_request()) is not None:
-        reads += 1
-        assert request.count <= 125
-        try:
-            registers = device.read(request.address, request.count)
-        except RemoteProtocolError as error:
-            client.receive_exception(error.wire_code)
-            continue
-        client.receive_registers(registers)
-    return client.result(), reads
 
 
 @pytest.mark.parametrize(

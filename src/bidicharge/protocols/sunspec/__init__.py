@@ -6,7 +6,9 @@ pysunspec2 ships, encoded with scale factors, served and read without I/O.
   read-write points, range-checked, all or nothing; errors carry the Modbus exception).
 * `PvInverterProfile`, `BatteryProfile`, `MeterProfile`: typed measurements in, typed
   setpoints out.
-* `DeviceScan`, `write_requests`: the client side (discovery, decoding, writes).
+* `DeviceScan`, `write_requests`: the client side (discovery, decoding, writes);
+  `pv_measurement`, `battery_measurement`, `meter_measurement`: typed, plausibility-checked
+  readings from a scanned device.
 """
 
 from bidicharge.architecture.registry import ProtocolSpec
@@ -35,6 +37,7 @@ from .pv_inverter import (
     PvInverterRating,
     PvInverterSetpoints,
 )
+from .readings import battery_measurement, meter_measurement, pv_measurement
 
 PROTOCOL = ProtocolSpec(
     name="SunSpec Modbus/TCP",
@@ -76,6 +79,9 @@ __all__ = [
     "ScannedModel",
     "SunSpecError",
     "WriteRequest",
+    "battery_measurement",
     "decode_model",
+    "meter_measurement",
+    "pv_measurement",
     "write_requests",
 ]
