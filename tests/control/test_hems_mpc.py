@@ -213,3 +213,28 @@ def test_bad_problem_is_refused_with_the_field_named(field: str, value: object) 
     values[field] = value
     with pytest.raises(ValueError, match=field.split("_")[0]):
         HemsProblem(**values)  # type: ignore[arg-type]
+
+
+def test_the_same_function_plans_a_week_at_15_min_with_every_commute_met() -> None:
+    # 7 days × 96 steps; the car commutes 07:30-17:30 on five days (12 kWh each) and must
+    # leave with 70 %; PV by day, a peak price in the evening, V2H allowed.
+    n = 7 * 96
+    hour = (np.arange(n) % 96) / 4.0
+    day = np.arange(n) // 96
+    away = (day < 5) & (hour >= 7.5) & (hour < 17.5)
+    departures = tuple(Departure(step=d * 96 + 30, target_soc=0.7) for d in range(5))
+    car = EvProblem(capacity_Wh=60_000, soc_initial=0.4, plugged=~away, trip_energy_Wh=np.where(away, 300.0, 0.0),
+                    max_charge_power_W=11_000, max_discharge_power_W=11_000, charge_efficiency=0.92,
+                    discharge_efficiency=0.92, reserve_soc=0.3, departures=departures, v2h_allowed=True,
+                    wear_cost_EUR_per_kWh=0.03)
+    sun = np.clip(np.sin(np.pi * (hour - 6) / 13), 0, None)
+    problem = HemsProblem(step_s=900, pv_W=8_000 * sun, load_W=400 + 1_500 * ((hour >= 18) & (hour < 22)),
+                          import_price_EUR_per_MWh=300 + 200 * ((hour >= 17) & (hour < 21)) - 80 * sun,
+                          export_price_EUR_per_MWh=np.full(n, 79.0), ev=car)
+    result = plan(problem)
+    assert result.ok
+    assert result.departure_shortfall_Wh == pytest.approx(0.0, abs=1e-3)
+    for d in departures:
+        assert result.ev_energy_Wh[d.step] >= 0.7 * 60_000 - 1e-2
+    evening = (hour >= 17.5) & (hour < 21) & ~away
+    assert result.ev_discharge_W[evening].sum() > 0  # the car carries evening peaks
