@@ -129,6 +129,12 @@ class Asdu:
 # --- element codecs, one row per type id ------------------------------------------
 
 _FLOAT_Q: Final = struct.Struct("<fB")
+_HEADER: Final = struct.Struct("<BBBBH")  # type id, VSQ, COT, originator, common address
+_IOA: Final = struct.Struct("<HB")
+# Enum construction is slow on the hot path; decoded codes are looked up instead.
+_QUALITY: Final = {q: Quality(q) for q in range(256) if q & ~0xF1 == 0}
+_TYPE_IDS: Final = {int(t): t for t in TypeId}
+_CAUSES: Final = {int(c): c for c in Cause}
 
 
 def _time_of(obj: InformationObject) -> Cp56Time2a | None:
@@ -137,24 +143,24 @@ def _time_of(obj: InformationObject) -> Cp56Time2a | None:
 
 def _enc_sp(o: InformationObject) -> bytes:
     assert isinstance(o, SinglePoint)
-    return bytes(((o.quality & 0xF0) | (1 if o.value else 0),))
+    return bytes(((int(o.quality) & 0xF0) | (1 if o.value else 0),))
 
 
 def _dec_sp(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
-    return SinglePoint(ioa=ioa, value=bool(b[0] & 1), quality=Quality(b[0] & 0xF0), time=t)
+    return SinglePoint(ioa=ioa, value=bool(b[0] & 1), quality=_QUALITY[b[0] & 0xF0], time=t)
 
 
 def _enc_me_float(o: InformationObject) -> bytes:
     assert isinstance(o, MeasuredFloat)
     try:
-        return _FLOAT_Q.pack(o.value, o.quality & 0xF1)
+        return _FLOAT_Q.pack(o.value, int(o.quality) & 0xF1)
     except (OverflowError, struct.error) as exc:
         raise LocalProtocolError(f"measured value {o.value!r} does not fit a float32") from exc
 
 
 def _dec_me_float(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
     value, qds = _FLOAT_Q.unpack_from(b)
-    return MeasuredFloat(ioa=ioa, value=value, quality=Quality(qds & 0xF1), time=t)
+    return MeasuredFloat(ioa=ioa, value=value, quality=_QUALITY[qds & 0xF1], time=t)
 
 
 def _enc_sco(o: InformationObject) -> bytes:
@@ -261,41 +267,41 @@ def encode_asdu(asdu: Asdu) -> bytes:
     codec = ELEMENT_CODECS.get(asdu.type_id)
     if codec is None:
         raise LocalProtocolError(f"type id {asdu.type_id} is not supported")
-    count = len(asdu.objects)
+    objects = asdu.objects
+    count = len(objects)
     if not 1 <= count <= 127:
         raise LocalProtocolError(f"an ASDU carries 1..127 objects, not {count}")
     if not 0 <= asdu.common_address <= 0xFFFF or not 0 <= asdu.originator <= 0xFF:
         raise LocalProtocolError("common address or originator address out of range")
+    sequence = asdu.sequence
     cot = int(asdu.cause) | (PN_BIT if asdu.negative else 0) | (TEST_BIT if asdu.test else 0)
-    out = bytearray(
-        (
-            asdu.type_id,
-            count | (0x80 if asdu.sequence else 0),
-            cot,
-            asdu.originator,
-            asdu.common_address & 0xFF,
-            asdu.common_address >> 8,
+    parts = [
+        _HEADER.pack(
+            asdu.type_id, count | (0x80 if sequence else 0), cot, asdu.originator, asdu.common_address
         )
-    )
-    first_ioa = asdu.objects[0].ioa
-    for index, obj in enumerate(asdu.objects):
-        if type(obj) is not codec.cls:
+    ]
+    cls, timed, encode = codec.cls, codec.timed, codec.encode
+    first_ioa = objects[0].ioa
+    for index, obj in enumerate(objects):
+        if type(obj) is not cls:
             raise LocalProtocolError(f"{type(obj).__name__} cannot travel in {asdu.type_id.name}")
-        if not 0 <= obj.ioa <= 0xFFFFFF:
-            raise LocalProtocolError(f"IOA {obj.ioa} out of 0..16777215")
+        ioa = obj.ioa
         time = _time_of(obj)
-        if (time is not None) != codec.timed:
-            raise LocalProtocolError(f"{asdu.type_id.name} {'needs' if codec.timed else 'takes no'} time tag")
-        if not asdu.sequence or index == 0:
-            out += obj.ioa.to_bytes(IOA_SIZE, "little")
-        elif obj.ioa != first_ioa + index:
+        if (time is not None) is not timed:
+            raise LocalProtocolError(f"{asdu.type_id.name} {'needs' if timed else 'takes no'} time tag")
+        if not sequence or index == 0:
+            if not 0 <= ioa <= 0xFFFFFF:
+                raise LocalProtocolError(f"IOA {ioa} out of 0..16777215")
+            parts.append(_IOA.pack(ioa & 0xFFFF, ioa >> 16))
+        elif ioa != first_ioa + index:
             raise LocalProtocolError("SQ = 1 needs consecutive information object addresses")
-        out += codec.encode(obj)
+        parts.append(encode(obj))
         if time is not None:
-            out += time.encode()
+            parts.append(time.encode())
+    out = b"".join(parts)
     if len(out) > MAX_ASDU_SIZE:
         raise LocalProtocolError(f"ASDU of {len(out)} octets exceeds {MAX_ASDU_SIZE}")
-    return bytes(out)
+    return out
 
 
 def mirror(raw: bytes, cause: Cause) -> bytes:
@@ -313,15 +319,15 @@ def decode_asdu(raw: bytes) -> Asdu:
         )
     type_code, vsq, cot = raw[0], raw[1], raw[2]
     try:
-        type_id = TypeId(type_code)
+        type_id = _TYPE_IDS[type_code]
         codec = ELEMENT_CODECS[type_id]
-    except (ValueError, KeyError):
+    except KeyError:
         raise RemoteProtocolError(
             f"unknown type identification {type_code}", wire_answer=mirror(raw, Cause.UNKNOWN_TYPE_ID)
         ) from None
     try:
-        cause = Cause(cot & 0x3F)
-    except ValueError:
+        cause = _CAUSES[cot & 0x3F]
+    except KeyError:
         raise RemoteProtocolError(
             f"unknown cause of transmission {cot & 0x3F}", wire_answer=mirror(raw, Cause.UNKNOWN_CAUSE)
         ) from None
