@@ -166,3 +166,15 @@ async def test_ship_tls_cem_against_evse_ev_data_and_opev(identities) -> None:  
         cem.write_current_limits(peer, (10, 10, 10), hems.now())
         hems.kick()
         await wait_for(lambda: evse.current_limits_A()[0] == (10, 10, 10))
+
+
+def test_pairing_helper_prints_our_ski_and_stores_theirs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bidicharge.transports.ship_websocket import main
+
+    assert main(["--state", str(tmp_path), "ski"]) == 0
+    ours = capsys.readouterr().out.strip()
+    assert len(ours) == 40
+    main(["--state", str(tmp_path), "trust", "DB:0F:66:CD:BA:DB:2E:CA:24:BC:C1:DA:60:BA:49:4D:80:CC:17:73"])
+    assert TrustStore.load(tmp_path / "trusted.json").is_trusted("db0f66cdbadb2eca24bcc1da60ba494d80cc1773")  # type: ignore[arg-type]
+    main(["--state", str(tmp_path), "ski"])
+    assert capsys.readouterr().out.strip().endswith(ours)  # the identity persists

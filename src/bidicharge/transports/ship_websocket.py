@@ -446,3 +446,38 @@ class ShipTransport:
                 await self._pump()
             except (ConnectionError, OSError, SSL.Error) as exc:
                 log.info("SHIP send failed: %s", exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Pairing helper: ``python -m bidicharge.transports.ship_websocket --state DIR ski|trust SKI|list``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bidicharge.transports.ship_websocket",
+                                     description="SHIP identity and pairing (trusted SKIs)")
+    parser.add_argument("--state", type=Path, default=Path(".bidicharge/eebus"), help="identity + trust directory")
+    parser.add_argument("--name", default="bidicharge", help="certificate common name when creating the identity")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("ski", help="print our SKI (create the identity if missing)")
+    trust_cmd = sub.add_parser("trust", help="pair a device: store its SKI")
+    trust_cmd.add_argument("ski")
+    trust_cmd.add_argument("--ship-id", default=None)
+    untrust = sub.add_parser("untrust", help="forget a device")
+    untrust.add_argument("ski")
+    sub.add_parser("list", help="list trusted SKIs")
+    args = parser.parse_args(argv)
+    store = TrustStore.load(args.state / "trusted.json")
+    if args.command == "ski":
+        now = datetime.datetime.now(datetime.UTC)  # adapter-side: certificate validity start
+        print(ShipIdentity.load_or_create(args.state, args.name, now=now).ski)
+    elif args.command == "trust":
+        print(store.add(args.ski, args.ship_id))
+    elif args.command == "untrust":
+        store.remove(args.ski)
+    else:
+        for ski, ship_id in sorted(store.trusted.items()):
+            print(ski, ship_id or "")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
