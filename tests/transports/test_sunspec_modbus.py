@@ -13,12 +13,17 @@ from bidicharge.protocols.sunspec import (
     BatteryRating,
     BatterySetpoints,
     DeviceInfo,
+    MeterMeasurement,
+    MeterProfile,
     ModbusException,
     PvInverterMeasurement,
     PvInverterProfile,
     PvInverterRating,
     PvInverterSetpoints,
     RemoteProtocolError,
+    battery_measurement,
+    meter_measurement,
+    pv_measurement,
 )
 from bidicharge.transports.sunspec_modbus import SunSpecModbusClient, SunSpecModbusServer, wait_listening
 
@@ -150,3 +155,47 @@ async def test_run_reverts_at_the_deadline_without_any_request() -> None:
         async with asyncio.timeout(5):
             await reverted.wait()
         serving.cancel()
+
+
+async def test_pv_battery_and_meter_side_by_side() -> None:
+    """The household of issue 6: three devices, three servers, one HEMS reading them all."""
+
+    battery = BatteryProfile(
+        DeviceInfo(model="sim-bat", serial_number="B-2"),
+        BatteryRating(capacity_Wh=10_000, max_charge_W=5_000, max_discharge_W=5_000),
+    )
+    meter = MeterProfile(DeviceInfo(model="sim-meter", serial_number="M-2"))
+    house_W = 900.0
+
+    def battery_physics(setpoints: BatterySetpoints) -> BatteryMeasurement:
+        return BatteryMeasurement(power_W=setpoints.power_setpoint_W or 0.0, soc=0.4)
+
+    servers = [
+        SunSpecModbusServer(PV, measure=pv_physics),
+        SunSpecModbusServer(battery, measure=battery_physics),
+    ]
+
+    def meter_physics(_: None) -> MeterMeasurement:
+        pv_W = min(AVAILABLE_W, servers[0].setpoints.max_power_W)
+        battery_W = servers[1].setpoints.power_setpoint_W or 0.0
+        net_W = house_W + battery_W - pv_W
+        return MeterMeasurement(phase_power_W=(net_W / 3, net_W / 3, net_W / 3))
+
+    servers.append(SunSpecModbusServer(meter, measure=meter_physics))
+    async with servers[0], servers[1], servers[2]:
+        clients = [SunSpecModbusClient("127.0.0.1", server.port) for server in servers]
+        for client in clients:
+            await client.connect()
+        try:
+            pv_dev, bat_dev, meter_dev = [await client.scan() for client in clients]
+            # PV surplus into the battery: 7250 W PV, 900 W house -> charge 5 kW, export the rest
+            await clients[1].write(bat_dev.model(704), {"WSetEna": 1, "WSetMod": 1, "WSet": -5_000})
+            pv = pv_measurement(await clients[0].scan())
+            bat = battery_measurement(await clients[1].scan())
+            grid = meter_measurement(await clients[2].scan())
+            assert bat.power_W == 5_000
+            assert grid.power_W == pytest.approx(house_W + bat.power_W - pv.ac_power_W, abs=1)
+            assert pv_dev.model(1).values["SN"] == "PV-7" and meter_dev.model(1).values["SN"] == "M-2"
+        finally:
+            for client in clients:
+                client.close()
