@@ -25,6 +25,7 @@ from bidicharge.control.frequency_reserve import (
     ler_management_W,
     lfc_step,
     reservoir_of,
+    simulated_frequency,
 )
 
 
@@ -258,3 +259,15 @@ def test_pool_follows_the_double_pulse_and_keeps_every_car_in_its_soc_window():
     assert max(errors) == pytest.approx(0.0, abs=1e-6)
     assert min(c.soc for c in cars) >= 0.3
     assert np.mean([c.soc for c in cars]) == pytest.approx(0.5, abs=1e-9)  # symmetric test: net zero
+
+
+def test_simulated_frequency_is_reproducible_and_realistic():
+    time_s, f = simulated_frequency(np.random.default_rng(11), duration_s=7200.0)
+    again = simulated_frequency(np.random.default_rng(11), duration_s=7200.0)[1]
+    other = simulated_frequency(np.random.default_rng(12), duration_s=7200.0)[1]
+    assert len(time_s) == len(f) == 7200 and time_s[-1] == 7200.0
+    assert np.array_equal(f, again) and not np.array_equal(f, other)
+    deviation_mHz = (f - 50.0) * 1000
+    assert 8.0 < np.std(deviation_mHz) < 30.0  # Continental Europe: σ of some 15–25 mHz
+    assert np.max(np.abs(deviation_mHz)) < 200.0  # FCR is never exhausted on a normal day
+    assert np.mean(np.abs(deviation_mHz) > 10.0) > 0.2  # but it is outside the deadband often

@@ -80,12 +80,11 @@ def test_invalid_plants_are_refused():
 
 @pytest.mark.parametrize(("demand_MW", "expected"), [
     (1500, (1000, 500, 0)),  # nuclear full, then coal (35 €/MWh) before gas (80 €/MWh)
-    (1300, (1000, 300, 0)),
-    (1000, (700, 300, 0)),  # coal must run at its minimum stable power and displaces nuclear
-    (2200, (1000, 1000, 200)),
-    (5000, (1000, 1000, 500)),  # beyond the fleet: every plant at capacity
+    (1300, (950, 350, 0)),  # coal runs at 300 MW minimum + 50 MW reserve and displaces nuclear
+    (2200, (1000, 950, 250)),  # coal keeps 50 MW of headroom for its droop
+    (5000, (1000, 950, 500)),  # beyond the fleet: every plant at what it may be scheduled
 ])
-def test_merit_order_dispatch_takes_cheapest_plants_first(demand_MW, expected):
+def test_merit_order_dispatch_takes_cheapest_plants_first_and_keeps_reserve_headroom(demand_MW, expected):
     nuclear = PowerPlantParams(plant_id="nuc", capacity_MW=1000, marginal_cost_EUR_per_MWh=8, ramp_MW_per_min=5)
     gas = PowerPlantParams(plant_id="gas", capacity_MW=500, marginal_cost_EUR_per_MWh=80, ramp_MW_per_min=50)
     assert merit_order_dispatch([nuclear, COAL, gas], demand_MW) == pytest.approx(expected)

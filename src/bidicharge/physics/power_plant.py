@@ -98,14 +98,15 @@ def step(params: PowerPlantParams, state: PowerPlantState, inputs: PowerPlantInp
 
 def merit_order_dispatch(plants: Sequence[PowerPlantParams], demand_MW: float) -> tuple[float, ...]:
     """Schedules that meet ``demand_MW`` cheapest first (what a day-ahead auction yields when
-    plants bid their marginal cost); every plant runs at least at its minimum stable power.
-    Demand beyond the fleet's capacity is left unserved (the schedules stop at capacity)."""
-    schedule = [p.min_stable_MW for p in plants]
+    plants bid their marginal cost). A plant runs at least at its minimum stable power; one that
+    holds primary reserve is kept inside [min_stable + reserve, capacity − reserve] so that its
+    droop has room both ways. Demand beyond what the fleet offers is left unserved."""
+    schedule = [p.min_stable_MW + p.primary_reserve_MW for p in plants]
     left = demand_MW - sum(schedule)
     for i in sorted(range(len(plants)), key=lambda i: plants[i].marginal_cost_EUR_per_MWh):
         if left <= 0:
             break
-        extra = min(left, plants[i].capacity_MW - schedule[i])
+        extra = max(0.0, min(left, plants[i].capacity_MW - plants[i].primary_reserve_MW - schedule[i]))
         schedule[i] += extra
         left -= extra
     return tuple(schedule)
