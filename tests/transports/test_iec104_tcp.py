@@ -22,6 +22,7 @@ from bidicharge.protocols.iec104 import (
     PointDatabase,
     Role,
     SetpointFloat,
+    SFrame,
     TypeId,
     UFrame,
     UFunction,
@@ -231,3 +232,35 @@ async def test_bad_request_is_answered_and_the_connection_stays() -> None:
         assert answers[0][2] == 0x40 | Cause.UNKNOWN_IOA
         assert server.connections and next(iter(server.connections)).station.started
         writer.close()
+
+
+async def test_unconfirmed_command_can_be_abandoned_and_the_point_used_again() -> None:
+    async def acknowledge_but_never_confirm(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        apdus, received = ApduReader(), 0
+        while data := await reader.read(4096):
+            for frame in apdus.feed(data):
+                if frame == UFrame(function=UFunction.STARTDT_ACT):
+                    writer.write(encode_apdu(UFrame(function=UFunction.STARTDT_CON)))
+                elif isinstance(frame, IFrame):
+                    received += 1
+                    writer.write(encode_apdu(SFrame(recv_seq=received)))  # acknowledged, so t1 stays quiet
+
+    async with raw_server(acknowledge_but_never_confirm) as port:
+        client = Iec104Client("127.0.0.1", port, interrogate_on_start=None)
+
+        async def body() -> None:
+            await client.wait_started()
+            for _ in range(2):  # the second attempt must not find the point still "busy"
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await client.setpoint(CA, 2001, 1.0)
+
+        await running(client, body)
+
+
+async def test_command_before_data_transfer_starts_is_refused() -> None:
+    client = Iec104Client("127.0.0.1", 9)
+    with pytest.raises(ConnectionError):
+        await client.setpoint(CA, 2001, 1.0)

@@ -38,6 +38,7 @@ from bidicharge.protocols.iec104 import (
     DataTransferStarted,
     InitCause,
     LinkClosed,
+    LocalProtocolError,
     PointDatabase,
     PointReported,
     Quality,
@@ -196,7 +197,9 @@ class Iec104Server:
         cause: Cause = Cause.SPONTANEOUS,
     ) -> None:
         """Store a value and report it to every connection whose data transfer is started."""
-        database = next(db for db in self.databases if db.common_address == common_address)
+        database = next((db for db in self.databases if db.common_address == common_address), None)
+        if database is None:
+            raise LocalProtocolError(f"no station with common address {common_address}")
         point = database.set(ioa, value, quality=quality, time=time)
         now = self._clock()
         for connection in self.connections:
@@ -319,23 +322,29 @@ class Iec104Client:
     async def setpoint(
         self, common_address: int, ioa: int, value: float, *, time: Cp56Time2a | None = None
     ) -> Confirmation:
-        """Send C_SE_NC_1 (C_SE_TC_1 with ``time``) and await its confirmation."""
+        """Send C_SE_NC_1 (C_SE_TC_1 with ``time``) and await its confirmation.
+
+        IEC 104 has no command timeout of its own: wrap the call in ``asyncio.timeout``
+        to give up waiting (the command may still have been executed).
+        """
         station = self._station()
         type_id = TypeId.C_SE_NC_1 if time is None else TypeId.C_SE_TC_1
-        future = self._expect((common_address, ioa, type_id))
+        key = (common_address, ioa, type_id)
+        future = self._expect(key)
         station.send_setpoint(common_address, ioa, value, time=time, now=self._clock())
         self._flush()
-        return await future
+        return await self._confirmation(key, future)
 
     async def single_command(
         self, common_address: int, ioa: int, on: bool, *, time: Cp56Time2a | None = None
     ) -> Confirmation:
         station = self._station()
         type_id = TypeId.C_SC_NA_1 if time is None else TypeId.C_SC_TA_1
-        future = self._expect((common_address, ioa, type_id))
+        key = (common_address, ioa, type_id)
+        future = self._expect(key)
         station.send_single_command(common_address, ioa, on, time=time, now=self._clock())
         self._flush()
-        return await future
+        return await self._confirmation(key, future)
 
     async def interrogate(self, common_address: int) -> None:
         """Station interrogation; returns once terminated (values are in :attr:`points`)."""
@@ -365,6 +374,13 @@ class Iec104Client:
         future: asyncio.Future[Confirmation] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         return future
+
+    async def _confirmation(self, key: _CommandKey, future: asyncio.Future[Confirmation]) -> Confirmation:
+        try:
+            return await future
+        finally:  # also when the caller gives up (asyncio.timeout): the point takes commands again
+            if self._pending.get(key) is future:
+                del self._pending[key]
 
     def _resolve(self, key: _CommandKey, result: Confirmation) -> None:
         future = self._pending.pop(key, None)

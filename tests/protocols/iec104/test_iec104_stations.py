@@ -18,6 +18,7 @@ from bidicharge.protocols.iec104 import (
     Cp56Time2a,
     IFrame,
     InitCause,
+    LocalProtocolError,
     MeasuredFloat,
     PointDatabase,
     PointReported,
@@ -341,3 +342,28 @@ def test_fault_in_the_same_segment_as_startdt_closes_without_answering() -> None
     outstation.receive_data(startdt_then_garbage, now=0.0)
     assert outstation.closed
     assert outstation.data_to_send() == bytes.fromhex("68040b000000")  # STARTDT con only, no M_EI_NA_1
+
+
+def test_partial_delivery_is_reported_on_the_feedback_point() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(1003, TypeId.M_ME_NC_1)
+    db.add_command(2001, TypeId.C_SE_NC_1, feedback_ioa=1003, autoreturn=False)
+
+    def deliver_what_the_pool_can(request: CommandRequest) -> bool:
+        db.set(1003, min(float(request.value), 4_000.0))  # the pool's real response, not the request
+        return True
+
+    master, outstation = pair(databases=[db], pool=deliver_what_the_pool_can)  # type: ignore[arg-type]
+    list(master.events())
+    master.send_setpoint(CA, 2001, 6_000.0, now=1.0)
+    exchange(master, outstation, now=1.0)
+    feedback = [e for e in master.events() if isinstance(e, PointReported)]
+    assert [(f.ioa, f.value, f.cause) for f in feedback] == [(1003, 4_000.0, Cause.RETURN_INFO_REMOTE)]
+
+
+def test_update_of_an_unknown_point_is_our_error() -> None:
+    master, outstation = pair()
+    with pytest.raises(LocalProtocolError):
+        outstation.update(CA, 4242, 1.0, now=1.0)
+    with pytest.raises(LocalProtocolError):
+        outstation.update(CA, 1004, 1.0, now=1.0)  # a time-tagged point needs its time
