@@ -15,15 +15,17 @@ import json
 import os
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bidicharge.components.cpo_backend import CsmsEngine, CsmsStore, SchedulePeriod
+from bidicharge.components.cpo_backend.store import ChargingNeeds
+from bidicharge.components.evse.ocpp_station import AppliedLimits, OcppStation
 from bidicharge.protocols.ocppj import OcppVersion, v2_0_1, v2_1
-from bidicharge.transports.ocpp_websocket import Backoff, OcppClient, OcppServer, OcppSession
+from bidicharge.transports.ocpp_websocket import Backoff, OcppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / ".interop" / "ocpp_rpc" / "node_modules"
@@ -92,199 +94,140 @@ async def start_node(script: str, *args: str) -> AsyncIterator[NodePeer]:
 # ---- ocpp-rpc station -> our CSMS ----------------------------------------------------------
 
 
-@dataclass
-class TinyCsms:
-    """The CSMS side under test: handlers on our router that record what arrived."""
+class ManualClock:
+    def __init__(self) -> None:
+        self.t = NOW
 
-    version: OcppVersion
-    meter_Wh: list[tuple[str, float]] = field(default_factory=list)
-    needs: Any = None
-    needs_seen: asyncio.Event = field(default_factory=asyncio.Event)
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def setup(self, session: OcppSession) -> None:
-        m = msgs(session.version)
-        r = session.router
-        r.add(m.BootNotificationRequest, lambda q: m.BootNotificationResponse(
-            current_time=NOW, interval=300, status=m.RegistrationStatusEnumType.ACCEPTED))
-        r.add(m.AuthorizeRequest, lambda q: m.AuthorizeResponse(id_token_info=m.IdTokenInfoType(
-            status=m.AuthorizationStatusEnumType.INVALID if q.id_token.id_token == "BAD"
-            else m.AuthorizationStatusEnumType.ACCEPTED)))
-        r.add(m.TransactionEventRequest, self.transaction_event)
-        r.add(m.NotifyEVChargingNeedsRequest, self.charging_needs)
-
-    def transaction_event(self, q: Any) -> Any:
-        m = msgs(self.version)
-        for mv in q.meter_value or ():
-            for sv in mv.sampled_value:
-                self.meter_Wh.append((str(sv.measurand), sv.value))
-        if q.event_type == "Ended":
-            self.ended.set()
-        if q.event_type == "Started":
-            return m.TransactionEventResponse(id_token_info=m.IdTokenInfoType(
-                status=m.AuthorizationStatusEnumType.ACCEPTED))
-        return m.TransactionEventResponse()
-
-    def charging_needs(self, q: Any) -> Any:
-        self.needs = q
-        self.needs_seen.set()
-        m = msgs(self.version)
-        return m.NotifyEVChargingNeedsResponse(status=m.NotifyEVChargingNeedsStatusEnumType.ACCEPTED)
+    def __call__(self) -> datetime:
+        return self.t
 
 
-def v2x_profile(version: OcppVersion) -> Any:
-    m = msgs(version)
-    if version is OcppVersion.V2_1:
-        period = m.ChargingSchedulePeriodType(start_period=0, operation_mode=m.OperationModeEnumType.CENTRAL_SETPOINT,
-                                              setpoint=-7000, setpoint_l2=-2300, setpoint_l3=-2300,
-                                              discharge_limit=-11000, limit=11000, limit_l2=3700)
-    else:
-        period = m.ChargingSchedulePeriodType(start_period=0, limit=7400, number_phases=3)
-    return m.SetChargingProfileRequest(evse_id=1, charging_profile=m.ChargingProfileType(
-        id=7, stack_level=0, charging_profile_purpose=m.ChargingProfilePurposeEnumType.TX_PROFILE,
-        charging_profile_kind=m.ChargingProfileKindEnumType.ABSOLUTE, transaction_id="TX-1",
-        charging_schedule=(m.ChargingScheduleType(id=1, charging_rate_unit=m.ChargingRateUnitEnumType.W,
-                                                  start_schedule=NOW, charging_schedule_period=(period,)),)))
+async def eventually(condition: Any, what: str) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.value)
 async def test_ocpprpc_station_against_our_csms(version: OcppVersion) -> None:
-    csms = TinyCsms(version)
-    server = OcppServer(setup=csms.setup, versions=[version])
+    store = CsmsStore("sqlite://")
+    store.add_token("TOKEN-1")
+    store.add_token("BAD", status="Invalid")
+    engine = CsmsEngine(store, now=ManualClock(), heartbeat_interval_s=300)
+    server = OcppServer(setup=engine.setup, versions=[version])
     port = await server.start()
     try:
         async for node in start_node("station.js", f"ws://127.0.0.1:{port}/ocpp", "CS-NODE-1", version.value):
             assert (await node.until("connected"))["connected"] == version.value
-            async with asyncio.timeout(20):
-                await csms.needs_seen.wait()
-            answer = await server.sessions["CS-NODE-1"].call(v2x_profile(version))
-            assert answer.status == "Accepted"
+            await eventually(lambda: any(ev.requested_energy_transfer for ev in engine.live_evs()),
+                             "NotifyEVChargingNeeds stored")
+            if version is OcppVersion.V2_1:
+                status = await engine.set_charging_schedule("CS-NODE-1", 1, [SchedulePeriod(
+                    operation_mode="CentralSetpoint", setpoint_W=-7000, setpoint_per_phase_W=(-2300, -2300),
+                    max_discharge_W=11000, limit_W=11000, limit_per_phase_W=(3700, 3700))])
+            else:
+                status = await engine.set_charging_schedule("CS-NODE-1", 1, [SchedulePeriod(limit_W=7400)])
+            assert status == "Accepted"
             await node.until("done")
-            await csms.ended.wait()
+            await eventually(lambda: engine.active_transaction("CS-NODE-1", 1) is None, "transaction ended")
             received = [line["params"] for line in node.lines if line.get("recv") == "SetChargingProfile"]
     finally:
         await server.close()
 
     assert node.invalid() == [], node.invalid()
-    sent = {(line["sent"], json.dumps(line["response"].get("idTokenInfo", {}).get("status")))
-            for line in node.lines if "sent" in line}
-    assert ("Authorize", '"Accepted"') in sent and ("Authorize", '"Invalid"') in sent
+    auth = [line["response"]["idTokenInfo"]["status"] for line in node.lines if line.get("sent") == "Authorize"]
+    assert auth == ["Accepted", "Invalid"]
     boot = next(line for line in node.lines if line.get("sent") == "BootNotification")
-    assert boot["response"]["status"] == "Accepted" and boot["response"]["currentTime"] == "2025-06-01T12:00:00Z"
-    # import and export registers arrive apart, in order
-    imports = [v for k, v in csms.meter_Wh if k == "Energy.Active.Import.Register"]
-    exports = [v for k, v in csms.meter_Wh if k == "Energy.Active.Export.Register"]
-    assert imports == [1000, 3500, 4100] and exports == [0, 1200, 2300]
+    assert boot["response"] == {"currentTime": "2025-06-01T12:00:00Z", "interval": 300, "status": "Accepted"}
+    # import and export registers arrive and are stored apart
+    tx = store.transaction("CS-NODE-1", "TX-1")
+    assert tx is not None and tx.ended_at is not None and tx.id_token == "TOKEN-1"
+    assert (tx.imported_Wh, tx.exported_Wh) == (4100 - 1000, 2300 - 0)
+    with store.session() as s:
+        needs = s.get(ChargingNeeds, ("CS-NODE-1", 1))
+        assert needs is not None
+        wire = needs.wire
+    period = received[0]["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
+    assert received[0]["chargingProfile"]["transactionId"] == "TX-1"
     if version is OcppVersion.V2_1:
-        v2x = csms.needs.charging_needs.v2x_charging_parameters
-        assert (v2x.max_discharge_power, v2x.max_discharge_power_l2, v2x.max_charge_power_l3) == (11000, 3700, 3700)
-        assert csms.needs.charging_needs.requested_energy_transfer == "AC_BPT"
-        period = received[0]["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]
-        assert period["operationMode"] == "CentralSetpoint"
-        assert (period["setpoint"], period["setpoint_L2"], period["dischargeLimit"]) == (-7000, -2300, -11000)
+        v2x = wire["v2xChargingParameters"]
+        assert (v2x["maxDischargePower"], v2x["maxDischargePower_L2"], v2x["maxChargePower_L3"]) == (11000, 3700, 3700)
+        assert needs.requested_energy_transfer == "AC_BPT"
+        assert period == {"startPeriod": 0, "operationMode": "CentralSetpoint", "limit": 11000, "limit_L2": 3700,
+                          "limit_L3": 3700, "setpoint": -7000, "setpoint_L2": -2300, "setpoint_L3": -2300,
+                          "dischargeLimit": -11000}
     else:
-        assert csms.needs.charging_needs.ac_charging_parameters.ev_max_current == 16
-        assert received[0]["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"][0]["limit"] == 7400
+        assert wire["acChargingParameters"]["evMaxCurrent"] == 16
+        assert period == {"startPeriod": 0, "limit": 7400}
 
 
 # ---- our station -> ocpp-rpc CSMS ----------------------------------------------------------
 
 
-def meter(m: Any, import_Wh: float, export_Wh: float) -> tuple[Any, ...]:
-    unit = m.UnitOfMeasureType(unit="Wh")
-    return (m.MeterValueType(timestamp=NOW, sampled_value=(
-        m.SampledValueType(value=import_Wh, measurand=m.MeasurandEnumType.ENERGY_ACTIVE_IMPORT_REGISTER,
-                           unit_of_measure=unit),
-        m.SampledValueType(value=export_Wh, measurand=m.MeasurandEnumType.ENERGY_ACTIVE_EXPORT_REGISTER,
-                           unit_of_measure=unit))),)
-
-
 def charging_needs(version: OcppVersion) -> Any:
     m = msgs(version)
     if version is OcppVersion.V2_1:
-        needs = m.ChargingNeedsType(
+        return m.ChargingNeedsType(
             requested_energy_transfer=m.EnergyTransferModeEnumType.AC_BPT,
             control_mode=m.ControlModeEnumType.DYNAMIC_CONTROL,
             v2x_charging_parameters=m.V2XChargingParametersType(
                 max_charge_power=11000, max_charge_power_l2=3700, max_charge_power_l3=3700, max_discharge_power=11000,
                 max_discharge_power_l2=3700, max_discharge_power_l3=3700, ev_target_energy_request=30000))
-    else:
-        needs = m.ChargingNeedsType(requested_energy_transfer=m.EnergyTransferModeEnumType.AC_THREE_PHASE,
-                                    ac_charging_parameters=m.ACChargingParametersType(
-                                        energy_amount=30000, ev_min_current=6, ev_max_current=16, ev_max_voltage=400))
-    return m.NotifyEVChargingNeedsRequest(evse_id=1, charging_needs=needs)
+    return m.ChargingNeedsType(requested_energy_transfer=m.EnergyTransferModeEnumType.AC_THREE_PHASE,
+                               ac_charging_parameters=m.ACChargingParametersType(
+                                   energy_amount=30000, ev_min_current=6, ev_max_current=16, ev_max_voltage=400))
+
+
+async def never(_: float) -> None:  # no heartbeats in this exchange
+    await asyncio.Event().wait()
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=lambda v: v.value)
 async def test_ocpprpc_csms_against_our_station(version: OcppVersion, unused_tcp_port: int) -> None:
-    m = msgs(version)
-    profiles: list[Any] = []
-    got_profile = asyncio.Event()
-    results: dict[str, Any] = {}
-    done = asyncio.Event()
-
-    def setup(session: OcppSession) -> None:
-        def on_profile(q: Any) -> Any:
-            profiles.append(q)
-            got_profile.set()
-            return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.ACCEPTED)
-
-        session.router.add(m.SetChargingProfileRequest, on_profile)
-
-    async def station_main(session: OcppSession) -> None:
-        iso14443 = m.IdTokenEnumType.ISO14443 if version is OcppVersion.V2_0_1 else "ISO14443"  # 2.1: open string
-        token = m.IdTokenType(id_token="TOKEN-1", type=iso14443)
-        results["boot"] = await session.call(m.BootNotificationRequest(
-            reason=m.BootReasonEnumType.POWER_UP, charging_station=m.ChargingStationType(model="BiDi", vendor_name="bc")))
-        results["auth"] = await session.call(m.AuthorizeRequest(id_token=token))
-        results["bad"] = await session.call(m.AuthorizeRequest(id_token=m.IdTokenType(id_token="BAD", type=iso14443)))
-        tx = m.TransactionType(transaction_id="TX-1")
-        results["started"] = await session.call(m.TransactionEventRequest(
-            event_type=m.TransactionEventEnumType.STARTED, timestamp=NOW, seq_no=0, transaction_info=tx,
-            trigger_reason=m.TriggerReasonEnumType.AUTHORIZED, id_token=token, evse=m.EVSEType(id=1, connector_id=1),
-            meter_value=meter(m, 1000, 0)))
-        await session.call(m.TransactionEventRequest(
-            event_type=m.TransactionEventEnumType.UPDATED, timestamp=NOW, seq_no=1, transaction_info=tx,
-            trigger_reason=m.TriggerReasonEnumType.METER_VALUE_PERIODIC, meter_value=meter(m, 3500, 1200)))
-        results["needs"] = await session.call(charging_needs(version))
-        await got_profile.wait()
-        await session.call(m.TransactionEventRequest(
-            event_type=m.TransactionEventEnumType.ENDED, timestamp=NOW, seq_no=2, transaction_info=tx,
-            trigger_reason=m.TriggerReasonEnumType.STOP_AUTHORIZED, meter_value=meter(m, 4100, 2300)))
-        done.set()
-
-    async for node in start_node("csms.js", str(unused_tcp_port), version.value):
+    applied: list[AppliedLimits] = []
+    station = OcppStation(identity="CS-PY-1", url=f"ws://127.0.0.1:{unused_tcp_port}/ocpp", now=ManualClock(),
+                          sleep=never, versions=[version], new_transaction_id=lambda: "TX-1",
+                          power_stage=lambda evse, limits: applied.append(limits),
+                          backoff=Backoff(wait_minimum_s=0.05, random_range_s=0.05))
+    async for node in start_node("csms.js", str(unused_tcp_port), version.value, "2025-06-01T12:00:00Z"):
         await node.until("listening")
-        client = OcppClient(url=f"ws://127.0.0.1:{unused_tcp_port}/ocpp", identity="CS-PY-1", versions=[version],
-                            setup=setup, on_connected=station_main, backoff=Backoff(wait_minimum_s=0.05,
-                                                                                    random_range_s=0.05))
         async with asyncio.TaskGroup() as tasks:
-            task = tasks.create_task(client.run())
+            run = tasks.create_task(station.run())
             async with asyncio.timeout(20):
+                await station.accepted.wait()
+                await station.set_connector_status(1, "Occupied")
+                auth = [await station.authorize("TOKEN-1"), await station.authorize("BAD")]
+                await station.report_meter(1, import_Wh=1000, export_Wh=0)
+                await station.start_transaction(1, "TOKEN-1")
+                await station.report_meter(1, import_Wh=3500, export_Wh=1200)
+                needs_status = await station.notify_ev_charging_needs(1, charging_needs(version))
                 sent = await node.until("sent")
-                await done.wait()
-            task.cancel()
-        while not any(line.get("recv") == "TransactionEvent" and line["params"]["eventType"] == "Ended"
-                      for line in node.lines):
-            await node.next_line()
+                await station.report_meter(1, import_Wh=4100, export_Wh=2300)
+                await station.stop_transaction(1)
+                while (await node.until("recv")).get("params", {}).get("eventType") != "Ended":
+                    pass
+            run.cancel()
 
     assert node.invalid() == [], node.invalid()
+    assert auth == ["Accepted", "Invalid"] and needs_status == "Accepted"
     assert sent == {"sent": "SetChargingProfile", "response": {"status": "Accepted"}}
-    assert results["boot"].status == "Accepted" and results["auth"].id_token_info.status == "Accepted"
-    assert results["bad"].id_token_info.status == "Invalid" and results["needs"].status == "Accepted"
     recv = [(line["recv"], line["params"]) for line in node.lines if "recv" in line]
-    assert [a for a, _ in recv] == ["BootNotification", "Authorize", "Authorize", "TransactionEvent", "TransactionEvent",
-                                    "NotifyEVChargingNeeds", "TransactionEvent"]
+    assert [a for a, _ in recv] == ["BootNotification", "StatusNotification", "StatusNotification", "Authorize",
+                                    "Authorize", "TransactionEvent", "TransactionEvent", "NotifyEVChargingNeeds",
+                                    "TransactionEvent", "TransactionEvent"]
     registers = [{sv["measurand"]: sv["value"] for sv in p["meterValue"][0]["sampledValue"]}
                  for a, p in recv if a == "TransactionEvent"]
-    assert registers == [{"Energy.Active.Import.Register": 1000, "Energy.Active.Export.Register": 0},
-                         {"Energy.Active.Import.Register": 3500, "Energy.Active.Export.Register": 1200},
-                         {"Energy.Active.Import.Register": 4100, "Energy.Active.Export.Register": 2300}]
-    period = profiles[0].charging_profile.charging_schedule[0].charging_schedule_period[0]
+    assert registers == [{"Energy.Active.Import.Register": i, "Energy.Active.Export.Register": e}
+                         for i, e in [(1000, 0), (3500, 1200), (4100, 2300), (4100, 2300)]]
+    assert [p["seqNo"] for a, p in recv if a == "TransactionEvent"] == [0, 1, 2, 3]
     if version is OcppVersion.V2_1:
-        wire_needs = recv[5][1]["chargingNeeds"]["v2xChargingParameters"]
+        wire_needs = recv[7][1]["chargingNeeds"]["v2xChargingParameters"]
         assert wire_needs["maxDischargePower_L2"] == 3700 and wire_needs["maxChargePower_L3"] == 3700
-        assert (period.operation_mode, period.setpoint, period.setpoint_l2, period.discharge_limit_l2) == (
-            "CentralSetpoint", -7000, -2300, -3700)
+        assert applied[0].operation_mode == "CentralSetpoint"
+        assert (applied[0].setpoint_W, applied[0].max_discharge_W, applied[0].limit_W) == (-7000, 11000, 11000)
+        assert applied[0].setpoint_per_phase_W == (-7000, -2300, -2300)
     else:
-        assert period.limit == 7400 and period.number_phases == 3
+        assert applied[0].limit_W == 7400 and applied[0].setpoint_W is None
+    assert applied[-1] == AppliedLimits()  # the TxProfile ended with the transaction

@@ -1,5 +1,5 @@
 // An ocpp-rpc CSMS in strict mode, for bidicharge's station to talk to.
-// usage: node csms.js <port> <ocpp2.0.1|ocpp2.1>
+// usage: node csms.js <port> <ocpp2.0.1|ocpp2.1> [startSchedule ISO time, default now]
 // stdout: one JSON object per line: {"listening": port}, {"recv": action, "params": …},
 //         {"sent": action, "response": …} or {"sent": action, "error": …}, {"invalid": …}.
 'use strict';
@@ -9,6 +9,7 @@ const { strictValidators, emit, errorInfo } = require('./common');
 const port = Number(process.argv[2]);
 const protocol = process.argv[3];
 const v21 = protocol === 'ocpp2.1';
+const startSchedule = process.argv[4] || new Date().toISOString();
 
 function setChargingProfile() {
     const period = v21
@@ -17,7 +18,7 @@ function setChargingProfile() {
         : { startPeriod: 0, limit: 7400, numberPhases: 3 };
     return { evseId: 1, chargingProfile: { id: 7, stackLevel: 0, chargingProfilePurpose: 'TxProfile',
         chargingProfileKind: 'Absolute', transactionId: 'TX-1',
-        chargingSchedule: [{ id: 1, chargingRateUnit: 'W', startSchedule: new Date().toISOString(),
+        chargingSchedule: [{ id: 1, chargingRateUnit: 'W', startSchedule,
             chargingSchedulePeriod: [period] }] } };
 }
 

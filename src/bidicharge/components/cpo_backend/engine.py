@@ -305,7 +305,10 @@ class CsmsEngine:
         out: list[LiveEv] = []
         with self.store.session() as s:
             connectors = s.query(Connector).all()
-            evses = sorted({(c.station, c.evse_id) for c in connectors})
+            open_txs = s.query(Transaction).filter_by(ended_at=None).all()
+            evses = sorted({(c.station, c.evse_id) for c in connectors}
+                           | {(t.station, t.evse_id) for t in open_txs if t.evse_id is not None}
+                           | {(n.station, n.evse_id) for n in s.query(ChargingNeeds).all()})
             for station, evse_id in evses:
                 connected = any(c.status == "Occupied" for c in connectors if (c.station, c.evse_id) == (station, evse_id))
                 tx = s.query(Transaction).filter_by(station=station, evse_id=evse_id, ended_at=None).first()
