@@ -143,6 +143,11 @@ def test_discharge_is_limited_by_the_energy_left_above_min_soc_over_the_horizon(
     assert result.setpoints_W["a"] == pytest.approx(-3_600.0)
 
 
+def test_a_pool_with_two_cars_of_one_id_is_refused():
+    with pytest.raises(ValueError, match="unique"):
+        allocate_pool(1_000, [car("a"), car("a")], horizon_s=4.0)
+
+
 cars_strategy = st.lists(
     st.builds(
         car,

@@ -187,6 +187,10 @@ def allocate_pool(request_upward_W: float, cars: Iterable[PoolCar], *, horizon_s
     is outside; the change still needed is shared over the cars pro rata to each car's headroom
     in that direction. Cars without consent keep their operating point."""
     cars = list(cars)
+    if horizon_s <= 0:
+        raise ValueError("horizon_s must be positive")
+    if len({car.car_id for car in cars}) != len(cars):
+        raise ValueError("car ids must be unique within a pool")
     ranges = [power_range_W(car, horizon_s) for car in cars]
     start = [min(high, max(low, car.power_W)) for car, (low, high) in zip(cars, ranges, strict=True)]
     needed_W = request_upward_W - sum(car.power_W - p for car, p in zip(cars, start, strict=True))
