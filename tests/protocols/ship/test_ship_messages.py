@@ -48,7 +48,7 @@ plain_values: Any = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=5), plain_values, min_size=1, max_size=4))
 def test_plain_round_trip(body: dict[str, Any]) -> None:
     document = {"top": body}
@@ -89,7 +89,7 @@ def test_decoder_rejects_garbage_only_with_remote_protocol_error(frame: bytes) -
         pass
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from([0, 1, 2, 3]), plain_values)
 def test_decoder_on_json_shaped_garbage(kind: int, body: Any) -> None:
     frame = bytes([kind]) + json.dumps({"connectionHello": body}).encode()
