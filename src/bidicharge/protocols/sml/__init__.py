@@ -24,7 +24,7 @@ from .messages import (
 )
 from .meter import MeterReading, entry_value, parse_reading, reading_messages, server_id
 from .obis import ACTIVE_POWER_TOTAL, EXPORT_ENERGY_TOTAL, IMPORT_ENERGY_TOTAL, PUBLIC_KEY, Obis, Unit
-from .transport import SmlFile, SmlStreamDecoder, decode_file, encode_file
+from .transport import SmlFile, SmlStreamDecoder, decode_file, decode_payload, encode_file
 
 PROTOCOL = ProtocolSpec(
     name="SML 1.04",
@@ -57,6 +57,7 @@ __all__ = [
     "Unit",
     "crc16_x25",
     "decode_file",
+    "decode_payload",
     "decode_message",
     "encode_file",
     "encode_message",

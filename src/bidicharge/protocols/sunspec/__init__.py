@@ -38,6 +38,7 @@ from .pv_inverter import (
     PvInverterSetpoints,
 )
 from .readings import battery_measurement, meter_measurement, pv_measurement
+from .reversion import ReversionRule, ReversionTimers
 
 PROTOCOL = ProtocolSpec(
     name="SunSpec Modbus/TCP",
@@ -74,6 +75,8 @@ __all__ = [
     "PvInverterRating",
     "PvInverterSetpoints",
     "ReadRequest",
+    "ReversionRule",
+    "ReversionTimers",
     "RemoteProtocolError",
     "ScannedDevice",
     "ScannedModel",
