@@ -34,9 +34,9 @@ from bidicharge.physics import system_frequency
 from bidicharge.physics.power_plant import PowerPlantParams, merit_order_dispatch
 
 NOMINAL_FREQUENCY_HZ = 50.0
-FCR_MAX_FULL_ACTIVATION_S = 30.0
-AFRR_MAX_FULL_ACTIVATION_S = 300.0
-FCR_RESERVE_DURATION_S = 900.0
+FCR_MAX_FULL_ACTIVATION_S = 30.0  # SO GL Annex V: full activation time
+AFRR_MAX_FULL_ACTIVATION_S = 300.0  # aFRR full activation time (PICASSO standard product)
+FCR_RESERVE_DURATION_S = 900.0  # BK6-19-069 / PQ-Bedingungen 3.1.4 (15 or 30 min: verify)
 
 
 # ----------------------------------------------------------------------------------- FCR
@@ -45,8 +45,8 @@ FCR_RESERVE_DURATION_S = 900.0
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FcrCharacteristic:
     nominal_frequency_Hz: float = NOMINAL_FREQUENCY_HZ
-    deadband_Hz: float = 0.010
-    full_activation_deviation_Hz: float = 0.200
+    deadband_Hz: float = 0.010  # SO GL Annex V: frequency response deadband ≤ 10 mHz
+    full_activation_deviation_Hz: float = 0.200  # SO GL Annex V: full activation at ±200 mHz
 
 
 def fcr_activation(frequency_Hz: float, characteristic: FcrCharacteristic = FcrCharacteristic()) -> float:
@@ -120,7 +120,7 @@ class LfcParams:
     frequency_bias_MW_per_Hz: float
     proportional_gain: float = 0.2
     integral_time_s: float = 100.0
-    cycle_s: float = 4.0
+    cycle_s: float = 4.0  # the LFC/PICASSO optimisation cycle
     max_upward_MW: float = math.inf
     max_downward_MW: float = math.inf
     nominal_frequency_Hz: float = NOMINAL_FREQUENCY_HZ

@@ -98,8 +98,8 @@ class DayAheadRules:
     gate_closure_s: float
     delivery_day_start_s: float = 0.0
     mtu_count: int = 96  # 92 / 100 on daylight-saving change days
-    price_floor_EUR_per_MWh: float = -500.0
-    price_cap_EUR_per_MWh: float = 4000.0
+    price_floor_EUR_per_MWh: float = -500.0  # SDAC harmonised minimum clearing price
+    price_cap_EUR_per_MWh: float = 4000.0  # SDAC harmonised maximum clearing price
     price_tick_EUR_per_MWh: float = 0.01
     volume_tick_MW: float = 0.1
     min_power_MW: float = 0.1
@@ -377,7 +377,7 @@ class CapacityBid:
 class CapacityAuctionRules:
     gate_closure_s: float
     demand_MW: Mapping[tuple[CapacityProduct, int], int]  # (product, block) -> TSO demand
-    min_capacity_MW: int = 1
+    min_capacity_MW: int = 1  # regelleistung.net: 1 MW minimum for FCR, aFRR and mFRR bids
     capacity_step_MW: int = 1
     price_floor_EUR_per_MW: float = 0.0
     price_cap_EUR_per_MW: float | None = None  # no harmonised cap for balancing capacity
