@@ -178,3 +178,36 @@ def test_pairing_helper_prints_our_ski_and_stores_theirs(tmp_path: Path, capsys)
     assert TrustStore.load(tmp_path / "trusted.json").is_trusted("db0f66cdbadb2eca24bcc1da60ba494d80cc1773")  # type: ignore[arg-type]
     main(["--state", str(tmp_path), "ski"])
     assert capsys.readouterr().out.strip().endswith(ours)  # the identity persists
+
+
+@pytest.mark.parametrize(("now", "last_received", "ping_sent", "expected"), [
+    (10.0, 0.0, None, None),  # recently active
+    (51.0, 0.0, None, "ping"),  # idle for more than 50 s
+    (100.0, 0.0, 51.0, None),  # ping out, still waiting
+    (112.0, 0.0, 51.0, "close"),  # nothing back within 60 s: the peer stopped answering
+    (100.0, 60.0, None, None),  # something came back after the ping (which cleared it)
+])
+def test_keepalive_decision(now: float, last_received: float, ping_sent: float | None, expected: str | None) -> None:
+    from bidicharge.transports.ship_websocket import keepalive_action
+
+    assert keepalive_action(now, last_received, ping_sent) == expected
+
+
+async def test_idle_connection_is_kept_alive_by_ping(identities) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    clock = [1000.0]
+    hems, cs = hems_side(hems_id, TrustStore(auto_accept=True))
+    hems._clock = lambda: clock[0]
+    box, eg = box_side(box_id)
+    async with hems, box:
+        port = await hems.listen()
+        peer = await box.dial("127.0.0.1", port, hems_id.ski)
+        await wait_for(lambda: peer in eg.systems)
+        clock[0] += 55  # idle: the HEMS pings, the box's websocket answers with a pong
+        hems.kick()
+        await wait_for(lambda: all(link.ping_sent is None and link.last_received == clock[0]
+                                   for link in hems._links.values()))
+        clock[0] += 70
+        hems.kick()
+        await asyncio.sleep(0.05)
+        assert box_id.ski in hems._links

@@ -54,6 +54,20 @@ SHIP_SUBPROTOCOL: Final = Subprotocol("ship")
 SHIP_PATH: Final = "/ship/"
 SHIP_CIPHERS: Final = b"ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256"
 CLOSE_NORMAL: Final = 4001
+PING_INTERVAL_S: Final = 50.0  # ship-go: ping every 50 s …
+PONG_TIMEOUT_S: Final = 60.0  # … and give up when nothing came back within 60 s
+
+
+def keepalive_action(now: float, last_received: float, ping_sent: float | None) -> str | None:
+    """``"ping"``, ``"close"`` (the peer stopped answering) or ``None`` for one connection.
+
+    ``ping_sent`` is cleared by the transport whenever anything arrives from the peer.
+    """
+    if ping_sent is not None:
+        return "close" if now - ping_sent > PONG_TIMEOUT_S else None
+    if now - last_received > PING_INTERVAL_S:
+        return "ping"
+    return None
 
 
 # --- identity and trust ----------------------------------------------------------------
@@ -162,6 +176,8 @@ class _Link:
         else:
             self.tls.set_connect_state()
         self.ws: ClientProtocol | ServerProtocol | None = None
+        self.last_received = 0.0
+        self.ping_sent: float | None = None
 
     async def handshake(self) -> Ski:
         while True:
@@ -379,6 +395,7 @@ class ShipTransport:
 
     def _register(self, peer: Ski, link: _Link, role: Role, *, trusted: bool) -> None:
         self._links[peer] = link
+        link.last_received = self.now()
         self.stack.open(peer, role, self.now(), trusted=trusted,
                         expected_remote_ship_id=self.trust.trusted.get(peer))
         self._spawn(self._read_loop(peer, link))
@@ -391,6 +408,8 @@ class ShipTransport:
                 data = await link.recv_plain()
                 if not data:
                     break
+                link.last_received = self.now()
+                link.ping_sent = None  # anything from the peer proves it is alive
                 link.ws.receive_data(data)
                 for event in link.ws.events_received():
                     if isinstance(event, Frame) and event.opcode is Opcode.BINARY:
@@ -433,6 +452,21 @@ class ShipTransport:
         async with self.connected:
             self.connected.notify_all()
 
+    async def _keepalive(self) -> None:
+        now = self.now()
+        for peer, link in list(self._links.items()):
+            action = keepalive_action(now, link.last_received, link.ping_sent)
+            if action == "ping" and link.ws is not None:
+                link.ping_sent = now
+                link.ws.send_ping(b"ship")
+                await link.flush_ws()
+            elif action == "close":
+                log.info("SHIP peer %s stopped answering", peer)
+                link.close()
+                if self._links.get(peer) is link:
+                    del self._links[peer]
+                    self.stack.connection_lost(peer, "peer stopped answering")
+
     async def _timer(self) -> None:
         while True:
             deadline = self.stack.next_deadline()
@@ -443,6 +477,7 @@ class ShipTransport:
             self._wake.clear()
             self.stack.handle_timeout(self.now())
             try:
+                await self._keepalive()
                 await self._pump()
             except (ConnectionError, OSError, SSL.Error) as exc:
                 log.info("SHIP send failed: %s", exc)
