@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from bidicharge.protocols.spine import ErrorNumber, LocalDevice, SpineNode
+from bidicharge.protocols.spine import ErrorNumber, LocalDevice, SpineNode, UseCasesReceived
 from bidicharge.protocols.spine.memory import MemoryLink
 from bidicharge.protocols.spine.usecases.cem import CemEvClient, EvConnected, EvDisconnected, EvWriteResult
 from bidicharge.protocols.spine.usecases.discharge import DischargeSetpointChanged
@@ -64,6 +64,8 @@ def test_evcc_plug_in_is_seen_with_ev_data_and_unplug_removes_it() -> None:
     assert not w.cem.ev("wallbox").connected
     w.plug()
     assert any(isinstance(e, EvConnected) for e in w.cem.events())
+    ucs = [e for e in w.hems.events() if isinstance(e, UseCasesReceived)]
+    assert ("EV", "evCommissioningAndConfiguration") in {(u.actor, u.name) for u in ucs[-1].use_cases}
     ev = w.cem.ev("wallbox")
     assert ev.connected and ev.communication_standard == "iso15118-2ed1" and ev.asymmetric_charging is True
     assert ev.identifications == ("0a1b2c3d4e5f",)

@@ -284,6 +284,15 @@ class SpineNode:
                 self._send(peer, nm.address, client, CmdClassifier.NOTIFY,
                            Cmd(function=DISCOVERY, data=entity_json, partial=True))
 
+    def use_cases_changed(self, now: float) -> None:
+        """Notify NodeManagement subscribers of the new use-case data (e.g. EV plugged in)."""
+        self._notify_subscribers_with(self.device.node_management, USE_CASES, use_case_data_json(self.use_cases))
+
+    def _notify_subscribers_with(self, feature: Feature, function: str, data: JsonObject) -> None:
+        for peer, client, server in sorted(self.subscriptions, key=repr):
+            if server.entity == feature.address.entity and server.feature == feature.address.feature:
+                self._send(peer, feature.address, client, CmdClassifier.NOTIFY, Cmd(function=function, data=data))
+
     def _notify_subscribers(self, feature: Feature, function: str, now: float) -> None:
         for peer, client, server in sorted(self.subscriptions, key=repr):
             if server.entity == feature.address.entity and server.feature == feature.address.feature:

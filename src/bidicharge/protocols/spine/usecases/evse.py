@@ -147,6 +147,7 @@ class EvseServer:
             self.node.add_use_case(UseCaseSupport(entity=ev.address, actor=Actor.EV.value, name=name.value,
                                                   version=version, scenarios=scenarios))
         self.node.entity_changed(self.node.device.entity_change_json(ev, "added"), now)
+        self.node.use_cases_changed(now)
         return ev
 
     def unplug(self, now: float) -> None:
@@ -158,6 +159,7 @@ class EvseServer:
         self.node.bindings = {b for b in self.node.bindings if b[2].entity != ev.address.entity}
         self.node.device.remove_entity(ev)
         self.node.entity_changed(self.node.device.entity_change_json(ev, "removed"), now)
+        self.node.use_cases_changed(now)
 
     def _install_ev(self, ev: Entity, p: EvProfile) -> None:
         self.ev_configuration = ev.add_feature("DeviceConfiguration", FeatureRole.SERVER, (
