@@ -10,7 +10,10 @@ await a confirmation.
 * :class:`Iec104Client` — controlling station dialling one server, reconnecting.
 
 Time is ``clock()`` seconds (default: the event loop's monotonic clock); the core sees
-only the numbers it returns.
+only the numbers it returns, and the adapter waits its deadlines as wall seconds, so the
+clock must run at wall rate (t1..t3 are about the network, not the simulated world).
+``tracer`` receives every ASDU sent ("tx") or received ("rx") as octets;
+:func:`~bidicharge.protocols.iec104.describe_asdu` turns them into trace text.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from bidicharge.protocols.iec104 import (
     PointReported,
     Quality,
     RequestRejected,
+    Tracer,
     TypeId,
 )
 from bidicharge.protocols.iec104.station import Station
@@ -147,8 +151,10 @@ class Iec104Server:
         on_event: Callable[[ControlledEvent], None] | None = None,
         clock: Clock = _loop_clock,
         end_of_initialisation: InitCause | None = InitCause.LOCAL_POWER_ON,
+        tracer: Tracer | None = None,
     ) -> None:
         self.databases = list(databases)
+        self.tracer = tracer
         self.host = host
         self._port = port
         self.parameters = parameters or ApciParameters()
@@ -216,6 +222,7 @@ class Iec104Server:
             parameters=self.parameters,
             on_command=self.on_command or (lambda request: False),
             end_of_initialisation=self._end_of_initialisation,
+            tracer=self.tracer,
         )
         self._end_of_initialisation = None
         connection: Iec104Connection[ControlledEvent] = Iec104Connection(
@@ -265,8 +272,10 @@ class Iec104Client:
         clock: Clock = _loop_clock,
         reconnect_delay_s: float = 0.5,
         max_reconnect_delay_s: float = 30.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self.host, self.port = host, port
+        self.tracer = tracer
         self.parameters = parameters or ApciParameters()
         self.interrogate_on_start = interrogate_on_start
         self.originator = originator
@@ -300,6 +309,7 @@ class Iec104Client:
                 parameters=self.parameters,
                 interrogate_on_start=self.interrogate_on_start,
                 originator=self.originator,
+                tracer=self.tracer,
             )
             connection: Iec104Connection[ControllingEvent] = Iec104Connection(
                 station, reader, writer, clock=self._clock, on_event=self._deliver

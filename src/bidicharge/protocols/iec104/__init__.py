@@ -28,6 +28,7 @@ from .codes import GLOBAL_COMMON_ADDRESS, QOI_STATION, Cause, InitCause, Quality
 from .controlled import CommandHandler, ControlledStation
 from .controlling import ControllingStation
 from .cp56time import Cp56Time2a
+from .describe import describe_asdu
 from .errors import Iec104Error, LocalProtocolError, RemoteProtocolError
 from .events import (
     ActivationConfirmed,
@@ -56,6 +57,7 @@ from .link import (
     Role,
 )
 from .points import CommandPoint, MonitorPoint, PointDatabase
+from .station import Tracer
 
 PROTOCOL = ProtocolSpec(
     name="IEC 60870-5-104",
@@ -69,6 +71,7 @@ __all__ = [
     "PROTOCOL",
     "QOI_STATION",
     "TRANSITIONS",
+    "Tracer",
     "ActivationConfirmed",
     "ActivationTerminated",
     "ApciLink",
@@ -119,6 +122,7 @@ __all__ = [
     "UFunction",
     "UnexpectedAsdu",
     "decode_apdu",
+    "describe_asdu",
     "decode_asdu",
     "encode_apdu",
     "encode_asdu",

@@ -57,7 +57,7 @@ from .events import (
 )
 from .link import ApciParameters, Role
 from .points import COMMAND_POINT_TYPES, MONITOR_POINT_TYPES, MonitorPoint, PointDatabase
-from .station import Station
+from .station import Station, Tracer
 
 CommandHandler = Callable[[CommandRequest], bool]
 #: Objects per interrogation ASDU: 15 floats (3 + 5 octets each) fit the 249 octets.
@@ -87,8 +87,9 @@ class ControlledStation(Station[ControlledEvent]):
         parameters: ApciParameters | None = None,
         on_command: CommandHandler = _refuse_all,
         end_of_initialisation: InitCause | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
-        super().__init__(now=now, parameters=parameters)
+        super().__init__(now=now, parameters=parameters, tracer=tracer)
         self.databases = {db.common_address: db for db in databases}
         self.on_command = on_command
         self._end_of_initialisation = end_of_initialisation

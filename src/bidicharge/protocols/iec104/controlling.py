@@ -41,7 +41,7 @@ from .events import (
     UnexpectedAsdu,
 )
 from .link import ApciParameters, Role
-from .station import Station
+from .station import Station, Tracer
 
 _REJECTIONS = frozenset(
     {Cause.UNKNOWN_TYPE_ID, Cause.UNKNOWN_CAUSE, Cause.UNKNOWN_COMMON_ADDRESS, Cause.UNKNOWN_IOA}
@@ -58,9 +58,10 @@ class ControllingStation(Station[ControllingEvent]):
         parameters: ApciParameters | None = None,
         interrogate_on_start: int | None = GLOBAL_COMMON_ADDRESS,
         originator: int = 0,
+        tracer: Tracer | None = None,
     ) -> None:
         """``interrogate_on_start``: common address to interrogate after STARTDT, None for none."""
-        super().__init__(now=now, parameters=parameters)
+        super().__init__(now=now, parameters=parameters, tracer=tracer)
         self.interrogate_on_start = interrogate_on_start
         self.originator = originator
         self._interrogations: set[int] = set()  # common addresses with a station interrogation under way

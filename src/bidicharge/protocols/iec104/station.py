@@ -8,8 +8,8 @@ bytes in through :meth:`receive_data`, ASDUs out through the link, time through
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, Literal, TypeVar
 
 from .asdu import Asdu, encode_asdu
 from .link import (
@@ -24,13 +24,18 @@ from .link import (
 )
 
 E = TypeVar("E")
+#: Called with "rx" or "tx" and the raw ASDU octets of every ASDU (see :mod:`.describe`).
+Tracer = Callable[[Literal["rx", "tx"], bytes], None]
 
 
 class Station(Generic[E]):
     role: Role
 
-    def __init__(self, *, now: float, parameters: ApciParameters | None = None) -> None:
+    def __init__(
+        self, *, now: float, parameters: ApciParameters | None = None, tracer: Tracer | None = None
+    ) -> None:
         self.link = ApciLink(self.role, now=now, parameters=parameters)
+        self.tracer = tracer
         self._events: deque[E | DataTransferStarted | DataTransferStopped | LinkClosed] = deque()
         self._reacting = False  # inside _drain_link: sends are answers to the peer
 
@@ -78,12 +83,16 @@ class Station(Generic[E]):
             # An answer to input that arrived before the link failed: nobody can receive it.
             return
         self.link.send_asdu(asdu, now=now)
+        if self.tracer is not None:
+            self.tracer("tx", asdu)
 
     def _drain_link(self, now: float) -> None:
         reacting, self._reacting = self._reacting, True
         try:
             for event in self.link.events():
                 if isinstance(event, AsduReceived):
+                    if self.tracer is not None:
+                        self.tracer("rx", event.asdu)
                     self._on_asdu(event.asdu, now)
                 else:
                     self._events.append(event)
