@@ -170,3 +170,15 @@ def test_mgcp_grid_point_readings_with_sign_convention() -> None:
     assert reading.frequency_Hz == pytest.approx(50.01)
     assert reading.pv_curtailment_limit_factor_pct == 70
     assert any(e.reading.feed_in_energy_Wh == 12_000 for e in w.ma.events())
+
+
+def test_lost_connection_forgets_the_ev_and_reconnect_finds_it_again() -> None:
+    w = World()
+    w.plug()
+    list(w.cem.events())
+    w.hems.disconnect("wallbox")
+    w.wb.disconnect("hems")
+    assert any(isinstance(e, EvDisconnected) for e in w.cem.events())
+    assert not w.cem.ev("wallbox").connected
+    w.link.connect("hems", "wallbox", 10.0)
+    assert w.cem.ev("wallbox").connected

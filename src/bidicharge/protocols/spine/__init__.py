@@ -26,6 +26,7 @@ from bidicharge.protocols.spine.node import (
     EntitiesChanged,
     LocalDataWritten,
     PeerDiscovered,
+    PeerLost,
     RemoteDataUpdated,
     RequestTimedOut,
     ResultReceived,
@@ -46,7 +47,7 @@ PROTOCOL = ProtocolSpec(
 __all__ = [
     "PROTOCOL", "Address", "BindingChanged", "Cmd", "CmdClassifier", "CommandRefused", "Datagram",
     "EntitiesChanged", "Entity", "ErrorNumber", "Feature", "FeatureRole", "FunctionSpec", "Header",
-    "LocalDataWritten", "LocalDevice", "LocalProtocolError", "PeerDiscovered", "RemoteDataUpdated",
+    "LocalDataWritten", "LocalDevice", "LocalProtocolError", "PeerDiscovered", "PeerLost", "RemoteDataUpdated",
     "RemoteDevice", "RemoteFeature", "RemoteProtocolError", "RequestTimedOut", "ResultReceived",
     "SpineEvent", "SpineNode", "SubscriptionChanged", "UseCaseSupport", "UseCasesReceived",
     "WriteRequest", "decode_datagram",

@@ -62,6 +62,13 @@ class PeerDiscovered:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PeerLost:
+    """The SHIP connection to ``peer`` is gone; everything learnt from it is forgotten."""
+
+    peer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EntitiesChanged:
     peer: str
     changes: tuple[tuple[tuple[int, ...], str], ...]  # (entity path, "added"|"removed")
@@ -140,7 +147,7 @@ class RequestTimedOut:
     function: str
 
 
-SpineEvent = (PeerDiscovered | EntitiesChanged | UseCasesReceived | RemoteDataUpdated | LocalDataWritten
+SpineEvent = (PeerDiscovered | PeerLost | EntitiesChanged | UseCasesReceived | RemoteDataUpdated | LocalDataWritten
               | ResultReceived | SubscriptionChanged | BindingChanged | CommandRefused | RequestTimedOut)
 Listener = Callable[[SpineEvent], None]
 
@@ -192,7 +199,8 @@ class SpineNode:
                            Cmd(function=DISCOVERY), now)
 
     def disconnect(self, peer: str) -> None:
-        self._peers.pop(peer, None)
+        if self._peers.pop(peer, None) is not None:
+            self._emit(PeerLost(peer=peer))
         for table in (self.subscriptions, self.bindings, self.remote_subscriptions, self.remote_bindings):
             for entry in [e for e in table if e[0] == peer]:
                 table.discard(entry)

@@ -19,6 +19,7 @@ from bidicharge.protocols.spine.errors import LocalProtocolError
 from bidicharge.protocols.spine.node import (
     EntitiesChanged,
     PeerDiscovered,
+    PeerLost,
     RemoteDataUpdated,
     ResultReceived,
     SpineEvent,
@@ -145,7 +146,11 @@ class CemEvClient:
     # --- following the peer's entities ------------------------------------------------
 
     def _on_event(self, event: SpineEvent) -> None:
-        if isinstance(event, PeerDiscovered):
+        if isinstance(event, PeerLost):
+            if self.evs.pop(event.peer, None) is not None:
+                self._queue.push(EvDisconnected(peer=event.peer, entity=()))
+            self.evses.pop(event.peer, None)
+        elif isinstance(event, PeerDiscovered):
             remote = self.node.remote(event.peer)
             for path, entity_type in sorted(remote.entity_types.items()):
                 self._entity_added(event.peer, path, entity_type)

@@ -54,6 +54,7 @@ from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError
 from bidicharge.protocols.spine.node import (
     LocalDataWritten,
     PeerDiscovered,
+    PeerLost,
     RemoteDataUpdated,
     ResultReceived,
     SpineEvent,
@@ -470,7 +471,7 @@ class EnergyGuard:
             self._writes.discard(event.msg_counter_reference)
             self._queue.push(LimitWriteResult(peer=event.peer, msg_counter=event.msg_counter_reference,
                                               accepted=event.error_number == 0, error_number=int(event.error_number)))
-        elif isinstance(event, PeerDiscovered):
+        elif isinstance(event, PeerDiscovered | PeerLost):
             self.systems.pop(event.peer, None)
 
     def _attach(self, peer: str, entity: tuple[int, ...]) -> None:

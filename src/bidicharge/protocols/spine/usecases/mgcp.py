@@ -20,7 +20,13 @@ from typing import Final
 
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine.device import Entity, FeatureRole, FunctionSpec
-from bidicharge.protocols.spine.node import RemoteDataUpdated, SpineEvent, SpineNode, UseCasesReceived
+from bidicharge.protocols.spine.node import (
+    PeerLost,
+    RemoteDataUpdated,
+    SpineEvent,
+    SpineNode,
+    UseCasesReceived,
+)
 from bidicharge.protocols.spine.usecase_info import UseCaseSupport
 from bidicharge.protocols.spine.usecases.common import (
     EC_DESCRIPTIONS,
@@ -132,7 +138,9 @@ class MonitoringAppliance:
         node.add_listener(self._on_event)
 
     def _on_event(self, event: SpineEvent) -> None:
-        if isinstance(event, UseCasesReceived):
+        if isinstance(event, PeerLost):
+            self.points.pop(event.peer, None)
+        elif isinstance(event, UseCasesReceived):
             for uc in event.use_cases:
                 if uc.name == UseCaseName.MGCP.value and uc.actor == Actor.GRID_CONNECTION_POINT.value:
                     self._attach(event.peer, uc.entity.entity)
