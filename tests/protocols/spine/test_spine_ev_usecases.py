@@ -182,3 +182,29 @@ def test_lost_connection_forgets_the_ev_and_reconnect_finds_it_again() -> None:
     assert not w.cem.ev("wallbox").connected
     w.link.connect("hems", "wallbox", 10.0)
     assert w.cem.ev("wallbox").connected
+
+
+def test_cem_heartbeat_loss_withdraws_recommendation_but_keeps_obligation() -> None:
+    from bidicharge.protocols.spine.usecases.evse import CemHeartbeatChanged
+
+    w = World()
+    w.plug()
+    for t in range(2, 6):
+        w.cem.step(float(t))
+        w.evse.step(float(t))
+        w.link.pump(float(t))
+    assert w.evse.cem_alive
+    w.cem.write_current_limits("wallbox", (10, 10, 10), 6.0)
+    w.cem.write_recommendation("wallbox", (8, 8, 8), 6.0)
+    w.link.pump(6.0)
+    w.cem.stop_heartbeat()
+    for t in range(7, 7 + 130):
+        w.cem.step(float(t))
+        w.evse.step(float(t))
+        w.link.pump(float(t))
+    assert not w.evse.cem_alive
+    assert any(isinstance(e, CemHeartbeatChanged) and not e.alive for e in w.evse.events())
+    obligation, recommendation = w.evse.current_limits_A()
+    assert obligation == (10, 10, 10)
+    assert recommendation == (None, None, None)
+    assert w.cem.ev("wallbox").recommendation_A == (None, None, None)  # the CEM was told (notify)

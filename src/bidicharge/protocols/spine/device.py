@@ -161,6 +161,9 @@ class LocalDevice:
                 return feature
         return None
 
+    def feature_or_none(self, entity: Entity, feature_type: str, role: FeatureRole) -> Feature | None:
+        return next((f for f in entity.features if f.feature_type == feature_type and f.role is role), None)
+
     def feature(self, entity: Entity, feature_type: str, role: FeatureRole) -> Feature:
         for feature in entity.features:
             if feature.feature_type == feature_type and feature.role is role:

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Final
 
 from bidicharge.protocols.ship.eebus_json import JsonObject
-from bidicharge.protocols.spine.device import Entity, Feature, FeatureRole, RemoteDevice, RemoteFeature
+from bidicharge.protocols.spine.device import (
+    Entity,
+    Feature,
+    FeatureRole,
+    FunctionSpec,
+    RemoteDevice,
+    RemoteFeature,
+)
 from bidicharge.protocols.spine.errors import LocalProtocolError
 from bidicharge.protocols.spine.node import (
     EntitiesChanged,
@@ -31,6 +38,7 @@ from bidicharge.protocols.spine.usecases import ev_layout as L
 from bidicharge.protocols.spine.usecases.common import (
     EC_PARAMETERS,
     EC_PERMITTED,
+    HEARTBEAT,
     IDENTIFICATIONS,
     INCENTIVE_TABLE,
     KEY_VALUE_DESCRIPTIONS,
@@ -47,6 +55,7 @@ from bidicharge.protocols.spine.usecases.common import (
     EventQueue,
     UseCaseName,
     items,
+    next_heartbeat_counter,
     obj,
     remote_data,
     remote_feature,
@@ -127,12 +136,20 @@ CemEvent = EvConnected | EvDisconnected | EvDataUpdated | EvWriteResult
 class CemEvClient:
     """The HEMS side of the EV use cases, for every EVSE peer it is connected to."""
 
-    def __init__(self, node: SpineNode, entity: Entity) -> None:
+    def __init__(self, node: SpineNode, entity: Entity, *, heartbeat_period_s: float = 4.0) -> None:
         self.node = node
         self.entity = entity
         self.clients: dict[str, Feature] = {}
         for feature_type in ("DeviceClassification", *EV_FEATURES):
             self.clients[feature_type] = entity.add_feature(feature_type, FeatureRole.CLIENT)
+        # OPEV/CEVC heartbeat scenario: the CEM serves its heartbeat to the EVSE
+        self.heartbeat = node.device.feature_or_none(entity, "DeviceDiagnosis", FeatureRole.SERVER) or \
+            entity.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.heartbeat.data.setdefault(HEARTBEAT, {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"})
+        self.heartbeat_period_s = heartbeat_period_s
+        self.heartbeat_enabled = True
+        self._heartbeat_counter = 0
+        self._next_heartbeat = 0.0
         self.evs: dict[str, tuple[int, ...]] = {}  # peer -> EV entity
         self.evses: dict[str, tuple[int, ...]] = {}
         self._writes: set[int] = set()
@@ -328,6 +345,17 @@ class CemEvClient:
         """bidicharge extension (not EEBUS): ask the EV to discharge ``power_W`` (see discharge.py)."""
         return self._write(peer, "Setpoint", "setpointListData",
                            discharge.setpoint_write(power_W, duration_s=duration_s), now)
+
+    def step(self, now: float) -> None:
+        """Send the CEM heartbeat (DeviceDiagnosis notify) while enabled."""
+        if self.heartbeat_enabled and now >= self._next_heartbeat:
+            self._heartbeat_counter = next_heartbeat_counter(self.heartbeat)
+            self.node.set_data(self.heartbeat, HEARTBEAT, {"heartbeatCounter": self._heartbeat_counter,
+                                                          "heartbeatTimeout": "PT4S"}, now)
+            self._next_heartbeat = now + self.heartbeat_period_s
+
+    def stop_heartbeat(self) -> None:
+        self.heartbeat_enabled = False
 
     def events(self) -> Iterator[CemEvent]:
         return self._queue.drain()

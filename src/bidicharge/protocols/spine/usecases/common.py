@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, Final, Generic, TypeVar
 
 from bidicharge.protocols.ship.eebus_json import JsonObject
-from bidicharge.protocols.spine.device import FeatureRole, RemoteDevice, RemoteFeature
+from bidicharge.protocols.spine.device import Feature, FeatureRole, RemoteDevice, RemoteFeature
 from bidicharge.protocols.spine.model import Address
 from bidicharge.protocols.spine.values import float_to_scaled, scaled_to_float
 
@@ -87,6 +87,12 @@ def unscaled(value: Any) -> float | None:
 def obj(value: Any) -> JsonObject:
     """``value`` if it is an object, else an empty one (peers omit or garble optional parts)."""
     return value if isinstance(value, dict) else {}
+
+
+def next_heartbeat_counter(feature: Feature) -> int:
+    """Counters stay monotonic when two actors share one DeviceDiagnosis server."""
+    current = feature.data.get(HEARTBEAT, {}).get("heartbeatCounter", 0)
+    return (current if isinstance(current, int) else 0) + 1
 
 
 def items(data: JsonObject | None, name: str) -> list[JsonObject]:

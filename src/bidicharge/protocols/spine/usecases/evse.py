@@ -21,7 +21,13 @@ from typing import Final
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine.device import Entity, Feature, FeatureRole, FunctionSpec, WriteRequest
 from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError
-from bidicharge.protocols.spine.node import LocalDataWritten, SpineEvent, SpineNode
+from bidicharge.protocols.spine.node import (
+    LocalDataWritten,
+    RemoteDataUpdated,
+    SpineEvent,
+    SpineNode,
+    UseCasesReceived,
+)
 from bidicharge.protocols.spine.usecase_info import UseCaseSupport
 from bidicharge.protocols.spine.usecases import discharge
 from bidicharge.protocols.spine.usecases import ev_layout as L
@@ -29,6 +35,7 @@ from bidicharge.protocols.spine.usecases.common import (
     EC_DESCRIPTIONS,
     EC_PARAMETERS,
     EC_PERMITTED,
+    HEARTBEAT,
     IDENTIFICATIONS,
     INCENTIVE_DESCRIPTIONS,
     INCENTIVE_TABLE,
@@ -46,11 +53,13 @@ from bidicharge.protocols.spine.usecases.common import (
     EventQueue,
     UseCaseName,
     items,
+    remote_feature,
     scaled,
     unscaled,
 )
 from bidicharge.protocols.spine.values import format_duration_s, parse_duration_s
 
+CEM_HEARTBEAT_TIMEOUT_S: Final = 120.0  # as LPC; configurable per installation
 EV_USE_CASES: Final = (
     (UseCaseName.EVCC, "1.0.1", (1, 2, 3, 4, 5, 6, 7, 8)),
     (UseCaseName.EVCEM, "1.0.1", (1, 2, 3)),
@@ -99,7 +108,13 @@ class IncentiveTableReceived:
     now: float
 
 
-EvseEvent = (CurrentLimitsChanged | PowerConstraintsReceived | IncentiveTableReceived
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CemHeartbeatChanged:
+    alive: bool
+    now: float
+
+
+EvseEvent = (CemHeartbeatChanged | CurrentLimitsChanged | PowerConstraintsReceived | IncentiveTableReceived
              | discharge.DischargeSetpointChanged)
 
 
@@ -107,8 +122,13 @@ class EvseServer:
     """An EVSE entity, the EV sub-entity while plugged in, and every EV use-case server."""
 
     def __init__(self, node: SpineNode, entity: Entity, *, brand: str = "bidicharge", model: str = "wallbox",
-                 serial: str = "0001", max_discharge_W: float | None = None) -> None:
+                 serial: str = "0001", max_discharge_W: float | None = None,
+                 cem_heartbeat_timeout_s: float = CEM_HEARTBEAT_TIMEOUT_S) -> None:
         self.node = node
+        self.cem_heartbeat_timeout_s = cem_heartbeat_timeout_s
+        self._cems: set[tuple[str, tuple[int, ...]]] = set()  # (peer, entity) of CEMs using OPEV/OSCEV/CEVC
+        self._cem_heartbeat_at: float | None = None
+        self.cem_alive = False
         self.max_discharge_W = max_discharge_W  # set: offer the bidicharge discharge extension
         self.ev_setpoint: Feature | None = None
         self.entity = entity
@@ -122,6 +142,7 @@ class EvseServer:
         self.classification.data[MANUFACTURER] = {"deviceName": model, "brandName": brand, "vendorName": brand,
                                                   "serialNumber": serial}
         self.diagnosis.data[OPERATING_STATE] = {"operatingState": "normalOperation"}
+        self.diagnosis_client = entity.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
         node.add_use_case(UseCaseSupport(entity=entity.address, actor=Actor.EVSE.value,
                                          name=UseCaseName.EVSECC.value, version="1.0.1", scenarios=(1, 2)))
         node.add_listener(self._on_event)
@@ -271,6 +292,16 @@ class EvseServer:
     # --- node events -----------------------------------------------------------------
 
     def _on_event(self, event: SpineEvent) -> None:
+        if isinstance(event, UseCasesReceived):
+            self._follow_cem(event)
+            return
+        if isinstance(event, RemoteDataUpdated) and event.function == HEARTBEAT \
+                and (event.peer, event.source.entity) in self._cems:
+            self._cem_heartbeat_at = event.now
+            if not self.cem_alive:
+                self.cem_alive = True
+                self._queue.push(CemHeartbeatChanged(alive=True, now=event.now))
+            return
         if not isinstance(event, LocalDataWritten) or self.ev is None:
             return
         if event.feature == self.ev_load_control.address:
@@ -287,6 +318,40 @@ class EvseServer:
     def discharge_setpoint_W(self) -> float | None:
         """The extension's requested discharge power (W out of the battery), if any."""
         return None if self.ev is None or self.ev_setpoint is None else discharge.setpoint_W(self.ev_setpoint)
+
+    def _follow_cem(self, event: UseCasesReceived) -> None:
+        """OPEV/CEVC heartbeat scenario: watch the CEM's DeviceDiagnosis heartbeat."""
+        remote = self.node.remote(event.peer)
+        for uc in event.use_cases:
+            if uc.actor in (Actor.CEM.value, Actor.ENERGY_BROKER.value) and uc.name in (
+                    UseCaseName.OPEV.value, UseCaseName.OSCEV.value, UseCaseName.CEVC.value):
+                key = (event.peer, uc.entity.entity)
+                heartbeat = remote_feature(remote, uc.entity.entity, "DeviceDiagnosis")
+                if key in self._cems or heartbeat is None or HEARTBEAT not in heartbeat.functions:
+                    continue
+                self._cems.add(key)
+                self.node.subscribe(event.peer, self.diagnosis_client, heartbeat, self.node.now)
+                self.node.read(event.peer, self.diagnosis_client, heartbeat.address, HEARTBEAT, self.node.now)
+
+    def step(self, now: float) -> None:
+        """Heartbeat watchdog: without the CEM's heartbeat, recommendations (OSCEV) lapse.
+
+        Our behaviour (the OPEV/OSCEV documents are not public): obligations (OPEV) stay in
+        force — releasing a protection limit because the protector went silent is unsafe —
+        while self-consumption recommendations are withdrawn, since nobody is optimising.
+        """
+        if not self.cem_alive or self._cem_heartbeat_at is None:
+            return
+        if now - self._cem_heartbeat_at <= self.cem_heartbeat_timeout_s:
+            return
+        self.cem_alive = False
+        self._queue.push(CemHeartbeatChanged(alive=False, now=now))
+        if self.ev is not None and any(v is not None for v in self._limits(L.OSCEV_LIMITS)):
+            self.node.update_data(self.ev_load_control, LIMIT_LIST, {"loadControlLimitData": [
+                {"limitId": i, "isLimitActive": False} for i in L.OSCEV_LIMITS[:self.profile.phases if self.profile
+                                                                               else 3]]}, now)
+            self._queue.push(CurrentLimitsChanged(obligation_A=self._limits(L.OPEV_LIMITS),
+                                                  recommendation_A=self._limits(L.OSCEV_LIMITS), now=now))
 
     def _limits(self, ids: tuple[int, ...]) -> tuple[float | None, ...]:
         by_id = {item.get("limitId"): item for item in items(self.ev_load_control.data.get(LIMIT_LIST),

@@ -73,6 +73,7 @@ from bidicharge.protocols.spine.usecases.common import (
     EventQueue,
     UseCaseName,
     items,
+    next_heartbeat_counter,
     obj,
     remote_data,
     remote_feature,
@@ -351,7 +352,7 @@ class ControllableSystem:
     def step(self, now: float) -> None:
         """Advance time: heartbeat out, heartbeat watchdog, limit expiry, failsafe end."""
         if now >= self._next_heartbeat:
-            self._heartbeat_counter += 1
+            self._heartbeat_counter = next_heartbeat_counter(self.diagnosis)
             self.node.set_data(self.diagnosis, HEARTBEAT, {"heartbeatCounter": self._heartbeat_counter,
                                                           "heartbeatTimeout": "PT4S"}, now)
             self._next_heartbeat = now + self.heartbeat_period_s
@@ -589,7 +590,7 @@ class EnergyGuard:
     def step(self, now: float) -> None:
         """Send the heartbeat (DeviceDiagnosis notify) while enabled."""
         if self.heartbeat_enabled and now >= self._next_heartbeat:
-            self._counter += 1
+            self._counter = next_heartbeat_counter(self.diagnosis)
             self.node.set_data(self.diagnosis, HEARTBEAT, {"heartbeatCounter": self._counter,
                                                           "heartbeatTimeout": "PT4S"}, now)
             self._next_heartbeat = now + self.heartbeat_period_s
