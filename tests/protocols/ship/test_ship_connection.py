@@ -222,3 +222,40 @@ def test_transition_table_renders_to_mermaid() -> None:
     text = mermaid()
     assert text.startswith("stateDiagram-v2")
     assert text.count("-->") == len(TRANSITIONS)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+any_message = st.sampled_from([
+    m.Cmi(), m.ConnectionHello(phase=m.HelloPhase.READY, waiting_ms=60000),
+    m.ConnectionHello(phase=m.HelloPhase.PENDING, prolongation_request=True),
+    m.ConnectionHello(phase=m.HelloPhase.ABORTED),
+    m.ProtocolHandshake(handshake_type=m.HandshakeType.ANNOUNCE_MAX),
+    m.ProtocolHandshake(handshake_type=m.HandshakeType.SELECT),
+    m.ProtocolHandshake(handshake_type=m.HandshakeType.SELECT, version_major=2),
+    m.ProtocolHandshakeError(error=3), m.ConnectionPinState(pin_state=m.PinState.NONE),
+    m.ConnectionPinState(pin_state=m.PinState.REQUIRED), m.ConnectionPinInput(pin="1"),
+    m.ConnectionPinError(error=1), m.AccessMethodsRequest(), m.AccessMethods(ship_id="x"),
+    m.Data(payload={"datagram": {}}), m.ConnectionClose(phase=m.ClosePhase.CONFIRM),
+    m.ConnectionClose(phase=m.ClosePhase.ANNOUNCE, max_time_ms=1),
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(Role), st.booleans(), st.lists(st.tuples(any_message, st.floats(0, 200)), max_size=12))
+def test_any_message_sequence_is_handled_without_exceptions(role: Role, trusted: bool,
+                                                           inputs: list[tuple[m.ShipMessage, float]]) -> None:
+    conn = ShipConnection(role, ShipConfig(local_ship_id="me", trusted=trusted, local_pin="1"))
+    conn.start(0.0)
+    now = 0.0
+    for message, dt in inputs:
+        now += dt
+        conn.handle_timeout(now)
+        conn.receive_bytes(m.encode(message), now)
+        for frame in conn.data_to_send():
+            m.decode(frame)  # everything we send is valid SHIP
+    events = list(conn.events())
+    assert sum(isinstance(e, Closed) for e in events) <= 1
+    if conn.closed:
+        assert conn.next_deadline() is None

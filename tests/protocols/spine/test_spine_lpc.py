@@ -44,8 +44,18 @@ class World:
             t += step
 
 
+def test_energy_guard_is_ready_only_after_discovery() -> None:
+    hems_dev = LocalDevice("d:_i:1_H", "EnergyManagementSystem")
+    box_dev = LocalDevice("d:_i:1_B", "ElectricitySupplySystem")
+    ControllableSystem(SpineNode(hems_dev), hems_dev.add_entity("CEM"), now=0.0,
+                       consumption=PowerLimitConfig(nominal_max_W=11_000, failsafe_limit_W=4_200))
+    eg = EnergyGuard(SpineNode(box_dev), box_dev.add_entity("GridGuard"), now=0.0)
+    assert not eg.ready("hems")
+
+
 def test_energy_guard_finds_system_subscribes_and_binds() -> None:
     w = World()
+    assert w.eg.ready("hems") and w.eg.ready("hems", Direction.PRODUCE)
     assert [type(e) for e in w.eg.events()] == [ControlledSystemFound]
     assert len(w.hems.bindings) == 2  # LoadControl + DeviceConfiguration
     state = w.eg.state_of("hems")

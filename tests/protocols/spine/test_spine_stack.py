@@ -7,6 +7,7 @@ from bidicharge.protocols.ship.connection import Role
 from bidicharge.protocols.ship.errors import CloseCode
 from bidicharge.protocols.spine import LocalDevice, SpineNode
 from bidicharge.protocols.spine.stack import EebusStack, PeerConnected, PeerDisconnected, ShipMessageDropped
+from bidicharge.protocols.spine.trace import TraceRecord
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
@@ -33,7 +34,8 @@ def test_broken_peer_is_closed_and_the_good_one_keeps_its_limit() -> None:
     hems_node = SpineNode(hems_dev)
     cs = ControllableSystem(hems_node, hems_dev.add_entity("CEM"), now=0.0,
                             consumption=PowerLimitConfig(nominal_max_W=11_000, failsafe_limit_W=4_200))
-    hems = EebusStack(hems_node, local_ship_id="HEMS")
+    records: list[TraceRecord] = []
+    hems = EebusStack(hems_node, local_ship_id="HEMS", tracer=records.append)
     box_dev = LocalDevice("d:_i:1_Box", "ElectricitySupplySystem")
     box_node = SpineNode(box_dev)
     eg = EnergyGuard(box_node, box_dev.add_entity("GridGuard"), now=0.0)
@@ -58,6 +60,13 @@ def test_broken_peer_is_closed_and_the_good_one_keeps_its_limit() -> None:
     pump(pairs, 3.0)
     assert cs.limit_W() == 4_200
     assert any(isinstance(e, PeerConnected) for e in box.events())
+    # the trace shows both layers, in order, with the write and its result
+    kinds = [(r.direction, r.protocol, r.message_type) for r in records if r.peer == "box-ski"]
+    assert kinds[0] == ("rx", "SHIP", "Cmi")
+    assert ("tx", "SHIP", "ConnectionHello") in kinds
+    write = kinds.index(("rx", "SPINE", "write loadControlLimitListData"))
+    assert ("tx", "SPINE", "result resultData") in kinds[write:]
+    assert any(r.protocol == "SHIP" and r.message_type == "invalid" for r in records)
 
 
 def test_untrusted_peer_never_reaches_spine() -> None:

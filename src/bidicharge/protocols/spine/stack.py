@@ -23,6 +23,7 @@ from bidicharge.protocols.ship.connection import (
 )
 from bidicharge.protocols.ship.errors import CloseCode
 from bidicharge.protocols.spine.node import SpineNode
+from bidicharge.protocols.spine.trace import Tracer, TraceRecord, describe
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,9 +51,11 @@ StackEvent = PeerConnected | PeerDisconnected | ShipMessageDropped
 class EebusStack:
     """A SPINE node reachable over any number of SHIP connections."""
 
-    def __init__(self, node: SpineNode, *, local_ship_id: str) -> None:
+    def __init__(self, node: SpineNode, *, local_ship_id: str, tracer: Tracer | None = None) -> None:
         self.node = node
         self.local_ship_id = local_ship_id
+        self.tracer = tracer  # every frame in and out, summarised (architecture traces)
+        self._now = 0.0
         self.connections: dict[str, ShipConnection] = {}
         self._events: list[StackEvent] = []
 
@@ -65,6 +68,7 @@ class EebusStack:
                             local_pin=local_pin, remote_pin=remote_pin)
         connection = ShipConnection(role, config)
         self.connections[peer] = connection
+        self._now = now
         connection.start(now)
         return connection
 
@@ -72,6 +76,8 @@ class EebusStack:
         connection = self.connections.get(peer)
         if connection is None:
             return
+        self._now = now
+        self._trace(peer, "rx", frame)
         connection.receive_bytes(frame, now)
         self._drain(peer, connection, now)
 
@@ -95,6 +101,7 @@ class EebusStack:
             self._drain(peer, connection, now)
 
     def handle_timeout(self, now: float) -> None:
+        self._now = now
         for peer, connection in list(self.connections.items()):
             deadline = connection.next_deadline()
             if deadline is not None and deadline <= now:
@@ -117,8 +124,16 @@ class EebusStack:
                 connection.send_data(document)
         out: list[tuple[str, bytes]] = []
         for peer, connection in list(self.connections.items()):
-            out.extend((peer, frame) for frame in connection.data_to_send())
+            for frame in connection.data_to_send():
+                self._trace(peer, "tx", frame)
+                out.append((peer, frame))
         return out
+
+    def _trace(self, peer: str, direction: str, frame: bytes) -> None:
+        if self.tracer is not None:
+            protocol, kind, summary = describe(frame)
+            self.tracer(TraceRecord(peer=peer, direction=direction, protocol=protocol, message_type=kind,
+                                    summary=summary, now=max(self._now, self.node.now)))
 
     def events(self) -> Iterator[StackEvent]:
         while self._events:

@@ -507,6 +507,14 @@ class EnergyGuard:
             raise LocalProtocolError(f"peer {peer!r} has no {feature_type} server")
         return remote, server
 
+    def ready(self, peer: str, direction: Direction = Direction.CONSUME) -> bool:
+        """True once the system is attached and its limit of ``direction`` is described (writable)."""
+        try:
+            self._limit_id(peer, direction)
+        except LocalProtocolError:
+            return False
+        return True
+
     def write_limit(self, peer: str, direction: Direction, limit_W: float, now: float, *,
                     active: bool = True, duration_s: float | None = None) -> int:
         """Partial write of one limit (interop rule 3: a full write would drop the others)."""
