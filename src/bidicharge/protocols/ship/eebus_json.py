@@ -31,35 +31,35 @@ _GO_ESCAPES: Final = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
-def _is_sequence(value: list[Any]) -> bool:
-    return bool(value) and all(isinstance(item, dict) and len(item) == 1 for item in value)
-
-
 def to_plain(value: JsonValue) -> JsonValue:
     """EEBUS-JSON value -> plain JSON value (objects as dicts, in wire order)."""
-    if isinstance(value, list):
+    kind = type(value)
+    if kind is list:
         if not value:
             return {}  # empty element, e.g. {"read":[]}
-        if _is_sequence(value):
-            out: JsonObject = {}
-            for item in value:
-                ((key, inner),) = item.items()
+        out: JsonObject = {}
+        for item in value:  # an array of single-key objects is one object (a sequence)
+            if type(item) is not dict or len(item) != 1:
+                break
+            for key, inner in item.items():
                 out[key] = to_plain(inner)
+        else:
             return out
-        if all(isinstance(item, list) for item in value):
+        if all(type(item) is list for item in value):
             return [to_plain(item) for item in value]  # list of complex items
         return list(value)  # list of scalars
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: to_plain(inner) for key, inner in value.items()}
     return value
 
 
 def from_plain(value: JsonValue) -> JsonValue:
     """Plain JSON value -> EEBUS-JSON value (inverse of :func:`to_plain`)."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict:
         return [{key: from_plain(inner)} for key, inner in value.items()]
-    if isinstance(value, list):
-        if value and all(isinstance(item, dict) for item in value):
+    if kind is list:
+        if value and all(type(item) is dict for item in value):
             return [from_plain(item) for item in value]
         return list(value)
     return value
