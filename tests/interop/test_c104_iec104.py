@@ -9,6 +9,7 @@ connection is unmuted; retries are bounded.
 
 # No ``from __future__ import annotations``: c104 checks the callback annotations as objects.
 import asyncio
+import datetime as dt
 import socket
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from bidicharge.protocols.iec104 import (
     CommandRequest,
     ControlledStation,
     ControllingStation,
+    Cp56Time2a,
     IFrame,
     PointDatabase,
     RequestRejected,
@@ -55,6 +57,18 @@ async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(WAIT_S):
         while not condition():  # noqa: ASYNC110 - polls attributes that c104 threads or our adapter set
             await asyncio.sleep(0.01)
+
+
+def c104_sees(connection: "c104.Connection", condition: Callable[[], bool], attempts: int = 3) -> bool:  # noqa: UP037
+    """Wait for ``condition`` after Init.ALL; if c104 stayed muted (its known flake), unmute and interrogate."""
+    wait_for(lambda: connection.state in (c104.ConnectionState.OPEN, c104.ConnectionState.OPEN_MUTED))
+    for _ in range(attempts):
+        if wait_for(condition, timeout_s=2.0):
+            return True
+        if connection.is_muted:
+            connection.unmute()
+        connection.interrogation(common_address=CA)
+    return condition()
 
 
 def free_port() -> int:
@@ -96,14 +110,8 @@ async def test_c104_controlling_station_against_our_controlled_station() -> None
             setpoint = station.add_point(io_address=2001, type=c104.Type.C_SE_NC_1)
             client.start()
             try:
-                assert wait_for(
-                    lambda: connection.state in (c104.ConnectionState.OPEN, c104.ConnectionState.OPEN_MUTED)
-                )
-                if connection.is_muted:  # known c104 flake: stays muted after Init.ALL
-                    connection.unmute()
-                    connection.interrogation(common_address=CA)
                 result: dict[str, object] = {}
-                result["gi"] = wait_for(lambda: power.value == 12.5 and available.value is True)
+                result["gi"] = c104_sees(connection, lambda: power.value == 12.5 and available.value is True)
                 for _ in range(3):  # False from transmit() means "unknown": check the feedback point
                     setpoint.value = 3000.0
                     setpoint.transmit(cause=c104.Cot.ACTIVATION)
@@ -140,7 +148,7 @@ async def test_c104_controlling_station_sees_our_spontaneous_values() -> None:
             )
             client.start()
             try:
-                assert wait_for(lambda: power.value == 12.5)  # after the GI
+                assert c104_sees(connection, lambda: power.value == 12.5)  # after the GI
                 for attempt in range(3):
                     value = -7400.0 - attempt
                     loop.call_soon_threadsafe(server.update, CA, 1001, value)
@@ -302,3 +310,152 @@ def test_c104_explain_bytes_reads_our_apdus_like_we_do() -> None:
         assert theirs["commonAddress"] == ours.common_address
         assert theirs["numberOfObjects"] == len(ours.objects)
         assert theirs["firstInformationObjectAddress"] == ours.objects[0].ioa
+
+
+# --- time tags (CP56Time2a) both ways --------------------------------------------------
+
+WHEN = dt.datetime(2026, 11, 26, 13, 45, 7, 250_000, tzinfo=dt.UTC)
+
+
+async def test_c104_controlled_station_reads_our_time_tags_and_we_read_its() -> None:
+    port = free_port()
+    server = c104.Server(ip="127.0.0.1", port=port, tick_rate_ms=50)
+    station = server.add_station(common_address=CA)
+    measured = station.add_point(io_address=1005, type=c104.Type.M_ME_TF_1)
+    timed_setpoint = station.add_point(io_address=2003, type=c104.Type.C_SE_TC_1)
+    received: list[tuple[float, dt.datetime | None]] = []
+    clock_syncs: list[dt.datetime] = []
+
+    def on_setpoint(
+        point: c104.Point, previous_info: c104.Information, message: c104.IncomingMessage
+    ) -> c104.ResponseState:
+        received.append((point.value, message.info.recorded_at))
+        return c104.ResponseState.SUCCESS
+
+    def on_clock_sync(server: c104.Server, ip: str, date_time: dt.datetime) -> c104.ResponseState:
+        clock_syncs.append(date_time)
+        return c104.ResponseState.SUCCESS
+
+    timed_setpoint.on_receive(callable=on_setpoint)
+    server.on_clock_sync(callable=on_clock_sync)
+    server.start()
+    try:
+        client = Iec104Client("127.0.0.1", port)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await client.wait_started()
+                tag = Cp56Time2a.from_datetime(WHEN)
+                confirmation = await client.setpoint(CA, 2003, 5.5, time=tag)
+                assert isinstance(confirmation, ActivationConfirmed) and confirmation.positive
+                # c104 reads CP56Time2a as naive wall time
+                assert received == [(5.5, WHEN.replace(tzinfo=None))]
+
+                client.connection.station.clock_sync(CA, tag, now=0.0)  # type: ignore[union-attr]
+                client.connection.flush()  # type: ignore[union-attr]
+                await until(lambda: bool(clock_syncs))
+                assert clock_syncs == [WHEN.replace(tzinfo=None)]
+
+                measured.info = c104.ShortInfo(actual=12.25, recorded_at=WHEN.replace(tzinfo=None))
+                await asyncio.to_thread(measured.transmit, cause=c104.Cot.SPONTANEOUS)
+                await until(
+                    lambda: (
+                        client.points.get((CA, 1005)) is not None and client.points[CA, 1005].value == 12.25
+                    )
+                )
+                report = client.points[CA, 1005]
+                assert report.type_id is TypeId.M_ME_TF_1
+                assert report.time is not None and report.time.to_datetime() == WHEN
+            finally:
+                task.cancel()
+    finally:
+        server.stop()
+
+
+def _our_timed_pool() -> PointDatabase:
+    db = PointDatabase(CA)
+    db.add_monitor(1005, TypeId.M_ME_TF_1)
+    db.add_monitor(1006, TypeId.M_ME_NC_1)
+    db.add_command(2003, TypeId.C_SE_TC_1, feedback_ioa=1006)
+    return db
+
+
+async def test_c104_controlling_station_reads_our_time_tags_and_we_read_its() -> None:
+    requests: list[CommandRequest] = []
+
+    def on_command(request: CommandRequest) -> bool:
+        requests.append(request)
+        return True
+
+    async with Iec104Server([_our_timed_pool()], on_command=on_command) as server:
+        port = server.port
+        loop = asyncio.get_running_loop()
+
+        def started() -> bool:
+            return any(c.station.started for c in list(server.connections))
+
+        def c104_side() -> tuple[list[float], dt.datetime | None, bool]:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            station = connection.add_station(common_address=CA)
+            measured = station.add_point(io_address=1005, type=c104.Type.M_ME_TF_1)
+            feedback = station.add_point(io_address=1006, type=c104.Type.M_ME_NC_1)
+            setpoint = station.add_point(io_address=2003, type=c104.Type.C_SE_TC_1)
+            client.start()
+            try:
+                assert c104_sees(connection, started)
+                tag = Cp56Time2a.from_datetime(WHEN)
+                seen: list[float] = []
+                for attempt in range(3):  # spontaneous M_ME_TF_1; c104 may still be busy with Init.ALL
+                    value = 12.25 + attempt
+                    loop.call_soon_threadsafe(lambda v=value: server.update(CA, 1005, v, time=tag))
+                    if wait_for(lambda v=value: measured.value == v, timeout_s=2.0):
+                        seen.append(value)
+                        break
+                for _ in range(3):  # a False from transmit() is "unknown": the feedback point decides
+                    setpoint.value = 7.5
+                    setpoint.transmit(cause=c104.Cot.ACTIVATION)
+                    if wait_for(lambda: feedback.value == 7.5, timeout_s=2.0):
+                        break
+                return seen, measured.recorded_at, feedback.value == 7.5
+            finally:
+                client.stop()
+
+        seen, recorded_at, fed_back = await asyncio.to_thread(c104_side)
+    assert seen, "c104 never showed our spontaneous M_ME_TF_1"
+    assert recorded_at == WHEN.replace(tzinfo=None)
+    assert fed_back
+    assert requests and requests[0].type_id is TypeId.C_SE_TC_1 and requests[0].time is not None
+
+
+@pytest.mark.parametrize("with_time", [False, True])
+async def test_c104_controlling_station_takes_interrogated_time_tagged_points(with_time: bool) -> None:
+    """lib60870 files a point under its configured type: M_ME_TF_1 interrogated as M_ME_NC_1
+    (the 101 cause table) is not taken; ``interrogation_with_time`` answers in the timed type."""
+    db = _our_timed_pool()
+    db.set(1005, 42.0, time=Cp56Time2a.from_datetime(WHEN))
+    async with Iec104Server([db], interrogation_with_time=with_time) as server:
+        port = server.port
+
+        def c104_side() -> tuple[bool, object]:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.NONE)
+            measured = connection.add_station(common_address=CA).add_point(
+                io_address=1005, type=c104.Type.M_ME_TF_1
+            )
+            client.start()
+            try:
+                assert wait_for(
+                    lambda: connection.state in (c104.ConnectionState.OPEN, c104.ConnectionState.OPEN_MUTED)
+                )
+                if connection.is_muted:
+                    connection.unmute()
+                answered = any(connection.interrogation(common_address=CA) for _ in range(3))
+                wait_for(lambda: measured.value == 42.0, timeout_s=1.0)
+                return answered, measured.value
+            finally:
+                client.stop()
+
+        answered, value = await asyncio.to_thread(c104_side)
+    assert answered
+    assert (value == 42.0) is with_time

@@ -152,9 +152,11 @@ class Iec104Server:
         clock: Clock = _loop_clock,
         end_of_initialisation: InitCause | None = InitCause.LOCAL_POWER_ON,
         tracer: Tracer | None = None,
+        interrogation_with_time: bool = False,
     ) -> None:
         self.databases = list(databases)
         self.tracer = tracer
+        self.interrogation_with_time = interrogation_with_time
         self.host = host
         self._port = port
         self.parameters = parameters or ApciParameters()
@@ -223,6 +225,7 @@ class Iec104Server:
             on_command=self.on_command or (lambda request: False),
             end_of_initialisation=self._end_of_initialisation,
             tracer=self.tracer,
+            interrogation_with_time=self.interrogation_with_time,
         )
         self._end_of_initialisation = None
         connection: Iec104Connection[ControlledEvent] = Iec104Connection(

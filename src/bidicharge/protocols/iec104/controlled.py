@@ -88,11 +88,17 @@ class ControlledStation(Station[ControlledEvent]):
         on_command: CommandHandler = _refuse_all,
         end_of_initialisation: InitCause | None = None,
         tracer: Tracer | None = None,
+        interrogation_with_time: bool = False,
     ) -> None:
+        """``interrogation_with_time``: answer an interrogation for time-tagged points in their
+        own type (M_ME_TF_1, M_SP_TB_1), as lib60870-based stations do and expect. The
+        default follows the cause-of-transmission table of 101 7.2.3: cause 20 travels in the
+        types without time tag."""
         super().__init__(now=now, parameters=parameters, tracer=tracer)
         self.databases = {db.common_address: db for db in databases}
         self.on_command = on_command
         self._end_of_initialisation = end_of_initialisation
+        self.interrogation_with_time = interrogation_with_time
 
     # --- intents ---------------------------------------------------------------------
 
@@ -222,7 +228,8 @@ class ControlledStation(Station[ControlledEvent]):
     def _send_interrogated(self, ca: int, originator: int, now: float) -> int:
         by_type: dict[TypeId, list[InformationObject]] = {}
         for point in self.databases[ca].monitor_points():
-            gi_type = MONITOR_POINT_TYPES[point.type_id]
+            with_time = self.interrogation_with_time and point.time is not None
+            gi_type = point.type_id if with_time else MONITOR_POINT_TYPES[point.type_id]
             by_type.setdefault(gi_type, []).append(monitor_object(point, gi_type))
         count = 0
         for type_id, objects in by_type.items():
