@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="bidicharge: interoperable bidirectional charging")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -221,6 +221,54 @@ def up(
     except KeyboardInterrupt:
         pass
     console.print(f"stopped after {live.steps_done} steps, {len(live.trace)} trace records")
+
+
+study_app = typer.Typer(help="Comparative studies")
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("home")
+def study_home(
+    year: Annotated[bool, typer.Option("--year", help="a full year (2018) instead of --duration")] = False,
+    duration: Annotated[str, typer.Option(help="span when not --year")] = "7d",
+    start: Annotated[str, typer.Option(help="start (ISO 8601)")] = "2018-01-01T00:00:00+01:00",
+    step: Annotated[str, typer.Option(help="study step")] = "15min",
+    strategies: Annotated[str, typer.Option(help="comma-separated: none,evcc,rules,mpc,perfect")] = "none,evcc,rules,mpc,perfect",
+    scenario: Annotated[str, typer.Option(help="the household scenario")] = "home_v2h",
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("out"),
+    workers: Annotated[int, typer.Option(min=1, max=8, help="processes in parallel")] = 2,
+) -> None:
+    """The home under each HEMS strategy: cost, self-sufficiency, V2H, departures, cycles."""
+    from bidicharge.runtime import home_study
+
+    keys = [k.strip() for k in strategies.split(",") if k.strip()]
+    bad = [k for k in keys if k not in home_study.STRATEGIES]
+    if bad or not keys:
+        err.print(f"[red]error:[/red] --strategies: unknown {bad}; choose from {list(home_study.STRATEGIES)}")
+        raise typer.Exit(2)
+    path = str(resolve_scenario(scenario))
+    overrides = {"start": start, "duration": "365d" if year else duration, "step": step, "trace": "off"}
+    _load(path, overrides)  # validate before forking
+    rows = home_study.compare(path, overrides=overrides, keys=keys, workers=workers)
+    t = Table(title=f"{scenario}: {'2018, one year' if year else duration} at {step} steps")
+    t.add_column("strategy")
+    for _, head, _ in home_study.COLUMNS:
+        t.add_column(head, justify="right")
+    t.add_column("wall s", justify="right")
+    for r in rows:
+        t.add_row(r.label, *[home_study.cell(r, k, f) for k, _, f in home_study.COLUMNS], f"{r.wall_s:.1f}")
+    console.print(t)
+    by = {r.key: r for r in rows}
+    if "mpc" in by and "perfect" in by:
+        c, d = by["mpc"].kpis["energy_cost_EUR"], by["perfect"].kpis["energy_cost_EUR"]
+        console.print(f"(c)/(d) cost ratio: {c / d:.3f}" if d else "(d) cost is zero")
+    if "mpc" in by and "evcc" in by:
+        c, b = by["mpc"].kpis["energy_cost_EUR"], by["evcc"].kpis["energy_cost_EUR"]
+        console.print(f"(c) vs (b): {100 * (1 - c / b):.1f} % cheaper" if b else "")
+    if "mpc" in by and by["mpc"].plan_median_s is not None:
+        console.print(f"re-plan time: median {1000 * by['mpc'].plan_median_s:.1f} ms, p99 {1000 * (by['mpc'].plan_p99_s or 0):.1f} ms")
+    report = home_study.write_report(rows, out / "home_study", f"{scenario}: HEMS strategies")
+    console.print(f"report: {report}")
 
 
 def main() -> None:  # pragma: no cover

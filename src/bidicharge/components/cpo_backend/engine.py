@@ -88,6 +88,8 @@ class CsmsEngine:
         self.heartbeat_interval_s = heartbeat_interval_s
         self.accept_unknown_tokens = accept_unknown_tokens
         self.sessions: dict[str, OcppSession] = {}
+        # heartbeats only prove liveness: kept in memory, not written per beat (10,000 stations)
+        self.last_seen: dict[str, datetime] = {}
         self._next_profile_id = 1
 
     # ---- wiring ------------------------------------------------------------------------------
@@ -124,11 +126,7 @@ class CsmsEngine:
                                           status=m.RegistrationStatusEnumType.ACCEPTED)
 
     def _seen(self, ident: str) -> datetime:
-        now = self.now()
-        with self.store.session() as s:
-            station = s.get(Station, ident)
-            if station is not None:
-                station.last_seen_at = now
+        now = self.last_seen[ident] = self.now()
         return now
 
     def on_heartbeat(self, ident: str, r: Any) -> Any:

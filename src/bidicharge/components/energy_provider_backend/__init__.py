@@ -6,6 +6,7 @@ fixed rate (EEG-style). Serves prices to the HEMS on I-45.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -13,6 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from bidicharge.components.energy_provider_backend.prices import PriceFileError, PriceSeries, load_prices
 from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides
 
@@ -22,6 +24,8 @@ def _iso(t: float) -> str:
 
 
 class TariffConfig(ComponentConfig):
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(0, ge=0, le=65535, description="live mode: the REST port (0 = a free port)")
     prices: str = "bundled:de-day-ahead-2018"
     markup_EUR_per_kWh: float = Field(0.20, ge=0, description="grid fees, levies, supplier margin (net)")
     vat: float = Field(0.19, ge=0, le=1)
@@ -43,7 +47,7 @@ class EnergyProviderBackend(Component):
     kind = "energy_provider_backend"
     catalogue_id = "C-EP-BACKEND"
     Config = TariffConfig
-    PORTS = (provides("tariff", "I-45", "in-memory", wire_protocol="REST"),)
+    PORTS = (provides("tariff", "I-45", "REST (OpenAPI)"),)
     phase = Phase.ENVIRONMENT
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("spot_EUR_per_MWh", "import_EUR_per_kWh", "feed_in_EUR_per_kWh")
 
@@ -52,6 +56,27 @@ class EnergyProviderBackend(Component):
         self.cfg: TariffConfig = config
         self.series: PriceSeries = load_prices(config.prices, context.base_dir)
         self._spot = 0.0
+        self.api_url: str | None = None
+        self.ready = asyncio.Event()
+
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: serve the tariff's REST API (I-45)."""
+        import socket
+
+        import uvicorn
+
+        from bidicharge.components.energy_provider_backend.api import create_app
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.cfg.api_host, self.cfg.api_port))
+        self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
+        server = uvicorn.Server(uvicorn.Config(create_app(self), log_level="warning"))
+        self.ready.set()
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            server.should_exit = True
 
     @classmethod
     def check_span(cls, config: Any, start_s: float, end_s: float, base_dir: str) -> list[tuple[str, str]]:

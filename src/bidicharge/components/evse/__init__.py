@@ -73,6 +73,10 @@ class Evse(Component):
         self.grid_power_W = 0.0
         self.vehicle: VehicleStatus | None = None
 
+    def start(self, now: float) -> None:
+        super().start(now)
+        self.vehicle = self._vehicle_link().request(VehicleStatusRequest())  # know the car from the first cycle
+
     def _vehicle_link(self) -> Link:
         link = self.link("vehicle")
         assert link is not None
@@ -126,6 +130,7 @@ class Evse(Component):
             min_soc=v.min_soc if connected and v else None,
             charge_efficiency=(v.charge_efficiency if v else 1.0) * self.params.efficiency,
             discharge_efficiency=(v.discharge_efficiency if v else 1.0) * self.params.efficiency,
+            stage_efficiency=self.params.efficiency,
         )
 
     def handle(self, port: str, message: object, link: Link) -> object:

@@ -26,8 +26,9 @@ class ChargerStatus:
     departure_s: float | None
     target_soc: float | None
     min_soc: float | None
-    charge_efficiency: float
+    charge_efficiency: float  # grid → vehicle battery, stage and vehicle together
     discharge_efficiency: float
+    stage_efficiency: float = 1.0  # the EVSE's own conversion, one way
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

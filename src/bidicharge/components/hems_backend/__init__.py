@@ -1,0 +1,136 @@
+"""HEMS backend (C-HEMS-BACKEND): receives the HEMS's measurements, plans and events over
+MQTT (I-06), stores them (SQLite by default, PostgreSQL by URL) and serves the HEMS app's
+REST API (I-07); settings from the app travel back to the HEMS as retained MQTT messages.
+
+In study mode the HEMS hands it its states in memory through the same contract; in live mode
+it runs an embedded MQTT broker (amqtt) unless `broker` names an external one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from bidicharge.components.hems_backend.store import HemsStore
+from bidicharge.components.interfaces.i06_hems_backend import (
+    HemsEvent,
+    HemsPlan,
+    HemsSettings,
+    HemsState,
+    parse_topic,
+    topic,
+)
+from bidicharge.runtime.clock import Clock
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import Link, provides
+from bidicharge.transports.mqtt import BrokerAddress, EmbeddedBroker, MqttSession, parse_broker_url
+
+log = logging.getLogger(__name__)
+
+
+class HemsBackendConfig(ComponentConfig):
+    broker: str = Field("embedded", description="'embedded' (amqtt in this process) or mqtt://host:port")
+    db_url: str = "sqlite:///out/hems_backend.db"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(0, ge=0, le=65535, description="0 = a free port")
+
+
+@component_type
+class HemsBackend(Component):
+    kind = "hems_backend"
+    catalogue_id = "C-HEMS-BACKEND"
+    Config = HemsBackendConfig
+    PORTS = (
+        provides("hems", "I-06", "MQTT"),
+        provides("app", "I-07", "REST (OpenAPI)"),
+    )
+    phase = Phase.BACKEND
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        self.cfg: HemsBackendConfig = config
+        self.store = HemsStore(config.db_url)
+        self.broker_address: BrokerAddress | None = None
+        self.api_port: int | None = None
+        self.ready = asyncio.Event()
+        self.rejected = 0
+        self._session: MqttSession | None = None
+
+    # -- study mode: the HEMS hands its messages over in memory ---------------------------
+    def handle(self, port: str, message: object, link: Link) -> object:
+        if isinstance(message, HemsState):
+            self.store.add_state(message)
+            return None
+        if isinstance(message, HemsPlan):
+            self.store.put_plan(message)
+            return None
+        if isinstance(message, HemsEvent):
+            self.store.add_event(message)
+            return None
+        return super().handle(port, message, link)
+
+    # -- live mode --------------------------------------------------------------------------
+    async def on_mqtt(self, name: str, payload: bytes, retained: bool) -> None:
+        parsed = parse_topic(name)
+        if parsed is None:
+            return
+        site, leaf = parsed
+        model = {"state": HemsState, "plan": HemsPlan, "events": HemsEvent}.get(leaf)
+        if model is None:
+            return
+        try:
+            msg = model.model_validate(json.loads(payload))
+        except (ValueError, ValidationError) as exc:
+            self.rejected += 1
+            log.warning("HEMS backend: refused %s from %s: %s", leaf, site, str(exc).splitlines()[0])
+            return
+        if getattr(msg, "site", site) != site:
+            self.rejected += 1
+            log.warning("HEMS backend: %s on %s claims site %r", leaf, name, msg.site)  # type: ignore[attr-defined]
+            return
+        self.handle("hems", msg, None)  # type: ignore[arg-type]
+
+    async def publish_settings(self, site: str, settings: HemsSettings) -> None:
+        if self._session is None:
+            raise TimeoutError("no MQTT session")
+        await self._session.publish(topic(site, "settings"), settings.model_dump_json().encode(), retain=True)
+
+    async def serve(self, clock: Clock) -> None:
+        import socket
+
+        import uvicorn
+
+        from bidicharge.components.hems_backend.api import create_app
+
+        async with asyncio.TaskGroup() as tg:
+            broker: EmbeddedBroker | None = None
+            if self.cfg.broker == "embedded":
+                broker = EmbeddedBroker()
+                self.broker_address = await broker.start()
+            else:
+                self.broker_address = parse_broker_url(self.cfg.broker)
+            self._session = MqttSession(
+                self.broker_address,
+                client_id=f"bidicharge-hems-backend-{self.name}",
+                subscriptions=("bidicharge/v1/hems/+/state", "bidicharge/v1/hems/+/plan", "bidicharge/v1/hems/+/events"),
+                handler=self.on_mqtt,
+            )
+            tg.create_task(self._session.run())
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.cfg.api_host, self.cfg.api_port))
+            self.api_port = sock.getsockname()[1]
+            server = uvicorn.Server(uvicorn.Config(create_app(self.store, self.publish_settings), log_level="warning"))
+            tg.create_task(server.serve(sockets=[sock]))
+            await self._session.wait_connected(30.0)
+            self.ready.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                server.should_exit = True
+                if broker is not None:
+                    await broker.stop()
