@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -264,3 +265,19 @@ async def test_command_before_data_transfer_starts_is_refused() -> None:
     client = Iec104Client("127.0.0.1", 9)
     with pytest.raises(ConnectionError):
         await client.setpoint(CA, 2001, 1.0)
+
+
+async def test_client_keeps_dialling_until_the_server_appears() -> None:
+    with socket.socket() as probe:  # a port with nobody listening: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    client = Iec104Client("127.0.0.1", port, reconnect_delay_s=0.02, max_reconnect_delay_s=0.1)
+
+    async def body() -> None:
+        await until(lambda: client.dialer is not None and client.dialer.attempts >= 3)
+        assert client.connects == 0
+        async with Iec104Server([pool_database()], port=port):
+            await client.wait_started()
+            assert client.connects == 1
+
+    await running(client, body)

@@ -49,6 +49,7 @@ from bidicharge.protocols.iec104 import (
     Tracer,
     TypeId,
 )
+from bidicharge.protocols.iec104.dialer import Dialer, DialState
 from bidicharge.protocols.iec104.station import Station
 
 log = logging.getLogger(__name__)
@@ -289,23 +290,39 @@ class Iec104Client:
         self.points: dict[tuple[int, int], PointReported] = {}
         self.connection: Iec104Connection[ControllingEvent] | None = None
         self.connects = 0
+        self.dialer: Dialer | None = None
         self._started = asyncio.Event()
         self._pending: dict[_CommandKey, asyncio.Future[Confirmation]] = {}
         self._interrogations: dict[int, asyncio.Future[None]] = {}
 
     async def run(self) -> None:
-        """Connect, serve, reconnect after a loss; runs until cancelled."""
-        delay = self.reconnect_delay_s
+        """Connect, serve, reconnect after a loss; runs until cancelled.
+
+        When to dial and how long a connect may take (t0) is the core's
+        :class:`~bidicharge.protocols.iec104.dialer.Dialer`; this loop only follows it.
+        """
+        dialer = self.dialer = Dialer(
+            now=self._clock(),
+            parameters=self.parameters,
+            reconnect_delay_s=self.reconnect_delay_s,
+            max_reconnect_delay_s=self.max_reconnect_delay_s,
+        )
         while True:
+            await self._sleep_until(dialer.next_deadline())
+            if not dialer.due(self._clock()):
+                continue
+            dialer.dialling(now=self._clock())
             try:
-                async with asyncio.timeout(self.parameters.t0_s):  # 104 9.6: t0 connection establishment
+                async with asyncio.timeout_at(self._loop_time(dialer.next_deadline())):
                     reader, writer = await asyncio.open_connection(self.host, self.port)
             except (OSError, TimeoutError) as exc:
-                log.info("IEC 104 connect to %s:%s failed: %s", self.host, self.port, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_reconnect_delay_s)
+                if isinstance(exc, TimeoutError):
+                    dialer.handle_timeout(self._clock())
+                if dialer.state is DialState.CONNECTING:
+                    dialer.failed(str(exc) or type(exc).__name__, now=self._clock())
+                log.info("IEC 104 connect to %s:%s failed: %s", self.host, self.port, dialer.last_failure)
                 continue
-            delay = self.reconnect_delay_s
+            dialer.connected(now=self._clock())
             self.connects += 1
             station = ControllingStation(
                 now=self._clock(),
@@ -325,8 +342,18 @@ class Iec104Client:
             finally:
                 self.connection = None
                 self._started.clear()
-                self._fail_pending(ConnectionError(station.link.closed_reason or "connection closed"))
-            await asyncio.sleep(delay)
+                reason = station.link.closed_reason or "connection closed"
+                self._fail_pending(ConnectionError(reason))
+                dialer.disconnected(reason, now=self._clock())
+
+    def _loop_time(self, deadline: float | None) -> float | None:
+        if deadline is None:
+            return None
+        return asyncio.get_running_loop().time() + max(0.0, deadline - self._clock())
+
+    async def _sleep_until(self, deadline: float | None) -> None:
+        if deadline is not None:
+            await asyncio.sleep(max(0.0, deadline - self._clock()))
 
     async def wait_started(self) -> None:
         """Until data transfer is started on the current connection."""

@@ -29,6 +29,7 @@ from .controlled import CommandHandler, ControlledStation
 from .controlling import ControllingStation
 from .cp56time import Cp56Time2a
 from .describe import describe_asdu
+from .dialer import Dialer, DialState
 from .errors import Iec104Error, LocalProtocolError, RemoteProtocolError
 from .events import (
     ActivationConfirmed,
@@ -94,6 +95,8 @@ __all__ = [
     "Cp56Time2a",
     "DataTransferStarted",
     "DataTransferStopped",
+    "DialState",
+    "Dialer",
     "EndOfInitialisation",
     "IFrame",
     "Iec104Error",
