@@ -367,3 +367,20 @@ def test_update_of_an_unknown_point_is_our_error() -> None:
         outstation.update(CA, 4242, 1.0, now=1.0)
     with pytest.raises(LocalProtocolError):
         outstation.update(CA, 1004, 1.0, now=1.0)  # a time-tagged point needs its time
+
+
+def test_test_command_is_flagged_to_the_handler_and_answered_with_the_t_bit() -> None:
+    pool = Pool()
+    master, outstation = pair(pool=pool)
+    asdu = Asdu(
+        type_id=TypeId.C_SE_NC_1,
+        cause=Cause.ACTIVATION,
+        test=True,
+        common_address=CA,
+        objects=(SetpointFloat(ioa=2001, value=1.0),),
+    )
+    master.link.send_asdu(encode_asdu(asdu), now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    assert pool.requests[-1].test
+    answers = [a for a in asdus_of(trace, "b>a") if a.type_id is TypeId.C_SE_NC_1]
+    assert answers and all(a.test for a in answers)

@@ -59,6 +59,10 @@ from .link import ApciParameters, Role
 from .points import COMMAND_POINT_TYPES, MONITOR_POINT_TYPES, MonitorPoint, PointDatabase
 from .station import Station, Tracer
 
+#: Decides a command: True executes (confirmation, return information, termination), False
+#: refuses (negative confirmation). It runs inside the station's receive path: to report an
+#: actual value, put it in the database with ``PointDatabase.set`` (a feedback point added
+#: with ``autoreturn=False``), not through ``update``, so it follows the confirmation.
 CommandHandler = Callable[[CommandRequest], bool]
 #: Objects per interrogation ASDU: 15 floats (3 + 5 octets each) fit the 249 octets.
 GI_OBJECTS_PER_ASDU: Final = 15
@@ -203,6 +207,7 @@ class ControlledStation(Station[ControlledEvent]):
                 type_id=asdu.type_id,
                 cause=cause,
                 negative=not positive,
+                test=asdu.test,  # answers keep the T bit of the request (101 7.2.3)
                 originator=asdu.originator,
                 common_address=ca,
                 objects=asdu.objects,
@@ -281,6 +286,7 @@ class ControlledStation(Station[ControlledEvent]):
             qualifier=obj.qualifier,
             time=obj.time,
             originator=asdu.originator,
+            test=asdu.test,
         )
         accepted = bool(self.on_command(request))
         self._events.append(CommandHandled(request=request, accepted=accepted))

@@ -23,6 +23,7 @@ class CommandRequest:
     qualifier: int  # QU of a single command, QL of a set-point
     time: Cp56Time2a | None
     originator: int
+    test: bool = False  # T bit: sent under test conditions, the process must not change (101 7.2.3)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
