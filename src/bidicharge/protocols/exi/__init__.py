@@ -25,6 +25,7 @@ from .codec import (
     NS_DC,
     SCHEMA_NAMESPACES,
     decode,
+    decode_element,
     encode,
     namespace_of,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "LocalProtocolError",
     "RemoteProtocolError",
     "decode",
+    "decode_element",
     "encode",
     "namespace_of",
 ]

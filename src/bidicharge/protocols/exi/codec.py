@@ -140,6 +140,10 @@ class ExiCodec:
 
         Raises `RemoteProtocolError` for anything that is not a valid document of that set.
         """
+        return self.decode_element(data, namespace)[1]
+
+    def decode_element(self, data: bytes, namespace: str) -> tuple[str, Any]:
+        """Like `decode`, also returning the root element's local name."""
         doc = self._docs.get(namespace)
         if doc is None:
             raise LocalProtocolError(f"unknown schema set {namespace!r}")
@@ -153,12 +157,12 @@ class ExiCodec:
             code = r.read(doc.nbits)
             if code >= len(doc.globals):
                 raise RemoteProtocolError("undeclared root element (SE(*)) not supported")
-            g = doc.globals[code][2]
+            _uri, local, g = doc.globals[code]
             if isinstance(g, Grammar):
-                return _decode_complex(r, g)
+                return local, _decode_complex(r, g)
             if isinstance(g, ValueCodec):
-                return _decode_simple_element(r, g)
-            raise RemoteProtocolError(f"root element {doc.globals[code][1]} not supported")
+                return local, _decode_simple_element(r, g)
+            raise RemoteProtocolError(f"root element {local} not supported")
         except ExiError:
             raise
         except (ValueError, TypeError, IndexError, OverflowError, RecursionError, MemoryError) as exc:
@@ -170,6 +174,7 @@ DEFAULT_CODEC = ExiCodec("iso15118-20:2022", TYPES, DOCS)
 SCHEMA_NAMESPACES = DEFAULT_CODEC.namespaces
 encode = DEFAULT_CODEC.encode
 decode = DEFAULT_CODEC.decode
+decode_element = DEFAULT_CODEC.decode_element
 
 
 # Element of a simple type (§8.5.4.1.3.1): state 0 declares only CH, state 1 only EE, so each

@@ -47,7 +47,8 @@ def sample_message(g: Grammar, choose: Chooser, *, max_repeat: int = 3, depth: i
                     value = sample_message(f.child, choose, max_repeat=max_repeat, depth=depth + 1)
                 else:
                     assert f.value is not None
-                    value = sample_value(f.value, choose)
+                    # empty simple content is not encodable (see codec._emit)
+                    value = sample_value(f.value, choose, min_length=1 if f.kind == "c" else 0)
             except Unsamplable:
                 capped = [p for p in capped if p[1] != fi]
                 continue
@@ -66,7 +67,7 @@ def sample_message(g: Grammar, choose: Chooser, *, max_repeat: int = 3, depth: i
     return g.cls(**values)
 
 
-def sample_value(codec: ValueCodec, choose: Chooser) -> Any:
+def sample_value(codec: ValueCodec, choose: Chooser, *, min_length: int = 0) -> Any:
     if isinstance(codec, _Bool):
         return choose(2) == 1
     if isinstance(codec, _NBit):
@@ -84,10 +85,10 @@ def sample_value(codec: ValueCodec, choose: Chooser) -> Any:
         cands = [c for c in (lo, hi, -1, 0, 1, -129, 300, -70_000) if lo <= c <= hi]
         return cands[choose(len(cands))]
     if isinstance(codec, _Str):
-        n = codec.length if codec.length is not None else choose(min(codec.max_length or 24, 24) + 1)
+        n = codec.length if codec.length is not None else max(min_length, choose(min(codec.max_length or 24, 24) + 1))
         return "".join(_ALPHABET[choose(len(_ALPHABET))] for _ in range(n))
     if isinstance(codec, _Bin):
-        n = codec.length if codec.length is not None else choose(min(codec.max_length or 40, 40) + 1)
+        n = codec.length if codec.length is not None else max(min_length, choose(min(codec.max_length or 40, 40) + 1))
         return bytes(choose(256) for _ in range(n))
     if isinstance(codec, _Enum):
         members = [v for v in codec.values if v in codec.cls._value2member_map_]
