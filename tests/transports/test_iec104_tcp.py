@@ -281,3 +281,26 @@ async def test_client_keeps_dialling_until_the_server_appears() -> None:
             assert client.connects == 1
 
     await running(client, body)
+
+
+async def test_after_a_link_lost_mid_activation_the_next_interrogation_tells_the_outcome() -> None:
+    server: Iec104Server
+
+    def execute_then_lose_the_link(request: CommandRequest) -> bool:
+        for connection in list(server.connections):
+            connection._writer.transport.abort()  # the TCP link dies before the confirmation leaves
+        return True
+
+    async with Iec104Server([pool_database()], on_command=execute_then_lose_the_link) as server:
+        client = Iec104Client("127.0.0.1", server.port, reconnect_delay_s=0.05)
+
+        async def body() -> None:
+            await client.wait_started()
+            await until(lambda: (CA, 1003) in client.points)
+            assert client.points[CA, 1003].value == 0.0
+            with pytest.raises(ConnectionError):
+                await client.setpoint(CA, 2001, 3000.0)
+            await until(lambda: client.connects >= 2 and client.points[CA, 1003].value == 3000.0)
+            assert client.points[CA, 1003].cause is Cause.INTERROGATED_BY_STATION
+
+        await running(client, body)
