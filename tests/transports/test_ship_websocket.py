@@ -211,3 +211,20 @@ async def test_idle_connection_is_kept_alive_by_ping(identities) -> None:  # typ
         hems.kick()
         await asyncio.sleep(0.05)
         assert box_id.ski in hems._links
+
+
+async def test_double_connection_keeps_the_one_the_higher_ski_initiated(identities) -> None:  # type: ignore[no-untyped-def]
+    hems_id, box_id = identities
+    hems, _ = hems_side(hems_id, TrustStore(auto_accept=True))
+    box, _ = box_side(box_id)
+    box.trust.add(hems_id.ski)
+    async with hems, box:
+        hems_port = await hems.listen()
+        box_port = await box.listen()
+        await box.dial("127.0.0.1", hems_port, hems_id.ski)
+        await hems.dial("127.0.0.1", box_port, box_id.ski)
+        higher_is_hems = hems_id.ski > box_id.ski
+        await wait_for(lambda: len(hems._links) == 1 and len(box._links) == 1
+                       and hems._links[box_id.ski].initiated_by_us is higher_is_hems
+                       and box._links[hems_id.ski].initiated_by_us is (not higher_is_hems))
+        await wait_for(lambda: box_id.ski in hems.stack.node.peers() and hems_id.ski in box.stack.node.peers())

@@ -39,6 +39,7 @@ from OpenSSL import SSL
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import State as WsState
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
@@ -178,6 +179,7 @@ class _Link:
         self.ws: ClientProtocol | ServerProtocol | None = None
         self.last_received = 0.0
         self.ping_sent: float | None = None
+        self.initiated_by_us = role is Role.CLIENT
 
     async def handshake(self) -> Ski:
         while True:
@@ -328,6 +330,9 @@ class ShipTransport:
         except BaseException:
             link.close()
             raise
+        if not self._resolve_double(peer, initiated_by_us=True):
+            link.close()
+            return peer  # the existing connection is the one to keep
         self._register(peer, link, Role.CLIENT, trusted=True)
         return peer
 
@@ -372,7 +377,7 @@ class ShipTransport:
             log.info("SHIP accept failed: %s", exc)
             link.close()
             return
-        if peer in self._links:  # SHIP 12.2.2: keep one connection per peer
+        if not self._resolve_double(peer, initiated_by_us=False):
             link.close()
             return
         trusted = self.trust.is_trusted(peer) or self.trust.auto_accept
@@ -393,7 +398,25 @@ class ShipTransport:
                 raise ConnectionError("closed during websocket handshake")
             link.ws.receive_data(data)
 
+    def _resolve_double(self, peer: Ski, *, initiated_by_us: bool) -> bool:
+        """Two connections to one peer (SHIP 12.2.2): keep the one the higher SKI initiated.
+
+        Both nodes apply the same rule, so both keep the same connection. Returns whether the
+        new connection is kept (the old one is then closed here).
+        """
+        old = self._links.get(peer)
+        if old is None:
+            return True
+        we_are_higher = self.identity.ski > peer
+        keep_new = initiated_by_us == we_are_higher and old.initiated_by_us != initiated_by_us
+        if keep_new:
+            del self._links[peer]
+            old.close()
+            self.stack.connection_lost(peer, "replaced by the connection the higher SKI initiated")
+        return keep_new
+
     def _register(self, peer: Ski, link: _Link, role: Role, *, trusted: bool) -> None:
+        link.initiated_by_us = role is Role.CLIENT
         self._links[peer] = link
         link.last_received = self.now()
         self.stack.open(peer, role, self.now(), trusted=trusted,
@@ -406,8 +429,8 @@ class ShipTransport:
         try:
             while True:
                 data = await link.recv_plain()
-                if not data:
-                    break
+                if not data or self._links.get(peer) is not link:
+                    break  # closed, or replaced by a newer connection to the same peer
                 link.last_received = self.now()
                 link.ping_sent = None  # anything from the peer proves it is alive
                 link.ws.receive_data(data)
@@ -433,12 +456,15 @@ class ShipTransport:
         """Move frames from the stack to the websockets; close the ones SHIP ended."""
         for peer, frame in self.stack.bytes_to_send():
             link = self._links.get(peer)
-            if link is None or link.ws is None:
-                continue
+            if link is None or link.ws is None or link.ws.state is not WsState.OPEN:
+                continue  # closing: SHIP already said goodbye on this connection
             link.ws.send_binary(frame)
             await link.flush_ws()
         for event in self.stack.events():
             if isinstance(event, PeerDisconnected):
+                connection = self.stack.connections.get(event.peer)
+                if connection is None or not connection.closed:
+                    continue  # reported for a link we dropped ourselves; the current one stays
                 link = self._links.get(event.peer)
                 if link is not None and link.ws is not None:
                     with contextlib.suppress(Exception):
@@ -456,7 +482,7 @@ class ShipTransport:
         now = self.now()
         for peer, link in list(self._links.items()):
             action = keepalive_action(now, link.last_received, link.ping_sent)
-            if action == "ping" and link.ws is not None:
+            if action == "ping" and link.ws is not None and link.ws.state is WsState.OPEN:
                 link.ping_sent = now
                 link.ws.send_ping(b"ship")
                 await link.flush_ws()

@@ -228,6 +228,7 @@ class RemoteDevice:
                 self.address = device
             if isinstance(info.get("deviceType"), str):
                 self.device_type = info["deviceType"]
+        before = dict(self.entity_types)
         if not partial:
             self.entity_types.clear()
             self.features.clear()
@@ -243,9 +244,14 @@ class RemoteDevice:
                     del self.data[dkey]
                 changes.append((path, "removed"))
                 continue
-            if path not in self.entity_types:
+            if path not in (self.entity_types if partial else before):
                 changes.append((path, "added"))
             self.entity_types[path] = str(desc.get("entityType", ""))
+        if not partial:  # a full update: what is gone was removed
+            for path in sorted(set(before) - set(self.entity_types)):
+                changes.append((path, "removed"))
+                for dkey in [k for k in self.data if k[0][:len(path)] == path]:
+                    del self.data[dkey]
         for raw in _as_list(data.get("featureInformation")):
             desc = _description(raw)
             address = Address.from_json(desc.get("featureAddress", {}))

@@ -515,6 +515,10 @@ class SpineNode:
             if kind == "subscription":
                 self.remote_subscriptions.add((peer, client, server))
                 self._emit(SubscriptionChanged(peer=peer, client=client, server=server, added=True, ours=True))
+                if server.entity == NODE_MANAGEMENT.entity and server.feature == NODE_MANAGEMENT.feature:
+                    # entities added between its discovery reply and our subscription would be missed
+                    self._send_request(peer, self.device.node_management.address, NODE_MANAGEMENT,
+                                       CmdClassifier.READ, Cmd(function=DISCOVERY), self.now)
             else:
                 self.remote_bindings.add((peer, client, server))
                 self._emit(BindingChanged(peer=peer, client=client, server=server, added=True, ours=True))
