@@ -176,7 +176,7 @@ class SchemaLoader:
             return
         self._loaded.add(path)
         prefixes: dict[str, str] = {}
-        for event, item in ET.iterparse(path, events=("start-ns",)):
+        for _event, item in ET.iterparse(path, events=("start-ns",)):
             prefix, uri = item  # type: ignore[misc]
             prefixes.setdefault(prefix, uri)
         root = ET.parse(path).getroot()
@@ -239,7 +239,9 @@ class SchemaLoader:
         return st
 
     def _complex_type(self, node: ET.Element, ctx: _Ctx, name: QName | None) -> ComplexType:
-        ct = ComplexType(name=name, mixed=node.get("mixed") == "true", abstract=node.get("abstract") == "true")
+        ct = ComplexType(
+            name=name, mixed=node.get("mixed") == "true", abstract=node.get("abstract") == "true"
+        )
         body: ET.Element = node
         cc = _child(node, "complexContent")
         sc = _child(node, "simpleContent")
@@ -288,8 +290,11 @@ class SchemaLoader:
 
     def _particle(self, node: ET.Element, ctx: _Ctx) -> Particle:
         tag = _local(node)
-        p = Particle(kind=tag, min_occurs=_occurs(node.get("minOccurs", "1")),
-                     max_occurs=_occurs(node.get("maxOccurs", "1")))
+        p = Particle(
+            kind=tag,
+            min_occurs=_occurs(node.get("minOccurs", "1")),
+            max_occurs=_occurs(node.get("maxOccurs", "1")),
+        )
         if tag == "element":
             p.element = self._element(node, ctx, is_global=False)
         elif tag == "any":
@@ -427,8 +432,9 @@ class Resolver:
         if st.enumeration:
             # EXI §7.2: enumerated values are n-bit indexes into the schema-ordered list
             name = st.name if st.name else (ref if isinstance(ref, tuple) else None)
-            return ValueSpec(kind="enum", enum=tuple(st.enumeration), nbits=_bits_for(len(st.enumeration)),
-                             enum_name=name)
+            return ValueSpec(
+                kind="enum", enum=tuple(st.enumeration), nbits=_bits_for(len(st.enumeration)), enum_name=name
+            )
         if b == "boolean":
             return ValueSpec(kind="bool")
         if b in BUILTIN_BOUNDS:
@@ -471,8 +477,13 @@ class Resolver:
             particle = parts[0]
         else:
             particle = Particle(kind="sequence", children=parts)
-        return ComplexType(name=ct.name, attributes=base.attributes + ct.attributes, particle=particle,
-                           mixed=ct.mixed or base.mixed, abstract=ct.abstract)
+        return ComplexType(
+            name=ct.name,
+            attributes=base.attributes + ct.attributes,
+            particle=particle,
+            mixed=ct.mixed or base.mixed,
+            abstract=ct.abstract,
+        )
 
     def element(self, decl: ElementDecl) -> ElementDecl:
         if decl.is_global or decl.type_ref is not None or decl.anon_type is not None:
@@ -626,14 +637,33 @@ class Model:
         for au in sorted(ct.attributes, key=lambda a: (a.qname[1], a.qname[0])):
             vs = self.r.value_spec(au.type_ref)
             self._note_enum(vs)
-            tm.fields.append(FieldModel(attr=attr_name(au.qname[1]), wire=au.qname, kind="attribute", value=vs,
-                                        complex_key=None, optional=not au.required, repeated=False,
-                                        min_occurs=1 if au.required else 0))
+            tm.fields.append(
+                FieldModel(
+                    attr=attr_name(au.qname[1]),
+                    wire=au.qname,
+                    kind="attribute",
+                    value=vs,
+                    complex_key=None,
+                    optional=not au.required,
+                    repeated=False,
+                    min_occurs=1 if au.required else 0,
+                )
+            )
         if ct.simple_content is not None:
             vs = self.r.value_spec(ct.simple_content)
             self._note_enum(vs)
-            tm.fields.append(FieldModel(attr=attr_name("value"), wire=("", "#content"), kind="content", value=vs,
-                                        complex_key=None, optional=False, repeated=False, min_occurs=1))
+            tm.fields.append(
+                FieldModel(
+                    attr=attr_name("value"),
+                    wire=("", "#content"),
+                    kind="content",
+                    value=vs,
+                    complex_key=None,
+                    optional=False,
+                    repeated=False,
+                    min_occurs=1,
+                )
+            )
             return
         by_wire: dict[QName, FieldModel] = {}
 
@@ -657,11 +687,17 @@ class Model:
                     existing.repeated = True if not (o and existing.optional) else existing.repeated or rep
                     continue
                 ck = self.type_key_of(d)
-                fm = FieldModel(attr=attr_name(d.qname[1]), wire=d.qname, kind="element",
-                                value=None if ck else self.simple_of(d), complex_key=ck,
-                                optional=o and not rep, repeated=rep,
-                                min_occurs=0 if o else p.min_occurs,
-                                max_occurs=p.max_occurs)
+                fm = FieldModel(
+                    attr=attr_name(d.qname[1]),
+                    wire=d.qname,
+                    kind="element",
+                    value=None if ck else self.simple_of(d),
+                    complex_key=ck,
+                    optional=o and not rep,
+                    repeated=rep,
+                    min_occurs=0 if o else p.min_occurs,
+                    max_occurs=p.max_occurs,
+                )
                 by_wire[d.qname] = fm
                 tm.fields.append(fm)
 
@@ -770,8 +806,9 @@ class GrammarBuilder:
             nfa.eps[e].append(cur)
         return cur
 
-    def _term(self, nfa: NFA, p: Particle, cur: int, fidx: dict[QName, int], counter: list[int],
-              order: int) -> int:
+    def _term(
+        self, nfa: NFA, p: Particle, cur: int, fidx: dict[QName, int], counter: list[int], order: int
+    ) -> int:
         if p.kind == "element":
             assert p.element is not None
             head = self.m.r.element(p.element)
@@ -831,7 +868,7 @@ class GrammarBuilder:
                 else:
                     by_event[ev] = (label, set(dsts))
             prods: list[tuple[tuple[object, ...], str, int, frozenset[int]]] = []
-            for ev, (label, dsts) in by_event.items():
+            for label, dsts in by_event.values():
                 kind = str(label[0])
                 fi = int(label[1]) if kind in ("AT", "SE", "CH") else -1  # type: ignore[call-overload]
                 prods.append((self._sort_key(label), kind, fi, closure(frozenset(dsts))))
@@ -910,8 +947,15 @@ def emit_modules(model: Model, src: str) -> dict[str, str]:
     files: dict[str, str] = {}
     for mod in sorted(set(MODULES.values())):
         body = out.get(mod, [])
-        head = [HEADER.format(src=src), '"""Message dataclasses of one XML namespace."""', "",
-                "from __future__ import annotations", "", "from dataclasses import dataclass, field", ""]
+        head = [
+            HEADER.format(src=src),
+            '"""Message dataclasses of one XML namespace."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "from dataclasses import dataclass, field",
+            "",
+        ]
         head.append("from enum import StrEnum")
         head.append("")
         for other in sorted(imports.get(mod, set()) - {mod}):
@@ -961,8 +1005,14 @@ def value_spec_literal(model: Model, vs: ValueSpec) -> str:
         assert vs.enum_name is not None
         return f"V.enum({MODULES[vs.enum_name[0]]}.{class_name(vs.enum_name[1])}, {vs.enum!r})"
     args: list[str] = []
-    ctor = {"bool": "boolean", "nbit": "nbit", "uint": "unsigned", "int": "integer", "str": "string",
-            "bin": "binary"}[vs.kind]
+    ctor = {
+        "bool": "boolean",
+        "nbit": "nbit",
+        "uint": "unsigned",
+        "int": "integer",
+        "str": "string",
+        "bin": "binary",
+    }[vs.kind]
     if vs.kind in ("nbit", "uint", "int"):
         args = [repr(vs.min_value), repr(vs.max_value)]
     elif vs.kind == "str":
@@ -972,7 +1022,9 @@ def value_spec_literal(model: Model, vs: ValueSpec) -> str:
     return f"V.{ctor}({', '.join(args)})"
 
 
-def compress_states(states: list[tuple[int, list[tuple[str, int, int]]]]) -> list[tuple[int, tuple[tuple[str, int, int], ...]]]:
+def compress_states(
+    states: list[tuple[int, list[tuple[str, int, int]]]],
+) -> list[tuple[int, tuple[tuple[str, int, int], ...]]]:
     """Rows with relative next-state offsets, run-length encoded (bounded repeats unroll to
     long runs of identical rows)."""
     rel: list[tuple[tuple[str, int, int], ...]] = []
@@ -990,22 +1042,28 @@ def compress_states(states: list[tuple[int, list[tuple[str, int, int]]]]) -> lis
 KIND_CODE = {"AT": "A", "SE": "S", "SE*": "W", "CH": "C", "CHU": "U", "EE": "E"}
 
 
-def emit_grammars(model: Model, profile: str, grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]],
-                  docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]]) -> str:
-    lines = [HEADER.format(src=profile),
-             f'"""Schema-informed EXI grammars (profile {profile!r}).',
-             "",
-             "Per complex type: fields (attribute, wire uri, wire local name, value codec or complex",
-             "type, repeated) and the normalised grammar states as run-length encoded rows of",
-             "(production kind, field index, relative next state) in event-code order. Kinds: A=AT,",
-             "S=SE, W=SE(*), C=CH typed, U=CH untyped (mixed), E=EE.",
-             '"""',
-             "",
-             "from __future__ import annotations",
-             "",
-             "from ..grammar import Doc, T, TypeDef",
-             "from .. import values as V",
-             ""]
+def emit_grammars(
+    model: Model,
+    profile: str,
+    grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]],
+    docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]],
+) -> str:
+    lines = [
+        HEADER.format(src=profile),
+        f'"""Schema-informed EXI grammars (profile {profile!r}).',
+        "",
+        "Per complex type: fields (attribute, wire uri, wire local name, value codec or complex",
+        "type, repeated) and the normalised grammar states as run-length encoded rows of",
+        "(production kind, field index, relative next state) in event-code order. Kinds: A=AT,",
+        "S=SE, W=SE(*), C=CH typed, U=CH untyped (mixed), E=EE.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from ..grammar import Doc, T, TypeDef",
+        "from .. import values as V",
+        "",
+    ]
     for mod in sorted(set(MODULES.values())):
         lines.append(f"from . import {mod}")
     lines.append("")
@@ -1078,7 +1136,9 @@ def check_against(primary: Model, draft: Model) -> None:
             raise SchemaError(f"draft enumeration {q} missing in the primary profile")
 
 
-def generate_profile(profile: str, with_classes: bool, primary: Model | None = None) -> tuple[dict[str, str], Model]:
+def generate_profile(
+    profile: str, with_classes: bool, primary: Model | None = None
+) -> tuple[dict[str, str], Model]:
     folder = SCHEMA_DIR / profile
     # one union schema for the dataclasses; per-set schemas for the document grammars
     union = SchemaLoader()
@@ -1105,8 +1165,10 @@ def generate_profile(profile: str, with_classes: bool, primary: Model | None = N
                 raise SchemaError(f"type {key} has different grammars in different schema sets")
             grammars[key] = g
         globs = sorted(schema.elements.values(), key=lambda d: (d.qname[1], d.qname[0]))
-        docs[set_ns] = [(d.qname, model.type_key_of(d), None if model.type_key_of(d) else model.simple_of(d))
-                        for d in globs]
+        docs[set_ns] = [
+            (d.qname, model.type_key_of(d), None if model.type_key_of(d) else model.simple_of(d))
+            for d in globs
+        ]
     files = {f"grammars_{profile}.py": emit_grammars(model, profile, grammars, docs)}
     if with_classes:
         files.update(emit_modules(model, profile))
@@ -1117,7 +1179,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="fail if generated files are stale")
     args = ap.parse_args()
-    files: dict[str, str] = {"__init__.py": HEADER.format(src="*") + '"""Generated EXI tables; see tools/gen_exi.py."""\n'}
+    files: dict[str, str] = {
+        "__init__.py": HEADER.format(src="*") + '"""Generated EXI tables; see tools/gen_exi.py."""\n'
+    }
     primary: Model | None = None
     for profile, with_classes in PROFILES.items():
         out, model = generate_profile(profile, with_classes, None if with_classes else primary)

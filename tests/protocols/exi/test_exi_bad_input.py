@@ -89,7 +89,9 @@ def test_message_of_another_schema_set_is_refused() -> None:
 
 
 def test_missing_required_field_is_our_fault() -> None:
-    broken = dataclasses.replace(cm.SessionStopReq(header=HEADER, charging_session=cm.ChargingSession.Terminate))
+    broken = dataclasses.replace(
+        cm.SessionStopReq(header=HEADER, charging_session=cm.ChargingSession.Terminate)
+    )
     object.__setattr__(broken, "charging_session", None)
     with pytest.raises(LocalProtocolError, match="charging_session"):
         encode(broken)
@@ -115,8 +117,12 @@ def test_two_choices_at_once_are_our_fault() -> None:
 @pytest.mark.parametrize(
     "message",
     [
-        cm.SessionSetupReq(header=ct.MessageHeader(session_id=bytes(9), time_stamp=1), evccid="X"),  # 8 octets
-        cm.SessionSetupReq(header=ct.MessageHeader(session_id=bytes(8), time_stamp=-1), evccid="X"),  # unsigned
+        cm.SessionSetupReq(
+            header=ct.MessageHeader(session_id=bytes(9), time_stamp=1), evccid="X"
+        ),  # 8 octets
+        cm.SessionSetupReq(
+            header=ct.MessageHeader(session_id=bytes(8), time_stamp=-1), evccid="X"
+        ),  # unsigned
         cm.SessionSetupReq(header=HEADER, evccid="X" * 256),  # maxLength 255
         sap.SupportedAppProtocolReq(
             app_protocol=(

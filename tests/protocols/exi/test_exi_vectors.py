@@ -22,13 +22,17 @@ VECTORS = load_vectors()
 
 
 @pytest.mark.parametrize(("name", "namespace", "wire", "exi_hex"), VECTORS, ids=[v[0] for v in VECTORS])
-def test_encoding_matches_josev_byte_for_byte(name: str, namespace: str, wire: dict[str, Any], exi_hex: str) -> None:
+def test_encoding_matches_josev_byte_for_byte(
+    name: str, namespace: str, wire: dict[str, Any], exi_hex: str
+) -> None:
     message = from_wire_dict(wire, namespace)
     assert encode(message, namespace, element=next(iter(wire))).hex() == exi_hex
 
 
 @pytest.mark.parametrize(("name", "namespace", "wire", "exi_hex"), VECTORS, ids=[v[0] for v in VECTORS])
-def test_decoding_josev_bytes_gives_the_message(name: str, namespace: str, wire: dict[str, Any], exi_hex: str) -> None:
+def test_decoding_josev_bytes_gives_the_message(
+    name: str, namespace: str, wire: dict[str, Any], exi_hex: str
+) -> None:
     message = decode(bytes.fromhex(exi_hex), namespace)
     assert to_wire_dict(message, namespace) == wire
 
@@ -36,7 +40,12 @@ def test_decoding_josev_bytes_gives_the_message(name: str, namespace: str, wire:
 def test_vectors_cover_every_request_and_response() -> None:
     from bidicharge.protocols.exi import DEFAULT_CODEC, SCHEMA_NAMESPACES
 
-    messages = {local for ns in SCHEMA_NAMESPACES for local, _g in DEFAULT_CODEC.roots(ns) if local.endswith(("Req", "Res"))}
+    messages = {
+        local
+        for ns in SCHEMA_NAMESPACES
+        for local, _g in DEFAULT_CODEC.roots(ns)
+        if local.endswith(("Req", "Res"))
+    }
     covered = {next(iter(wire)) for _n, _ns, wire, _hex in VECTORS}
     assert messages - covered == set()
 
@@ -46,6 +55,8 @@ def test_session_setup_req_matches_the_libcbv2g_vector() -> None:
         header=ct.MessageHeader(session_id=bytes.fromhex("3030303030303030"), time_stamp=1707896956850052),
         evccid="PIXV12345678901231",
     )
-    expected = bytes.fromhex("808c0418181818181818180849fb4fbabaa840320a2824ac2b1899199a1a9b1b9c1c981899199880")
+    expected = bytes.fromhex(
+        "808c0418181818181818180849fb4fbabaa840320a2824ac2b1899199a1a9b1b9c1c981899199880"
+    )
     assert encode(message) == expected
     assert decode(expected, NS_COMMON_MESSAGES) == message

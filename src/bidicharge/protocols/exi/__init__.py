@@ -18,12 +18,12 @@ from bidicharge.architecture.registry import ProtocolSpec
 
 from .codec import (
     DEFAULT_CODEC,
-    ExiCodec,
     NS_AC,
     NS_APP_PROTOCOL,
     NS_COMMON_MESSAGES,
     NS_DC,
     SCHEMA_NAMESPACES,
+    ExiCodec,
     decode,
     decode_element,
     encode,

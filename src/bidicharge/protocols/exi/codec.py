@@ -81,7 +81,9 @@ class ExiCodec:
             self._docs[ns] = _DocGrammar(ns, entries)
         self.namespaces = tuple(self._docs)
 
-    def _root_code(self, message: object, namespace: str | None, element: str | None) -> tuple[_DocGrammar, int]:
+    def _root_code(
+        self, message: object, namespace: str | None, element: str | None
+    ) -> tuple[_DocGrammar, int]:
         ns = namespace or namespace_of(message)
         if ns is None or ns not in self._docs:
             raise LocalProtocolError(f"no schema set given for {type(message).__name__}")
@@ -200,7 +202,9 @@ def _encode_simple_element(w: BitWriter, codec: ValueCodec, value: Any) -> None:
 def _decode_simple_element(r: BitReader, codec: ValueCodec) -> Any:
     if r.read(1) != 0:
         if r.read(_SECOND_LEVEL_BITS_SIMPLE) != 0:
-            raise RemoteProtocolError("undeclared production in simple element (xsi:nil/xsi:type?) not supported")
+            raise RemoteProtocolError(
+                "undeclared production in simple element (xsi:nil/xsi:type?) not supported"
+            )
         if isinstance(codec, _Str):
             return codec.check_empty("")
         if isinstance(codec, _Bin):

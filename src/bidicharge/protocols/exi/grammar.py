@@ -35,7 +35,9 @@ class T:
 class Field:
     __slots__ = ("attr", "uri", "local", "kind", "value", "child", "repeated", "_ref")
 
-    def __init__(self, attr: str, uri: str, local: str, kind: str, value: ValueCodec | T, repeated: bool) -> None:
+    def __init__(
+        self, attr: str, uri: str, local: str, kind: str, value: ValueCodec | T, repeated: bool
+    ) -> None:
         self.attr = attr
         self.uri = uri
         self.local = local

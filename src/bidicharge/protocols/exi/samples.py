@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .grammar import AT, CH, EE, SE, Grammar
+from .grammar import AT, CH, EE, SE, Grammar, State
 from .values import ValueCodec, _Bin, _Bool, _Enum, _Int, _NBit, _Str, _UInt
 
 Chooser = Callable[[int], int]
@@ -35,36 +35,43 @@ def sample_message(g: Grammar, choose: Chooser, *, max_repeat: int = 3, depth: i
         capped = [p for p in options if p[0] == EE or counts.get(p[1], 0) < max_repeat] or options
         if depth > 8:  # keep deep content small
             capped = [p for p in capped if p[0] == EE] or capped
-        while True:
-            if not capped:
-                raise Unsamplable(g.cls.__name__)
-            kind, fi, nxt = capped[choose(len(capped))]
-            if kind == EE:
-                break
-            f = g.fields[fi]
-            try:
-                if f.child is not None:
-                    value = sample_message(f.child, choose, max_repeat=max_repeat, depth=depth + 1)
-                else:
-                    assert f.value is not None
-                    # empty simple content is not encodable (see codec._emit)
-                    value = sample_value(f.value, choose, min_length=1 if f.kind == "c" else 0)
-            except Unsamplable:
-                capped = [p for p in capped if p[1] != fi]
-                continue
+        picked = _pick(g, capped, choose, max_repeat, depth)
+        if picked is None:
             break
-        if kind == EE:
-            break
+        fi, value, st = picked
+        f = g.fields[fi]
         counts[fi] = counts.get(fi, 0) + 1
         if f.repeated:
             values.setdefault(f.attr, []).append(value)
         else:
             values[f.attr] = value
-        st = nxt
     for f in g.fields:
         if f.repeated and f.attr in values:
             values[f.attr] = tuple(values[f.attr])
     return g.cls(**values)
+
+
+def _pick(
+    g: Grammar, options: list[tuple[str, int, State]], choose: Chooser, max_repeat: int, depth: int
+) -> tuple[int, Any, State] | None:
+    """Choose a production and a value for it; None for EE."""
+    while options:
+        kind, fi, nxt = options[choose(len(options))]
+        if kind == EE:
+            return None
+        f = g.fields[fi]
+        try:
+            if f.child is not None:
+                value = sample_message(f.child, choose, max_repeat=max_repeat, depth=depth + 1)
+            else:
+                assert f.value is not None
+                # empty simple content is not encodable (see codec._emit)
+                value = sample_value(f.value, choose, min_length=1 if f.kind == "c" else 0)
+        except Unsamplable:
+            options = [p for p in options if p[1] != fi]
+            continue
+        return fi, value, nxt
+    raise Unsamplable(g.cls.__name__)
 
 
 def sample_value(codec: ValueCodec, choose: Chooser, *, min_length: int = 0) -> Any:
@@ -85,10 +92,18 @@ def sample_value(codec: ValueCodec, choose: Chooser, *, min_length: int = 0) -> 
         cands = [c for c in (lo, hi, -1, 0, 1, -129, 300, -70_000) if lo <= c <= hi]
         return cands[choose(len(cands))]
     if isinstance(codec, _Str):
-        n = codec.length if codec.length is not None else max(min_length, choose(min(codec.max_length or 24, 24) + 1))
+        n = (
+            codec.length
+            if codec.length is not None
+            else max(min_length, choose(min(codec.max_length or 24, 24) + 1))
+        )
         return "".join(_ALPHABET[choose(len(_ALPHABET))] for _ in range(n))
     if isinstance(codec, _Bin):
-        n = codec.length if codec.length is not None else max(min_length, choose(min(codec.max_length or 40, 40) + 1))
+        n = (
+            codec.length
+            if codec.length is not None
+            else max(min_length, choose(min(codec.max_length or 40, 40) + 1))
+        )
         return bytes(choose(256) for _ in range(n))
     if isinstance(codec, _Enum):
         members = [v for v in codec.values if v in codec.cls._value2member_map_]

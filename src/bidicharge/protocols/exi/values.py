@@ -124,7 +124,9 @@ class _Length:
         self.length = length
 
     def bad(self, n: int) -> bool:
-        return (self.max_length is not None and n > self.max_length) or (self.length is not None and n != self.length)
+        return (self.max_length is not None and n > self.max_length) or (
+            self.length is not None and n != self.length
+        )
 
     def check_empty(self, value: Any) -> Any:
         if self.bad(0):
@@ -210,7 +212,9 @@ class _Enum(ValueCodec):
         try:
             w.write(self.index[value], self.nbits)
         except KeyError:
-            raise LocalProtocolError(f"{value!r} is not a value of {self.cls.__name__} in this schema") from None
+            raise LocalProtocolError(
+                f"{value!r} is not a value of {self.cls.__name__} in this schema"
+            ) from None
 
     def decode(self, r: BitReader) -> Any:
         i = r.read(self.nbits)
