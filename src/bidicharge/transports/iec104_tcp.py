@@ -80,54 +80,65 @@ class Iec104Connection(Generic[E]):
         self._writer = writer
         self._clock = clock
         self._on_event = on_event
-        self._timeout: asyncio.Timeout | None = None
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
 
     def flush(self) -> None:
-        """Write what the core wants sent, hand its events out, re-arm the deadline."""
+        """Write what the core wants sent, hand its events out, keep the timer in step."""
         data = self.station.data_to_send()
         if data and not self._writer.is_closing():
             self._writer.write(data)
         for event in self.station.events():
             self._on_event(event)
-        if self._timeout is not None:
-            self._timeout.reschedule(self._deadline())
+        if self.station.closed:
+            self._writer.close()  # the pending read ends with EOF
+        self._arm_timer()
 
     def close(self, reason: str) -> None:
         """Close the link locally (the socket follows)."""
         self.station.link.close(reason)
         self.flush()
-        self._writer.close()
 
-    def _deadline(self) -> float | None:
+    def _arm_timer(self) -> None:
+        # One timer per connection. It only ever moves earlier here; when a deadline moved
+        # later, the early tick finds nothing due in the core and re-arms at the new time.
         deadline = self.station.next_deadline()
         if deadline is None:
-            return None
-        loop = asyncio.get_running_loop()
-        return loop.time() + max(0.0, deadline - self._clock())
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return
+        when = self._loop.time() + max(0.0, deadline - self._clock())
+        if self._timer is not None and self._timer.when() <= when:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(when, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self.station.handle_timeout(self._clock())
+        self.flush()
 
     async def run(self) -> None:
         """Serve the socket until the core closes the link or the peer goes away."""
+        self._arm_timer()
         try:
             while not self.station.closed:
-                try:
-                    async with asyncio.timeout_at(self._deadline()) as self._timeout:
-                        data = await self._reader.read(READ_SIZE)
-                except TimeoutError:
-                    self.station.handle_timeout(self._clock())
+                data = await self._reader.read(READ_SIZE)
+                if data:
+                    self.station.receive_data(data, now=self._clock())
                 else:
-                    if data:
-                        self.station.receive_data(data, now=self._clock())
-                    else:
-                        self.station.connection_lost("peer closed the connection")
-                finally:
-                    self._timeout = None
+                    self.station.connection_lost("peer closed the connection")
                 self.flush()
-                with contextlib.suppress(ConnectionError):
-                    await self._writer.drain()
+                await self._writer.drain()
         except ConnectionError as exc:
             self.station.connection_lost(f"socket error: {exc}")
             self.flush()
         finally:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             self._writer.close()
             with contextlib.suppress(ConnectionError):
                 await self._writer.wait_closed()
