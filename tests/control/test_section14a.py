@@ -22,9 +22,14 @@ from bidicharge.control.section14a import (
 )
 
 
-def dev(kind: DeviceKind = DeviceKind.CHARGE_POINT, rated_W: float = 11_000, phases: int = 3, res_A: float = 0.1):
+def dev(
+    kind: DeviceKind = DeviceKind.CHARGE_POINT, rated_W: float = 11_000, phases: int = 3, res_A: float = 0.1
+):
     return ControllableDevice(
-        device_id=DeviceId(f"{kind}-{rated_W}"), kind=kind, rated_power_W=rated_W, phases=phases,
+        device_id=DeviceId(f"{kind}-{rated_W}"),
+        kind=kind,
+        rated_power_W=rated_W,
+        phases=phases,
         current_resolution_A=res_A,
     )
 
