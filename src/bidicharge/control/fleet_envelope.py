@@ -1,0 +1,228 @@
+"""The fleet envelope offered to the commercial aggregator (I-23) and the commercial schedule in it.
+
+The envelope is a set of 15-minute series (issue 8, item 2): per interval the pool's
+baseline, minimum and maximum grid power (W, positive = charging) and, per boundary, the
+minimum and maximum energy stored in the pool's batteries relative to the start of the
+horizon (Wh, battery side), plus the rates at which a deviation of grid energy from the
+baseline changes the stored energy (the pool's efficiencies). The commercial aggregator
+buys and sells inside it (:func:`optimal_pool_schedule`, an LP over ``2·T`` variables).
+
+Which inner approximation, and why it is feasible
+-------------------------------------------------
+
+The exact set of deliverable pool schedules is the Minkowski sum of the per-car sets; the
+sum of per-car bounds is only an *outer* bound of it (on the sample fleets its optimum is
+~12 % cheaper than anything the cars can deliver). We offer instead the sum of per-car
+**tubes**: for every car a reference trajectory ``c`` of its stored energy (a feasible plan,
+normally the car's optimum for the price *forecast*, see :func:`reference_plan`; without a
+forecast the middle of its window) and a half-width ``h`` around it, chosen so that
+
+1. the tube lies inside the car's consistent window (SoC limits, owner's minimum SoC for
+   discharge, consent, target at departure — :mod:`fleet_flexibility`), and
+2. ``h[k] + h[k+1] ≤ min(hi[k] − Δc[k], Δc[k] − lo[k])`` with ``lo``/``hi`` the car's energy
+   step limits in interval ``k``: from *any* point of the tube at boundary ``k`` the car can
+   reach *any* point of the tube at ``k+1``.
+
+Property 2 removes every coupling between intervals inside a car, so the tubes add up
+exactly: a pool trajectory whose stored energy stays inside ``[Σc − Σh, Σc + Σh]`` is split by
+putting every car at the same relative position ``c + φ·h`` (:mod:`fleet_disaggregation`),
+and every car stays inside its own window. With lossless batteries this is a proof; with
+losses, the grid power that moves the pool from ``φ`` to ``φ'`` depends on which cars charge
+or discharge, and the commercial model bounds it with two stored-energy trackers that use
+the fleet's extreme marginal rates (``rate_low``, ``rate_high``), so the pool's true stored
+energy stays between them whenever all cars move the same way. Cars whose tube widens or
+narrows in an interval can move against the pool (a few watt-hours); that residue is what
+the dispatcher reports as shortfall, and the benchmark measures it. The car's own limits
+are never at stake: the dispatcher never leaves a car's window.
+
+A schedule outside the series is rejected naming the first violating interval
+(:func:`check_schedule`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from bidicharge.control.fleet_flexibility import (
+    FleetFlexibility,
+    FloatArray,
+    Horizon,
+    battery_to_grid_W,
+    grid_to_battery_W,
+)
+from bidicharge.control.fleet_joint_lp import solve_joint, solve_lp
+
+_TOLERANCE_W: Final = 1.0
+_TOLERANCE_WH: Final = 1.0
+PLAN_CHUNK_CARS: Final = 50
+
+
+class ScheduleOutsideEnvelope(ValueError):
+    """The commercial side sent a schedule the envelope does not allow (their fault)."""
+
+    def __init__(self, interval: int, reason: str) -> None:
+        super().__init__(f"interval {interval}: {reason}")
+        self.interval = interval
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CarTubes:
+    """Per-car tube of stored energy (battery side, cumulative change since the start)."""
+
+    center_Wh: FloatArray  # (N, T+1)
+    half_width_Wh: FloatArray  # (N, T+1)
+
+    @property
+    def lower_Wh(self) -> FloatArray:
+        return self.center_Wh - self.half_width_Wh
+
+    @property
+    def upper_Wh(self) -> FloatArray:
+        return self.center_Wh + self.half_width_Wh
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FleetEnvelope:
+    """The I-23 offer: 15-minute series for the pool (see the module docstring)."""
+
+    horizon: Horizon
+    baseline_power_W: FloatArray  # (T,) grid power of the reference plan
+    min_power_W: FloatArray  # (T,) grid side, positive = charging
+    max_power_W: FloatArray  # (T,)
+    min_energy_Wh: FloatArray  # (T+1,) stored energy since the start, battery side
+    max_energy_Wh: FloatArray  # (T+1,)
+    baseline_energy_Wh: FloatArray  # (T+1,)
+    rate_low: float  # least stored Wh per grid Wh of deviation (slowest charging)
+    rate_high: float  # most stored Wh per grid Wh of deviation
+
+
+def reference_plan(flex: FleetFlexibility, forecast_EUR_per_MWh: FloatArray) -> FloatArray:
+    """Every car's optimal stored-energy trajectory for a price forecast (N, T+1)."""
+    return solve_joint(flex, forecast_EUR_per_MWh, chunk_cars=PLAN_CHUNK_CARS).energy_Wh
+
+
+def neutral_reference(flex: FleetFlexibility) -> FloatArray:
+    """Without a forecast: the middle of every car's window (a feasible trajectory)."""
+    return np.asarray(0.5 * (flex.min_energy_Wh + flex.max_energy_Wh), dtype=np.float64)
+
+
+def _step_limits_Wh(flex: FleetFlexibility) -> tuple[FloatArray, FloatArray]:
+    dt_h = flex.horizon.step_s / 3600.0
+    eta_c, eta_d = flex.charge_efficiency[:, None], flex.discharge_efficiency[:, None]
+    lo = np.minimum(grid_to_battery_W(flex.min_power_W, eta_c, eta_d), 0.0) * dt_h
+    hi = np.maximum(grid_to_battery_W(flex.max_power_W, eta_c, eta_d), 0.0) * dt_h
+    return lo, hi
+
+
+def build_tubes(flex: FleetFlexibility, reference_Wh: FloatArray) -> CarTubes:
+    """Widest uniform tubes around ``reference_Wh`` with properties 1 and 2 of the docstring."""
+    ref = np.clip(np.asarray(reference_Wh, dtype=np.float64), flex.min_energy_Wh, flex.max_energy_Wh)
+    lo, hi = _step_limits_Wh(flex)
+    move = np.diff(ref, axis=1)
+    slack = np.maximum(np.minimum(hi - move, move - lo), 0.0)  # (N, T)
+    zero = np.zeros((flex.n_cars, 1))
+    before = np.concatenate([zero, slack], axis=1)  # slack of the interval ending at k
+    after = np.concatenate([slack, zero], axis=1)  # slack of the interval starting at k
+    room = np.minimum(ref - flex.min_energy_Wh, flex.max_energy_Wh - ref)
+    half = np.maximum(np.minimum(np.minimum(before, after) * 0.5, room), 0.0)
+    half[:, 0] = 0.0  # the stored energy at the start is known
+    return CarTubes(center_Wh=ref, half_width_Wh=half)
+
+
+def build_envelope(flex: FleetFlexibility, tubes: CarTubes) -> FleetEnvelope:
+    """Sum the tubes into the pool series offered on I-23."""
+    dt_h = flex.horizon.step_s / 3600.0
+    eta_c, eta_d = flex.charge_efficiency[:, None], flex.discharge_efficiency[:, None]
+    c, h = tubes.center_Wh, tubes.half_width_Wh
+    move = np.diff(c, axis=1)
+    reach = h[:, :-1] + h[:, 1:]
+    rate_low = float(np.min(flex.charge_efficiency)) if flex.n_cars else 1.0
+    rate_high = float(np.max(1.0 / flex.discharge_efficiency)) if flex.n_cars else 1.0
+    return FleetEnvelope(
+        horizon=flex.horizon,
+        baseline_power_W=battery_to_grid_W(move / dt_h, eta_c, eta_d).sum(axis=0),
+        min_power_W=battery_to_grid_W((move - reach) / dt_h, eta_c, eta_d).sum(axis=0),
+        max_power_W=battery_to_grid_W((move + reach) / dt_h, eta_c, eta_d).sum(axis=0),
+        min_energy_Wh=(c - h).sum(axis=0), max_energy_Wh=(c + h).sum(axis=0),
+        baseline_energy_Wh=c.sum(axis=0), rate_low=rate_low, rate_high=rate_high,
+    )
+
+
+def tracked_energy_Wh(envelope: FleetEnvelope, schedule_W: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Lowest and highest stored energy the pool can have along a grid-side schedule."""
+    dt_h = envelope.horizon.step_s / 3600.0
+    dev = (np.asarray(schedule_W, dtype=np.float64) - envelope.baseline_power_W) * dt_h
+    up, down = np.maximum(dev, 0.0), np.maximum(-dev, 0.0)
+    base = envelope.baseline_energy_Wh
+    low = base + np.concatenate([[0.0], np.cumsum(envelope.rate_low * up - envelope.rate_high * down)])
+    high = base + np.concatenate([[0.0], np.cumsum(envelope.rate_high * up - envelope.rate_low * down)])
+    return low, high
+
+
+def check_schedule(envelope: FleetEnvelope, schedule_W: FloatArray) -> None:
+    """Raise :class:`ScheduleOutsideEnvelope` for the first interval that leaves the envelope."""
+    schedule = np.asarray(schedule_W, dtype=np.float64)
+    T = envelope.horizon.n_steps
+    if schedule.shape != (T,):
+        raise ScheduleOutsideEnvelope(0, f"need {T} values, got shape {schedule.shape}")
+    bad = ~np.isfinite(schedule)
+    if bad.any():
+        raise ScheduleOutsideEnvelope(int(np.nonzero(bad)[0][0]), "not a number")
+    low, high = tracked_energy_Wh(envelope, schedule)
+    problems = [
+        (schedule > envelope.max_power_W + _TOLERANCE_W, "power {v:.0f} W above maximum {b:.0f} W",
+         schedule, envelope.max_power_W),
+        (schedule < envelope.min_power_W - _TOLERANCE_W, "power {v:.0f} W below minimum {b:.0f} W",
+         schedule, envelope.min_power_W),
+        (high[1:] > envelope.max_energy_Wh[1:] + _TOLERANCE_WH,
+         "stored energy up to {v:.0f} Wh at its end, maximum {b:.0f} Wh", high[1:], envelope.max_energy_Wh[1:]),
+        (low[1:] < envelope.min_energy_Wh[1:] - _TOLERANCE_WH,
+         "stored energy down to {v:.0f} Wh at its end, minimum {b:.0f} Wh", low[1:], envelope.min_energy_Wh[1:]),
+    ]
+    first: tuple[int, str] | None = None
+    for mask, text, value, bound in problems:
+        hits = np.nonzero(mask)[0]
+        if hits.size and (first is None or hits[0] < first[0]):
+            k = int(hits[0])
+            first = (k, text.format(v=value[k], b=bound[k]))
+    if first is not None:
+        raise ScheduleOutsideEnvelope(*first)
+
+
+def optimal_pool_schedule(envelope: FleetEnvelope, price_EUR_per_MWh: FloatArray) -> FloatArray:
+    """The commercial step: cheapest grid-side pool schedule inside the envelope.
+
+    Variables: upward ``U[k] ≥ 0`` and downward ``D[k] ≥ 0`` deviation from the baseline (kW);
+    rows: the power series, and the two stored-energy trackers of :func:`tracked_energy_Wh`
+    inside the energy series. Cost: ``Σ price·(baseline + U − D)·dt``.
+    """
+    T = envelope.horizon.n_steps
+    price = np.asarray(price_EUR_per_MWh, dtype=np.float64)
+    if price.shape != (T,):
+        raise ValueError(f"need {T} prices, got shape {price.shape}")
+    dt_h = envelope.horizon.step_s / 3600.0
+    lo_r, hi_r = envelope.rate_low * dt_h, envelope.rate_high * dt_h
+    base_kW = envelope.baseline_power_W / 1e3
+    cost = np.concatenate([price, -price]) * dt_h / 1e3
+    upper = np.concatenate([np.maximum(envelope.max_power_W / 1e3 - base_kW, 0.0),
+                            np.maximum(base_kW - envelope.min_power_W / 1e3, 0.0)])
+    r, c = np.tril_indices(T)
+    idx = np.arange(T)
+    rows = np.concatenate([idx, idx, T + r, T + r, 2 * T + r, 2 * T + r])
+    cols = np.concatenate([idx, T + idx, c, T + c, c, T + c])
+    vals = np.concatenate([np.ones(T), -np.ones(T), np.full(r.size, hi_r), np.full(r.size, -lo_r),
+                           np.full(r.size, lo_r), np.full(r.size, -hi_r)])
+    order = np.lexsort((cols, rows))
+    start = np.searchsorted(rows[order], np.arange(3 * T + 1))
+    head_lo = (envelope.min_energy_Wh[1:] - envelope.baseline_energy_Wh[1:]) / 1e3
+    head_hi = (envelope.max_energy_Wh[1:] - envelope.baseline_energy_Wh[1:]) / 1e3
+    inf = np.full(T, 1e30)
+    row_lower = np.concatenate([envelope.min_power_W / 1e3 - base_kW, -inf, head_lo])
+    row_upper = np.concatenate([envelope.max_power_W / 1e3 - base_kW, head_hi, inf])
+    x, _, _ = solve_lp(2 * T, cost, np.zeros(2 * T), upper, np.minimum(row_lower, 0.0),
+                       np.maximum(row_upper, 0.0), start, cols[order], vals[order], rowwise=True)
+    return np.asarray(envelope.baseline_power_W + (x[:T] - x[T:]) * 1e3, dtype=np.float64)
