@@ -304,3 +304,17 @@ async def test_after_a_link_lost_mid_activation_the_next_interrogation_tells_the
             assert client.points[CA, 1003].cause is Cause.INTERROGATED_BY_STATION
 
         await running(client, body)
+
+
+async def test_cyclic_report_reaches_the_controlling_station() -> None:
+    async with Iec104Server([pool_database(power_W=123.0)]) as server:
+        client = Iec104Client("127.0.0.1", server.port)
+
+        async def body() -> None:
+            await client.wait_started()
+            await until(lambda: (CA, 1001) in client.points)
+            server.report_all(CA)
+            await until(lambda: client.points[CA, 1001].cause is Cause.PERIODIC)
+            assert client.points[CA, 1001].value == 123.0
+
+        await running(client, body)

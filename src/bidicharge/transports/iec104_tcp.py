@@ -229,6 +229,15 @@ class Iec104Server:
                 station.report(common_address, [point], now=now, cause=cause)
                 connection.flush()
 
+    def report_all(self, common_address: int, *, cause: Cause = Cause.PERIODIC) -> None:
+        """Cyclic transmission: every point of a station to every started connection."""
+        for connection in self.connections:
+            station = connection.station
+            assert isinstance(station, ControlledStation)
+            if station.started:
+                station.report_all(common_address, now=self._clock(), cause=cause)
+                connection.flush()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         station = ControlledStation(
             self.databases,

@@ -291,19 +291,43 @@ def test_large_interrogation_is_split_into_fitting_asdus() -> None:
     }
 
 
-@pytest.mark.parametrize(("qoi", "positive"), [(21, True), (5, False)])
-def test_group_interrogation_is_answered_without_points_and_unknown_qualifier_refused(
-    qoi: int, positive: bool
-) -> None:
-    master, outstation = pair()
+def test_group_interrogation_answers_only_the_points_of_that_group() -> None:
+    db = pool_database()
+    db.add_monitor(1010, TypeId.M_ME_NC_1, value=7.0, group=1)
+    db.add_monitor(1011, TypeId.M_SP_NA_1, value=True, group=2)
+    master, outstation = pair(databases=[db])
     list(master.events())
-    master.interrogate(CA, qualifier=qoi, now=1.0)
+    master.interrogate(CA, qualifier=21, now=1.0)
     exchange(master, outstation, now=1.0)
     events = list(master.events())
-    assert events[0] == ActivationConfirmed(
-        common_address=CA, ioa=0, type_id=TypeId.C_IC_NA_1, positive=positive
-    )
-    assert not any(isinstance(e, PointReported) for e in events)
+    assert events[0] == ActivationConfirmed(common_address=CA, ioa=0, type_id=TypeId.C_IC_NA_1, positive=True)
+    reports = [(e.ioa, e.value, e.cause) for e in events if isinstance(e, PointReported)]
+    assert reports == [(1010, 7.0, Cause.INTERROGATED_BY_GROUP_1)]
+    assert events[-1] == ActivationTerminated(common_address=CA, ioa=0, type_id=TypeId.C_IC_NA_1)
+
+
+def test_interrogation_with_an_undefined_qualifier_is_refused() -> None:
+    master, outstation = pair()
+    list(master.events())
+    master.interrogate(CA, qualifier=5, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert list(master.events()) == [
+        ActivationConfirmed(common_address=CA, ioa=0, type_id=TypeId.C_IC_NA_1, positive=False)
+    ]
+
+
+def test_cyclic_report_sends_every_point_with_cause_periodic() -> None:
+    master, outstation = pair()
+    list(master.events())
+    outstation.report_all(CA, now=1.0)
+    exchange(master, outstation, now=1.0)
+    reports = {e.ioa: (e.type_id, e.cause) for e in master.events() if isinstance(e, PointReported)}
+    assert reports == {
+        1001: (TypeId.M_ME_NC_1, Cause.PERIODIC),
+        1002: (TypeId.M_SP_NA_1, Cause.PERIODIC),
+        1003: (TypeId.M_ME_NC_1, Cause.PERIODIC),
+        1004: (TypeId.M_ME_NC_1, Cause.PERIODIC),  # time-tagged point without a time yet
+    }
 
 
 def test_spontaneous_time_tagged_value_keeps_its_time() -> None:

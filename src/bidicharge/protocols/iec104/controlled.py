@@ -131,13 +131,19 @@ class ControlledStation(Station[ControlledEvent]):
     ) -> None:
         """Send points as they are in the database, in their own type (periodic by default)."""
         for point in points:
+            # A time-tagged point that never got a time travels without one.
+            type_id = MONITOR_POINT_TYPES[point.type_id] if point.time is None else point.type_id
             asdu = Asdu(
-                type_id=point.type_id,
+                type_id=type_id,
                 cause=cause,
                 common_address=common_address,
-                objects=(monitor_object(point, point.type_id),),
+                objects=(monitor_object(point, type_id),),
             )
             self._send(asdu, now)
+
+    def report_all(self, common_address: int, *, now: float, cause: Cause = Cause.PERIODIC) -> None:
+        """Every monitor point of a station, in its own type: the cyclic transmission (101 7.2.3 cause 1)."""
+        self.report(common_address, self._database(common_address).monitor_points(), now=now, cause=cause)
 
     # --- incoming ASDUs --------------------------------------------------------------
 
@@ -219,20 +225,21 @@ class ControlledStation(Station[ControlledEvent]):
         request = asdu.objects[0]
         assert isinstance(request, Interrogation)
         qoi = request.qualifier
-        # QOI 20 station, 21..36 groups (101 7.2.6.22); points here belong to no group.
+        # QOI 20 station, 21..36 group 1..16 (101 7.2.6.22); answers carry cause = QOI.
         if asdu.cause is Cause.DEACTIVATION or not QOI_STATION <= qoi <= QOI_STATION + 16:
             self._confirm(asdu, ca, now, positive=False)
             return
         self._confirm(asdu, ca, now, positive=True)
-        count = 0
-        if qoi == QOI_STATION:
-            count = self._send_interrogated(ca, asdu.originator, now)
+        count = self._send_interrogated(ca, qoi, asdu.originator, now)
         self._confirm(asdu, ca, now, positive=True, cause=Cause.ACTIVATION_TERMINATION)
         self._events.append(InterrogationAnswered(common_address=ca, qualifier=qoi, objects=count))
 
-    def _send_interrogated(self, ca: int, originator: int, now: float) -> int:
+    def _send_interrogated(self, ca: int, qoi: int, originator: int, now: float) -> int:
+        group = qoi - QOI_STATION
         by_type: dict[TypeId, list[InformationObject]] = {}
         for point in self.databases[ca].monitor_points():
+            if group and point.group != group:
+                continue
             with_time = self.interrogation_with_time and point.time is not None
             gi_type = point.type_id if with_time else MONITOR_POINT_TYPES[point.type_id]
             by_type.setdefault(gi_type, []).append(monitor_object(point, gi_type))
@@ -243,7 +250,7 @@ class ControlledStation(Station[ControlledEvent]):
                 self._send(
                     Asdu(
                         type_id=type_id,
-                        cause=Cause.INTERROGATED_BY_STATION,
+                        cause=Cause(qoi),  # 20 station, 21..36 group 1..16: the same numbers
                         originator=originator,
                         common_address=ca,
                         objects=chunk,

@@ -42,6 +42,7 @@ class MonitorPoint:
     value: float | bool
     quality: Quality = Quality.GOOD
     time: Cp56Time2a | None = None  # time tag of the last change, for the timed types
+    group: int | None = None  # interrogation group 1..16 (QOI 21..36), besides the station interrogation
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,13 +64,21 @@ class PointDatabase:
         self._command: dict[int, CommandPoint] = {}
 
     def add_monitor(
-        self, ioa: int, type_id: TypeId, *, value: float | bool = 0.0, quality: Quality = Quality.GOOD
+        self,
+        ioa: int,
+        type_id: TypeId,
+        *,
+        value: float | bool = 0.0,
+        quality: Quality = Quality.GOOD,
+        group: int | None = None,
     ) -> MonitorPoint:
         if type_id not in MONITOR_POINT_TYPES:
             raise LocalProtocolError(f"{type_id.name} is not a monitor point type")
+        if group is not None and not 1 <= group <= 16:
+            raise LocalProtocolError(f"interrogation group {group} out of 1..16")
         self._check_free(ioa)
         value = bool(value) if type_id in (TypeId.M_SP_NA_1, TypeId.M_SP_TB_1) else float(value)
-        point = MonitorPoint(ioa=ioa, type_id=type_id, value=value, quality=quality)
+        point = MonitorPoint(ioa=ioa, type_id=type_id, value=value, quality=quality, group=group)
         self._monitor[ioa] = point
         return point
 
