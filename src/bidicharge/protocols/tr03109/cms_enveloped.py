@@ -121,18 +121,23 @@ def _find_kari(infos: tuple[der.Node, ...], rid: bytes) -> tuple[der.Node, bytes
 
 
 def _decrypt(data: bytes, recipient: Recipient) -> bytes:
-    _version, infos, *rest = content_info(data, ID_ENVELOPED_DATA).expect(der.SEQUENCE).children()
+    version, infos, *rest = content_info(data, ID_ENVELOPED_DATA).expect(der.SEQUENCE).children()
+    if version.as_int() != 2:  # RFC 5652 6.1: 2 with a kari, no originatorInfo/attributes
+        raise RemoteProtocolError(f"EnvelopedData version {version.as_int()}", reason="unsupported")
     if infos.tag != der.SET:  # originatorInfo [0] present
         infos, *rest = rest
     kari, wrapped = _find_kari(infos.children(), issuer_and_serial(recipient.certificate))
-    _v, originator, *optional, key_alg, _keys = kari.children()
+    kari_version, originator, *optional, key_alg, _keys = kari.children()
     (orig_key,) = originator.expect(0xA0).children()
-    if orig_key.tag != 0xA1:
+    if orig_key.tag != 0xA1 or kari_version.as_int() != 3:
         raise RemoteProtocolError("originator is not an ephemeral public key", reason="bad-der")
-    point = orig_key.children()[1].as_bits()
+    orig_alg, orig_point = orig_key.children()
+    if orig_alg.expect(der.SEQUENCE).children()[0].as_oid() != ID_EC_PUBLIC_KEY:
+        raise RemoteProtocolError("originator key is not an EC key", reason="bad-der")
+    point = orig_point.as_bits()
     ephemeral = ec.EllipticCurvePublicKey.from_encoded_point(recipient.key.curve, point)
     kdf_oid, wrap_alg = key_alg.expect(der.SEQUENCE).children()
-    wrap_oid = wrap_alg.children()[0].as_oid()
+    wrap_oid = wrap_alg.expect(der.SEQUENCE).children()[0].as_oid()
     if kdf_oid.as_oid() not in _KDFS or wrap_oid not in _WRAPS:
         raise RemoteProtocolError(f"key agreement {kdf_oid.as_oid()} / {wrap_oid} not supported", reason="unsupported")
     ukm = next((n.children()[0].as_octets() for n in optional if n.tag == 0xA1), None)
@@ -147,11 +152,16 @@ def _decrypt(data: bytes, recipient: Recipient) -> bytes:
     except InvalidUnwrap:
         raise RemoteProtocolError("content key does not unwrap", reason="decrypt-failed") from None
     content_type, cipher_alg, encrypted = rest[0].expect(der.SEQUENCE).children()
+    if content_type.as_oid() != ID_DATA:
+        raise RemoteProtocolError("enveloped content is not id-data", reason="wrong-content-type")
     cipher_oid, iv = cipher_alg.expect(der.SEQUENCE).children()
     if cipher_oid.as_oid() not in _CBCS or len(cek) != _CBCS[cipher_oid.as_oid()]:
         raise RemoteProtocolError(f"content cipher {cipher_oid.as_oid()} not supported", reason="unsupported")
     decryptor = Cipher(algorithms.AES(cek), modes.CBC(iv.as_octets())).decryptor()
-    ciphertext = encrypted.content if encrypted.tag == 0x80 else b"".join(c.content for c in encrypted.children())
+    if encrypted.tag == 0x80:
+        ciphertext = encrypted.content
+    else:  # constructed [0] of OCTET STRING segments
+        ciphertext = b"".join(c.as_octets() for c in encrypted.expect(0xA0).children())
     padded = decryptor.update(ciphertext) + decryptor.finalize()
     unpadder = padding.PKCS7(128).unpadder()
     try:

@@ -154,14 +154,17 @@ def verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
     """
     try:
         return _verify(data, roots=roots, now=now, intermediates=intermediates)
-    except ValueError:
+    except (ValueError, x509.DuplicateExtension):
         raise RemoteProtocolError("malformed SignedData", reason="bad-der") from None
 
 
 def _verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
             intermediates: Sequence[x509.Certificate]) -> VerifiedContent:
     signed = content_info(data, ID_SIGNED_DATA).expect(der.SEQUENCE).children()
-    _version, _algs, encap, *rest = signed
+    version, algs, encap, *rest = signed
+    algs.expect(der.SET)
+    if version.as_int() not in (1, 3):
+        raise RemoteProtocolError(f"SignedData version {version.as_int()}", reason="unsupported")
     signer_infos = rest[-1].expect(der.SET).children()
     cert_nodes = next((n for n in rest[:-1] if n.tag == 0xA0), None)
     if cert_nodes is None:
@@ -175,7 +178,8 @@ def _verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
     if len(signer_infos) != 1:
         raise RemoteProtocolError("exactly one signer expected", reason="bad-signature")
     version, sid, digest_alg, attrs_node, sig_alg, signature, *_ = signer_infos[0].expect(der.SEQUENCE).children()
-    del version, sig_alg
+    if version.as_int() != 1:
+        raise RemoteProtocolError("SignerInfo identifies its signer by issuer and serial (v1)", reason="unsupported")
     signer = next((c for c in certs if issuer_and_serial(c) == sid.raw), None)
     if signer is None:
         raise RemoteProtocolError("signer certificate not included", reason="untrusted-certificate")
@@ -183,7 +187,9 @@ def _verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
     digest_oid = digest_alg.expect(der.SEQUENCE).children()[0].as_oid()
     if digest_oid not in _DIGESTS:
         raise RemoteProtocolError(f"digest {digest_oid} not allowed", reason="bad-signature")
-    hash_name = _DIGESTS[digest_oid][0]
+    hash_name, sig_oid = _DIGESTS[digest_oid]
+    if sig_alg.expect(der.SEQUENCE).children()[0].as_oid() != sig_oid:
+        raise RemoteProtocolError("signature algorithm does not match the digest", reason="bad-signature")
     attrs = _attributes(attrs_node.expect(0xA0))
     if attrs.get(ID_CONTENT_TYPE) is None or attrs[ID_CONTENT_TYPE].as_oid() != ID_DATA:
         raise RemoteProtocolError("contentType attribute missing", reason="bad-signature")
