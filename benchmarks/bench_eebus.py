@@ -28,10 +28,10 @@ from pathlib import Path
 from bidicharge.protocols.ship import messages as ship_messages
 from bidicharge.protocols.spine import LocalDevice, SpineNode, decode_datagram
 from bidicharge.protocols.spine.stack import EebusStack
+from bidicharge.protocols.spine.usecases.energy_guard import EnergyGuard
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
-    EnergyGuard,
     PowerLimitConfig,
 )
 from bidicharge.transports.ship_websocket import ShipIdentity, ShipTransport, TrustStore

@@ -23,12 +23,11 @@ from bidicharge.protocols.ship import messages as ship_messages
 from bidicharge.protocols.ship.connection import Role
 from bidicharge.protocols.spine import Address, LocalDevice, SpineNode
 from bidicharge.protocols.spine.stack import EebusStack, PeerConnected
+from bidicharge.protocols.spine.usecases.energy_guard import EnergyGuard, LimitWriteResult
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
-    EnergyGuard,
     LimitState,
-    LimitWriteResult,
     PowerLimitConfig,
 )
 

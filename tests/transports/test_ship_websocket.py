@@ -12,11 +12,10 @@ from cryptography.hazmat.primitives import serialization
 
 from bidicharge.protocols.spine import LocalDevice, SpineNode
 from bidicharge.protocols.spine.stack import EebusStack
+from bidicharge.protocols.spine.usecases.energy_guard import EnergyGuard, LimitWriteResult
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
-    EnergyGuard,
-    LimitWriteResult,
     PowerLimitConfig,
 )
 from bidicharge.transports.ship_websocket import (

@@ -6,14 +6,16 @@ import pytest
 
 from bidicharge.protocols.spine import ErrorNumber, FeatureRole, LocalDevice, SpineNode
 from bidicharge.protocols.spine.memory import MemoryLink
+from bidicharge.protocols.spine.usecases.energy_guard import (
+    ControlledSystemFound,
+    EnergyGuard,
+    LimitWriteResult,
+)
 from bidicharge.protocols.spine.usecases.lpc import (
     TRANSITIONS,
     ControllableSystem,
-    ControlledSystemFound,
     Direction,
-    EnergyGuard,
     LimitState,
-    LimitWriteResult,
     PowerLimitChanged,
     PowerLimitConfig,
 )

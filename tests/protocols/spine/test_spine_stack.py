@@ -8,10 +8,10 @@ from bidicharge.protocols.ship.errors import CloseCode
 from bidicharge.protocols.spine import LocalDevice, SpineNode
 from bidicharge.protocols.spine.stack import EebusStack, PeerConnected, PeerDisconnected, ShipMessageDropped
 from bidicharge.protocols.spine.trace import TraceRecord
+from bidicharge.protocols.spine.usecases.energy_guard import EnergyGuard
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
-    EnergyGuard,
     PowerLimitConfig,
 )
 

@@ -21,7 +21,7 @@ Rules applied to incoming commands (the spine-go ``ProcessCmd`` checks, SPINE §
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -36,6 +36,21 @@ from bidicharge.protocols.spine.device import (
     WriteRequest,
 )
 from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError, RemoteProtocolError
+from bidicharge.protocols.spine.events import (
+    BindingChanged,
+    CommandRefused,
+    EntitiesChanged,
+    Listener,
+    LocalDataWritten,
+    PeerDiscovered,
+    PeerLost,
+    RemoteDataUpdated,
+    RequestTimedOut,
+    ResultReceived,
+    SpineEvent,
+    SubscriptionChanged,
+    UseCasesReceived,
+)
 from bidicharge.protocols.spine.model import (
     Address,
     Cmd,
@@ -53,103 +68,6 @@ USE_CASES: Final = "nodeManagementUseCaseData"
 REQUEST_TIMEOUT_S: Final = 10.0
 
 
-# --- events --------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerDiscovered:
-    peer: str
-    device: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PeerLost:
-    """The SHIP connection to ``peer`` is gone; everything learnt from it is forgotten."""
-
-    peer: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EntitiesChanged:
-    peer: str
-    changes: tuple[tuple[tuple[int, ...], str], ...]  # (entity path, "added"|"removed")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UseCasesReceived:
-    peer: str
-    use_cases: tuple[UseCaseSupport, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteDataUpdated:
-    """Our copy of a peer's function data changed (reply or notify)."""
-
-    peer: str
-    source: Address
-    function: str
-    data: JsonObject = field(hash=False)
-    classifier: CmdClassifier
-    now: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LocalDataWritten:
-    """A peer's write to one of our server features was accepted and stored."""
-
-    peer: str
-    origin: Address
-    feature: Address
-    function: str
-    data: JsonObject = field(hash=False)
-    now: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ResultReceived:
-    peer: str
-    msg_counter_reference: int
-    function: str | None
-    error_number: ErrorNumber | int
-    description: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubscriptionChanged:
-    peer: str
-    client: Address
-    server: Address
-    added: bool
-    ours: bool  # True: we subscribed at the peer; False: the peer subscribed at us
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BindingChanged:
-    peer: str
-    client: Address
-    server: Address
-    added: bool
-    ours: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CommandRefused:
-    """We answered a peer's command with an error (also logged by the component)."""
-
-    peer: str
-    error_number: ErrorNumber
-    description: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequestTimedOut:
-    peer: str
-    msg_counter: int
-    function: str
-
-
-SpineEvent = (PeerDiscovered | PeerLost | EntitiesChanged | UseCasesReceived | RemoteDataUpdated | LocalDataWritten
-              | ResultReceived | SubscriptionChanged | BindingChanged | CommandRefused | RequestTimedOut)
-Listener = Callable[[SpineEvent], None]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -592,3 +510,10 @@ def _with_device(address: Address, device: str | None) -> Address:
     if address.device is not None or device is None:
         return address
     return address.with_device(device)
+
+
+__all__ = [  # events are re-exported for the actors that listen to a node
+    "BindingChanged", "CommandRefused", "EntitiesChanged", "Listener", "LocalDataWritten", "PeerDiscovered",
+    "PeerLost", "RemoteDataUpdated", "RequestTimedOut", "ResultReceived", "SpineEvent", "SpineNode",
+    "SubscriptionChanged", "UseCasesReceived",
+]

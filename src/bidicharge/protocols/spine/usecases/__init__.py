@@ -3,7 +3,7 @@
 =========================  ===============================  ==============================
 use case                   server / controlled side          client / controlling side
 =========================  ===============================  ==============================
-LPC, LPP                   :class:`lpc.ControllableSystem`  :class:`lpc.EnergyGuard`
+LPC, LPP                   :class:`lpc.ControllableSystem`  :class:`energy_guard.EnergyGuard`
 MGCP                       :class:`mgcp.GridConnectionPoint`  :class:`mgcp.MonitoringAppliance`
 EVSECC, EVCC, EVCEM,       :class:`evse.EvseServer`         :class:`cem.CemEvClient`
 EVSOC, OPEV, OSCEV, CEVC
@@ -15,11 +15,11 @@ calls ``step(now)`` (where the actor has timers) and reads ``events()`` and the 
 """
 
 from bidicharge.protocols.spine.usecases.cem import CemEvClient, EvSnapshot
+from bidicharge.protocols.spine.usecases.energy_guard import EnergyGuard
 from bidicharge.protocols.spine.usecases.evse import EvProfile, EvseServer
 from bidicharge.protocols.spine.usecases.lpc import (
     ControllableSystem,
     Direction,
-    EnergyGuard,
     LimitState,
     PowerLimitConfig,
 )
