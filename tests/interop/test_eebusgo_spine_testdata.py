@@ -138,3 +138,26 @@ def test_eebusgo_measurement_notify_reaches_remote_copy() -> None:
     (update,) = [e for e in node.events() if isinstance(e, RemoteDataUpdated)]
     values = [m["value"]["number"] for m in update.data["measurementData"]]
     assert values == [5, 1185, 1825]
+
+
+def test_eebusgo_wallbox_ev_data_read_by_our_cem() -> None:
+    """Our CEM makes sense of a real wallbox's EV data (ids differ from our own EVSE's)."""
+    from bidicharge.protocols.spine.usecases import CemEvClient
+
+    device = LocalDevice("HEMS", "EnergyManagementSystem")
+    node = SpineNode(device, subscribe_node_management=False)
+    cem = CemEvClient(node, device.add_entity("CEM"))
+    node.connect("peer", 0.0)
+    node.receive("peer", load("wallbox_detaileddiscoverydata_recv_reply.json"), 1.0)
+    node.receive("peer", load("wallbox_detaileddiscoverydata_recv_notify.json"), 2.0)
+    assert cem.ev("peer").connected
+    sent = [d["datagram"] for _, d in node.datagrams_to_send()]
+    bound = {tuple(d["payload"]["cmd"][0]["nodeManagementBindingRequestCall"]["bindingRequest"]["serverAddress"]["entity"])
+             for d in sent if "nodeManagementBindingRequestCall" in d["payload"]["cmd"][0]}
+    assert bound == {(1, 1)}  # we bind to the EV's writable features before any write
+    for name in ("m_descriptionListData_recv_reply.json", "ec_parameterDescriptionListData_recv_reply.json",
+                 "ec_permittedvaluesetlistdata_recv_notify_partial.json", "m_measurementListData_recv_notify.json"):
+        node.receive("peer", load(name), 3.0)
+    ev = cem.ev("peer")
+    assert ev.current_A == (5,) and ev.power_W == (1185,) and ev.charged_energy_Wh == 1825
+    assert ev.current_min_A == (6,) and ev.current_max_A == (16,)

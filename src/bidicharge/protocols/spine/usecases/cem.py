@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine.device import (
@@ -101,6 +101,20 @@ class EvSnapshot:
     plan: tuple[tuple[float, float, float], ...] = ()  # (offset s, duration s, W)
     obligation_A: tuple[float | None, ...] = ()
     recommendation_A: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvLayout:
+    """Ids of one EV's data, in phase order (a, b, c), as its descriptions say."""
+
+    current: tuple[int, ...]  # measurementIds of acCurrent
+    power: tuple[int, ...]  # measurementIds of acPower
+    energy: int | None  # measurementId of the charged energy
+    soc: int | None
+    current_parameters: tuple[int, ...]  # ElectricalConnection parameterIds of the phase currents
+    power_total_parameter: int | None
+    obligation_limits: tuple[int, ...]  # OPEV limitIds
+    recommendation_limits: tuple[int, ...]  # OSCEV limitIds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -238,21 +252,19 @@ class CemEvClient:
         identifications = tuple(str(i.get("identificationValue")) for i in
                                 items(remote_data(remote, ident, IDENTIFICATIONS), "identificationData")
                                 if i.get("identificationValue") is not None)
+        layout = self._layout(peer)
         _, ec = self._ev_feature(peer, "ElectricalConnection")
         ranges: dict[int, tuple[float | None, float | None]] = {}
         for pv in items(remote_data(remote, ec, EC_PERMITTED), "electricalConnectionPermittedValueSetData"):
             for value_set in items(pv, "permittedValueSet"):
                 for rng in items(value_set, "range"):
                     ranges[int(pv.get("parameterId", -1))] = (unscaled(rng.get("min")), unscaled(rng.get("max")))
-        cur = [ranges[p] for p in L.CURRENT_PARAMETERS if p in ranges]
-        power = ranges.get(L.POWER_TOTAL_PARAMETER, (None, None))
+        cur = [ranges[p] for p in layout.current_parameters if p in ranges]
+        power = ranges.get(layout.power_total_parameter, (None, None)) if layout.power_total_parameter else (None, None)
         _, m = self._ev_feature(peer, "Measurement")
         values = {v.get("measurementId"): unscaled(v.get("value"))
                   for v in items(remote_data(remote, m, MEASUREMENTS), "measurementData")}
-        scopes = {d.get("measurementId"): d.get("scopeType")
-                  for d in items(remote_data(remote, m, MEASUREMENT_DESCRIPTIONS), "measurementDescriptionData")}
-        soc_id = next((mid for mid, scope in scopes.items() if scope == "stateOfCharge"), None)
-        soc_pct = values.get(soc_id) if soc_id is not None else None
+        soc_pct = values.get(layout.soc) if layout.soc is not None else None
         _, ts = self._ev_feature(peer, "TimeSeries")
         demand: tuple[float, float, float] | None = None
         plan: tuple[tuple[float, float, float], ...] = ()
@@ -269,7 +281,7 @@ class CemEvClient:
 
         def active(ids: tuple[int, ...]) -> tuple[float | None, ...]:
             return tuple(unscaled(limits[i].get("value")) if limits[i].get("isLimitActive") else None
-                         for i in ids[:len(cur)] if i in limits)
+                         for i in ids if i in limits)
 
         return EvSnapshot(
             connected=True, communication_standard=standard, asymmetric_charging=asymmetric,
@@ -277,11 +289,46 @@ class CemEvClient:
             current_min_A=tuple(r[0] for r in cur if r[0] is not None),
             current_max_A=tuple(r[1] for r in cur if r[1] is not None),
             power_min_W=power[0], power_max_W=power[1],
-            current_A=tuple(values.get(p) for p in L.CURRENT_PARAMETERS[:len(cur)]),
-            power_W=tuple(values.get(p) for p in L.POWER_PARAMETERS[:len(cur)]),
-            charged_energy_Wh=values.get(L.ENERGY_MEASUREMENT),
+            current_A=tuple(values.get(mid) for mid in layout.current),
+            power_W=tuple(values.get(mid) for mid in layout.power),
+            charged_energy_Wh=values.get(layout.energy) if layout.energy is not None else None,
             soc=None if soc_pct is None else soc_pct / 100, demand_Wh=demand, plan=plan,
-            obligation_A=active(L.OPEV_LIMITS), recommendation_A=active(L.OSCEV_LIMITS))
+            obligation_A=active(layout.obligation_limits), recommendation_A=active(layout.recommendation_limits))
+
+    def _layout(self, peer: str) -> EvLayout:
+        """Which ids mean what on this EV, read from its descriptions (devices differ)."""
+        remote, m = self._ev_feature(peer, "Measurement")
+        _, ec = self._ev_feature(peer, "ElectricalConnection")
+        _, lc = self._ev_feature(peer, "LoadControl")
+        scopes = {d.get("measurementId"): d.get("scopeType")
+                  for d in items(remote_data(remote, m, MEASUREMENT_DESCRIPTIONS), "measurementDescriptionData")}
+        params = items(remote_data(remote, ec, EC_PARAMETERS), "electricalConnectionParameterDescriptionData")
+        phase_of: dict[Any, str] = {p.get("measurementId"): str(p.get("acMeasuredPhases")) for p in params
+                                    if "measurementId" in p}
+
+        def by_phase(ids: list[Any]) -> tuple[int, ...]:
+            order: dict[str | None, int] = {phase: i for i, phase in enumerate(L.PHASES)}
+            return tuple(sorted((i for i in ids if isinstance(i, int)), key=lambda i: order.get(phase_of.get(i), 9)))
+
+        current = by_phase([mid for mid, scope in scopes.items() if scope == "acCurrent"])
+        power = by_phase([mid for mid, scope in scopes.items() if scope == "acPower"])
+        param_of = {p.get("measurementId"): p.get("parameterId") for p in params if "measurementId" in p}
+        total = next((p.get("parameterId") for p in params if p.get("scopeType") == "acPowerTotal"), None)
+        descriptions = items(remote_data(remote, lc, LIMIT_DESCRIPTIONS), "loadControlLimitDescriptionData")
+
+        def limits_of(category: str) -> tuple[int, ...]:
+            by_measurement: dict[Any, int] = {d.get("measurementId"): int(d["limitId"]) for d in descriptions
+                                              if d.get("limitCategory") == category
+                                              and isinstance(d.get("limitId"), int)}
+            return tuple(by_measurement[mid] for mid in current if mid in by_measurement)
+
+        return EvLayout(
+            current=current, power=power,
+            energy=next((mid for mid, scope in scopes.items() if scope == "charge"), None),
+            soc=next((mid for mid, scope in scopes.items() if scope == "stateOfCharge"), None),
+            current_parameters=tuple(p for p in (param_of.get(mid) for mid in current) if isinstance(p, int)),
+            power_total_parameter=total if isinstance(total, int) else None,
+            obligation_limits=limits_of("obligation"), recommendation_limits=limits_of("recommendation"))
 
     def evse_state(self, peer: str) -> tuple[JsonObject | None, JsonObject | None]:
         """EVSECC: (manufacturer data, operating state)."""
@@ -310,11 +357,11 @@ class CemEvClient:
 
     def write_current_limits(self, peer: str, current_A: tuple[float | None, ...], now: float) -> int:
         """OPEV: per-phase maximum current the EV must obey (``None`` releases a phase)."""
-        return self._write_limits(peer, L.OPEV_LIMITS, current_A, now)
+        return self._write_limits(peer, self._layout(peer).obligation_limits, current_A, now)
 
     def write_recommendation(self, peer: str, current_A: tuple[float | None, ...], now: float) -> int:
         """OSCEV: per-phase current recommended for self-consumption (not a cap)."""
-        return self._write_limits(peer, L.OSCEV_LIMITS, current_A, now)
+        return self._write_limits(peer, self._layout(peer).recommendation_limits, current_A, now)
 
     def write_power_constraints(self, peer: str, slots: list[tuple[float, float]], now: float) -> int:
         """CEVC scenario 2: maximum power per slot, ``(duration s, max W)``."""
