@@ -459,3 +459,86 @@ async def test_c104_controlling_station_takes_interrogated_time_tagged_points(wi
         answered, value = await asyncio.to_thread(c104_side)
     assert answered
     assert (value == 42.0) is with_time
+
+
+# --- select before operate ------------------------------------------------------------
+
+
+async def test_c104_controlling_station_selects_then_executes_on_our_controlled_station() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(1003, TypeId.M_ME_NC_1)
+    db.add_command(2001, TypeId.C_SE_NC_1, feedback_ioa=1003, select_before_operate=True)
+    requests: list[CommandRequest] = []
+
+    def on_command(request: CommandRequest) -> bool:
+        requests.append(request)
+        return True
+
+    async with Iec104Server([db], on_command=on_command) as server:
+        port = server.port
+
+        def c104_side() -> bool:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            station = connection.add_station(common_address=CA)
+            feedback = station.add_point(io_address=1003, type=c104.Type.M_ME_NC_1)
+            setpoint = station.add_point(io_address=2001, type=c104.Type.C_SE_NC_1)
+            setpoint.command_mode = c104.CommandMode.SELECT_AND_EXECUTE
+            client.start()
+            try:
+                c104_sees(connection, lambda: feedback.value == 0.0)
+                for _ in range(3):  # a False from transmit() is "unknown": the feedback point decides
+                    setpoint.value = 2500.0
+                    setpoint.transmit(cause=c104.Cot.ACTIVATION)
+                    if wait_for(lambda: feedback.value == 2500.0, timeout_s=2.0):
+                        return True
+                return False
+            finally:
+                client.stop()
+
+        assert await asyncio.to_thread(c104_side)
+    selects = [r for r in requests if r.select]
+    executes = [r for r in requests if not r.select]
+    assert selects and executes and executes[0].value == 2500.0
+
+
+async def test_c104_select_before_operate_point_against_our_controlling_station() -> None:
+    port = free_port()
+    server = c104.Server(ip="127.0.0.1", port=port, tick_rate_ms=50)
+    station = server.add_station(common_address=CA)
+    station.add_point(io_address=1003, type=c104.Type.M_ME_NC_1)
+    setpoint = station.add_point(
+        io_address=2001,
+        type=c104.Type.C_SE_NC_1,
+        related_io_address=1003,
+        related_io_autoreturn=True,
+        command_mode=c104.CommandMode.SELECT_AND_EXECUTE,
+    )
+    executed: list[float] = []
+
+    def on_setpoint(
+        point: c104.Point, previous_info: c104.Information, message: c104.IncomingMessage
+    ) -> c104.ResponseState:
+        if not message.is_select_command:
+            executed.append(point.value)
+        return c104.ResponseState.SUCCESS
+
+    setpoint.on_receive(callable=on_setpoint)
+    server.start()
+    try:
+        client = Iec104Client("127.0.0.1", port)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await client.wait_started()
+                direct = await client.setpoint(CA, 2001, 10.0)
+                assert isinstance(direct, ActivationConfirmed) and not direct.positive
+                selected = await client.setpoint(CA, 2001, 20.0, select=True)
+                assert isinstance(selected, ActivationConfirmed) and selected.positive
+                operated = await client.setpoint(CA, 2001, 20.0)
+                assert isinstance(operated, ActivationConfirmed) and operated.positive
+                await until(lambda: executed == [20.0])
+            finally:
+                task.cancel()
+    finally:
+        server.stop()

@@ -380,29 +380,42 @@ class Iec104Client:
         await self._started.wait()
 
     async def setpoint(
-        self, common_address: int, ioa: int, value: float, *, time: Cp56Time2a | None = None
+        self,
+        common_address: int,
+        ioa: int,
+        value: float,
+        *,
+        time: Cp56Time2a | None = None,
+        select: bool = False,
     ) -> Confirmation:
         """Send C_SE_NC_1 (C_SE_TC_1 with ``time``) and await its confirmation.
 
         IEC 104 has no command timeout of its own: wrap the call in ``asyncio.timeout``
-        to give up waiting (the command may still have been executed).
+        to give up waiting (the command may still have been executed). ``select=True`` sends
+        the select of a select-before-operate pair; the execute follows as a second call.
         """
         station = self._station()
         type_id = TypeId.C_SE_NC_1 if time is None else TypeId.C_SE_TC_1
         key = (common_address, ioa, type_id)
         future = self._expect(key)
-        station.send_setpoint(common_address, ioa, value, time=time, now=self._clock())
+        station.send_setpoint(common_address, ioa, value, time=time, select=select, now=self._clock())
         self._flush()
         return await self._confirmation(key, future)
 
     async def single_command(
-        self, common_address: int, ioa: int, on: bool, *, time: Cp56Time2a | None = None
+        self,
+        common_address: int,
+        ioa: int,
+        on: bool,
+        *,
+        time: Cp56Time2a | None = None,
+        select: bool = False,
     ) -> Confirmation:
         station = self._station()
         type_id = TypeId.C_SC_NA_1 if time is None else TypeId.C_SC_TA_1
         key = (common_address, ioa, type_id)
         future = self._expect(key)
-        station.send_single_command(common_address, ioa, on, time=time, now=self._clock())
+        station.send_single_command(common_address, ioa, on, time=time, select=select, now=self._clock())
         self._flush()
         return await self._confirmation(key, future)
 

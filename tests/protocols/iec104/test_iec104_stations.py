@@ -408,3 +408,60 @@ def test_test_command_is_flagged_to_the_handler_and_answered_with_the_t_bit() ->
     assert pool.requests[-1].test
     answers = [a for a in asdus_of(trace, "b>a") if a.type_id is TypeId.C_SE_NC_1]
     assert answers and all(a.test for a in answers)
+
+
+def sbo_pair(pool: Pool) -> tuple[ControllingStation, ControlledStation]:
+    db = PointDatabase(CA)
+    db.add_monitor(1003, TypeId.M_ME_NC_1)
+    db.add_command(2001, TypeId.C_SE_NC_1, feedback_ioa=1003, select_before_operate=True)
+    master, outstation = pair(databases=[db], pool=pool)
+    list(master.events())
+    return master, outstation
+
+
+def confirmations(master: ControllingStation) -> list[bool]:
+    return [e.positive for e in master.events() if isinstance(e, ActivationConfirmed)]
+
+
+def test_select_before_operate_point_refuses_a_direct_execute() -> None:
+    pool = Pool()
+    master, outstation = sbo_pair(pool)
+    master.send_setpoint(CA, 2001, 100.0, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert confirmations(master) == [False]
+    assert pool.requests == []
+
+
+def test_select_then_execute_operates_once() -> None:
+    pool = Pool()
+    master, outstation = sbo_pair(pool)
+    master.send_setpoint(CA, 2001, 100.0, select=True, now=1.0)
+    master.send_setpoint(CA, 2001, 100.0, now=2.0)
+    exchange(master, outstation, now=2.0)
+    master.send_setpoint(CA, 2001, 200.0, now=3.0)  # the selection was used up
+    exchange(master, outstation, now=3.0)
+    assert confirmations(master) == [True, True, False]
+    assert [(r.select, r.value) for r in pool.requests] == [(True, 100.0), (False, 100.0)]
+    assert outstation.databases[CA].monitor(1003).value == 100.0  # type: ignore[union-attr]
+
+
+def test_selection_expires_and_can_be_broken_off() -> None:
+    pool = Pool()
+    master, outstation = sbo_pair(pool)
+    master.send_setpoint(CA, 2001, 1.0, select=True, now=1.0)
+    exchange(master, outstation, now=1.0)
+    master.send_setpoint(CA, 2001, 1.0, now=1.0 + outstation.select_timeout_s + 0.1)
+    exchange(master, outstation, now=1.0 + outstation.select_timeout_s + 0.1)
+    master.send_setpoint(CA, 2001, 2.0, select=True, now=20.0)
+    exchange(master, outstation, now=20.0)
+    deactivate = Asdu(
+        type_id=TypeId.C_SE_NC_1,
+        cause=Cause.DEACTIVATION,
+        common_address=CA,
+        objects=(SetpointFloat(ioa=2001, value=2.0, select=True),),
+    )
+    master.link.send_asdu(encode_asdu(deactivate), now=21.0)
+    master.send_setpoint(CA, 2001, 2.0, now=21.0)
+    exchange(master, outstation, now=21.0)
+    events = [(e.positive, e.deactivation) for e in master.events() if isinstance(e, ActivationConfirmed)]
+    assert events == [(True, False), (False, False), (True, False), (True, True), (False, False)]

@@ -93,6 +93,7 @@ class ControlledStation(Station[ControlledEvent]):
         end_of_initialisation: InitCause | None = None,
         tracer: Tracer | None = None,
         interrogation_with_time: bool = False,
+        select_timeout_s: float = 10.0,
     ) -> None:
         """``interrogation_with_time``: answer an interrogation for time-tagged points in their
         own type (M_ME_TF_1, M_SP_TB_1), as lib60870-based stations do and expect. The
@@ -103,6 +104,10 @@ class ControlledStation(Station[ControlledEvent]):
         self.on_command = on_command
         self._end_of_initialisation = end_of_initialisation
         self.interrogation_with_time = interrogation_with_time
+        # Select-before-operate: a confirmed select is good for select_timeout_s (a station
+        # parameter; 101 leaves its value to the system) on this connection only.
+        self.select_timeout_s = select_timeout_s
+        self._selections: dict[tuple[int, int], float] = {}  # (CA, IOA) -> selected at
 
     # --- intents ---------------------------------------------------------------------
 
@@ -280,8 +285,15 @@ class ControlledStation(Station[ControlledEvent]):
             raise self._reject(raw, Cause.UNKNOWN_IOA, f"no command point {obj.ioa} at common address {ca}")
         if asdu.type_id not in COMMAND_POINT_TYPES[point.type_id]:
             raise self._reject(raw, Cause.UNKNOWN_TYPE_ID, f"point {obj.ioa} takes {point.type_id.name}")
-        if asdu.cause is Cause.DEACTIVATION:  # abort a selection (101 7.4.4): nothing is pending here
+        if asdu.cause is Cause.DEACTIVATION:  # break off a selection (101 7.4.4)
+            self._selections.pop((ca, obj.ioa), None)
             self._confirm(asdu, ca, now, positive=True)
+            return
+        if point.select_before_operate and not obj.select and not self._take_selection(ca, obj.ioa, now):
+            self._events.append(
+                BadRequestAnswered(reason=f"execute on {obj.ioa} without a valid select", cause=None)
+            )
+            self._confirm(asdu, ca, now, positive=False)
             return
         value: float | bool = obj.on if isinstance(obj, SingleCommand) else obj.value
         request = CommandRequest(
@@ -298,6 +310,8 @@ class ControlledStation(Station[ControlledEvent]):
         accepted = bool(self.on_command(request))
         self._events.append(CommandHandled(request=request, accepted=accepted))
         self._confirm(asdu, ca, now, positive=accepted)
+        if accepted and obj.select:
+            self._selections[ca, obj.ioa] = now
         if not accepted or obj.select:
             return
         if point.feedback_ioa is not None:
@@ -308,6 +322,10 @@ class ControlledStation(Station[ControlledEvent]):
                 feedback = db.set(feedback.ioa, value)
             self.report(ca, [feedback], now=now, cause=Cause.RETURN_INFO_REMOTE)
         self._confirm(asdu, ca, now, positive=True, cause=Cause.ACTIVATION_TERMINATION)
+
+    def _take_selection(self, ca: int, ioa: int, now: float) -> bool:
+        selected_at = self._selections.pop((ca, ioa), None)
+        return selected_at is not None and now - selected_at <= self.select_timeout_s
 
     def _database(self, common_address: int) -> PointDatabase:
         try:

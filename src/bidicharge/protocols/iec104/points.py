@@ -51,6 +51,7 @@ class CommandPoint:
     type_id: TypeId
     feedback_ioa: int | None = None  # monitor point reported with cause 11 after execution
     autoreturn: bool = True  # copy the command's value into the feedback point
+    select_before_operate: bool = False  # execute only after a confirmed select (101 7.4.4)
 
 
 class PointDatabase:
@@ -83,7 +84,13 @@ class PointDatabase:
         return point
 
     def add_command(
-        self, ioa: int, type_id: TypeId, *, feedback_ioa: int | None = None, autoreturn: bool = True
+        self,
+        ioa: int,
+        type_id: TypeId,
+        *,
+        feedback_ioa: int | None = None,
+        autoreturn: bool = True,
+        select_before_operate: bool = False,
     ) -> CommandPoint:
         if type_id not in COMMAND_POINT_TYPES:
             raise LocalProtocolError(f"{type_id.name} is not a command point type")
@@ -92,7 +99,13 @@ class PointDatabase:
         if feedback_ioa is not None and autoreturn and self._monitor[feedback_ioa].type_id in TIMED_TYPES:
             raise LocalProtocolError("autoreturn needs an untimed feedback point (no time tag to copy)")
         self._check_free(ioa)
-        point = CommandPoint(ioa=ioa, type_id=type_id, feedback_ioa=feedback_ioa, autoreturn=autoreturn)
+        point = CommandPoint(
+            ioa=ioa,
+            type_id=type_id,
+            feedback_ioa=feedback_ioa,
+            autoreturn=autoreturn,
+            select_before_operate=select_before_operate,
+        )
         self._command[ioa] = point
         return point
 
