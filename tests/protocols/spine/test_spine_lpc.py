@@ -160,6 +160,24 @@ def test_lpp_discharge_limit_uses_limit_id_1() -> None:
     assert w.cs.limit_W(Direction.CONSUME) is None
 
 
+def test_limit_from_a_bound_peer_that_is_no_energy_guard_is_refused() -> None:
+    w = World()
+    w.run(3)
+    rogue_dev = LocalDevice("d:_i:1_Rogue", "EnergyManagementSystem")
+    rogue = SpineNode(rogue_dev)
+    client = rogue_dev.add_entity("CEM").add_feature("LoadControl", FeatureRole.CLIENT)
+    w.link.add("rogue", rogue)
+    w.link.connect("hems", "rogue", 3.0)
+    (server,) = rogue.remote("hems").find("LoadControl", FeatureRole.SERVER)
+    rogue.bind("hems", client, server, 4.0)
+    rogue.write("hems", client, server.address, "loadControlLimitListData",
+                {"loadControlLimitData": [{"limitId": 0, "isLimitActive": True, "value": {"number": 0, "scale": 0}}]}, 4.0)
+    w.link.pump(4.0)
+    results = [e for e in rogue.events() if type(e).__name__ == "ResultReceived"]
+    assert [r.error_number for r in results if r.function == "loadControlLimitListData"] == [ErrorNumber.COMMAND_REJECTED]
+    assert w.cs.limit_W() is None
+
+
 @pytest.mark.parametrize("state", list(LimitState))
 def test_every_state_has_a_way_out(state: LimitState) -> None:
     assert any(src is state for src, _ in TRANSITIONS)

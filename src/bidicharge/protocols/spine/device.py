@@ -64,6 +64,7 @@ class FunctionSpec:
 class WriteRequest:
     """A write that passed the protocol checks, offered to the application for approval."""
 
+    peer: str  # the connection it came over (the peer's SKI)
     origin: Address  # the remote client feature
     feature: Address  # our server feature
     function: str

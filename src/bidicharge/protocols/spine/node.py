@@ -332,7 +332,7 @@ class SpineNode:
         guard = feature.write_guards.get(cmd.function)
         origin = _with_device(header.address_source, self._peers[peer].remote.address)
         if guard is not None:
-            verdict = guard(WriteRequest(origin=origin, feature=feature.address, function=cmd.function,
+            verdict = guard(WriteRequest(peer=peer, origin=origin, feature=feature.address, function=cmd.function,
                                          new_data=new, incoming=cmd.data, partial=cmd.partial, now=now))
             if verdict is not ErrorNumber.NO_ERROR:
                 raise RemoteProtocolError(f"write of {cmd.function} denied by application", error_number=verdict)

@@ -51,6 +51,7 @@ from bidicharge.protocols.spine.device import (
 from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError
 from bidicharge.protocols.spine.node import (
     LocalDataWritten,
+    PeerLost,
     RemoteDataUpdated,
     SpineEvent,
     SpineNode,
@@ -251,7 +252,13 @@ class ControllableSystem:
 
     # --- write checks (run before the node stores a write) ---------------------------
 
+    def _from_energy_guard(self, request: WriteRequest) -> bool:
+        """Only an entity that announced itself as LPC/LPP Energy Guard may limit us."""
+        return (request.peer, request.origin.entity) in self._guards
+
     def _guard_limits(self, request: WriteRequest) -> ErrorNumber:
+        if not self._from_energy_guard(request):
+            return ErrorNumber.COMMAND_REJECTED
         old = {item.get("limitId"): item for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData")}
         for item in items(request.new_data, "loadControlLimitData"):
             direction = next((d for d in self.configs if LIMIT_ID[d] == item.get("limitId")), None)
@@ -274,6 +281,8 @@ class ControllableSystem:
         return ErrorNumber.NO_ERROR
 
     def _guard_failsafe(self, request: WriteRequest) -> ErrorNumber:
+        if not self._from_energy_guard(request):
+            return ErrorNumber.COMMAND_REJECTED
         for item in items(request.new_data, "deviceConfigurationKeyValueData"):
             value = obj(item.get("value"))
             if item.get("keyId") == 1:
@@ -292,7 +301,9 @@ class ControllableSystem:
     # --- node events -----------------------------------------------------------------
 
     def _on_event(self, event: SpineEvent) -> None:
-        if isinstance(event, UseCasesReceived):
+        if isinstance(event, PeerLost):
+            self._guards = {g for g in self._guards if g[0] != event.peer}
+        elif isinstance(event, UseCasesReceived):
             self._follow_energy_guard(event)
         elif isinstance(event, RemoteDataUpdated) and event.function == HEARTBEAT \
                 and (event.peer, event.source.entity) in self._guards:
