@@ -168,3 +168,31 @@ def test_request_without_answer_times_out() -> None:
     assert deadline is not None
     client.handle_timeout(deadline)
     assert any(type(e).__name__ == "RequestTimedOut" for e in client.events())
+
+
+def test_unbind_makes_the_next_write_fail_with_error_9() -> None:
+    link, server, client, lc_server, lc_client = make_pair()
+    feature = remote_lc(client)
+    client.bind("cs", lc_client, feature, 1.0)
+    link.pump(1.0)
+    assert len(server.bindings) == 1
+    client.unbind("cs", lc_client, feature, 2.0)
+    link.pump(2.0)
+    assert not server.bindings and not client.remote_bindings
+    client.write("cs", lc_client, feature.address, LIMITS, {"loadControlLimitData": [{"limitId": 0}]}, 3.0)
+    link.pump(3.0)
+    assert [e.error_number for e in client.events() if isinstance(e, ResultReceived) and e.function == LIMITS] \
+        == [ErrorNumber.BINDING_IS_NECESSARY_FOR_THIS_COMMAND]
+
+
+def test_unsubscribe_stops_notifications() -> None:
+    link, server, client, lc_server, lc_client = make_pair()
+    feature = remote_lc(client)
+    client.subscribe("cs", lc_client, feature, 1.0)
+    link.pump(1.0)
+    client.unsubscribe("cs", lc_client, feature, 2.0)
+    link.pump(2.0)
+    list(client.events())
+    server.set_data(lc_server, LIMITS, {"loadControlLimitData": []}, 3.0)
+    link.pump(3.0)
+    assert not [e for e in client.events() if isinstance(e, RemoteDataUpdated)]

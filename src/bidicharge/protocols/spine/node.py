@@ -66,6 +66,16 @@ NODE_MANAGEMENT: Final = Address(entity=(0,), feature=0)
 DISCOVERY: Final = "nodeManagementDetailedDiscoveryData"
 USE_CASES: Final = "nodeManagementUseCaseData"
 REQUEST_TIMEOUT_S: Final = 10.0
+# NodeManagement wire names per link kind: (request call, request element, delete call, delete element,
+# data function, entry element, id element) — SPINE 1.3.0 NodeManagement resource
+LINK_WIRE_NAMES: Final = {
+    "subscription": ("nodeManagementSubscriptionRequestCall", "subscriptionRequest",
+                     "nodeManagementSubscriptionDeleteCall", "subscriptionDelete",
+                     "nodeManagementSubscriptionData", "subscriptionEntry", "subscriptionId"),
+    "binding": ("nodeManagementBindingRequestCall", "bindingRequest",
+                "nodeManagementBindingDeleteCall", "bindingDelete",
+                "nodeManagementBindingData", "bindingEntry", "bindingId"),
+}
 
 
 
@@ -179,13 +189,32 @@ class SpineNode:
     def bind(self, peer: str, client: Feature, server: RemoteFeature, now: float) -> int:
         return self._link_call(peer, "binding", client, server, now)
 
+    def unsubscribe(self, peer: str, client: Feature, server: RemoteFeature, now: float) -> int:
+        return self._unlink_call(peer, "subscription", client, server, now)
+
+    def unbind(self, peer: str, client: Feature, server: RemoteFeature, now: float) -> int:
+        return self._unlink_call(peer, "binding", client, server, now)
+
+    def _unlink_call(self, peer: str, kind: str, client: Feature, server: RemoteFeature, now: float) -> int:
+        remote = self.remote(peer)
+        server_address = server.address.with_device(remote.address) if remote.address else server.address
+        _, _, call, element, *_ = LINK_WIRE_NAMES[kind]
+        body = {element: {"clientAddress": client.address.to_json(), "serverAddress": server_address.to_json()}}
+        table = self.remote_subscriptions if kind == "subscription" else self.remote_bindings
+        for entry in [e for e in table if e[0] == peer and e[1] == client.address
+                      and e[2].entity == server.address.entity and e[2].feature == server.address.feature]:
+            table.discard(entry)
+        return self._send_request(peer, self.device.node_management.address, NODE_MANAGEMENT, CmdClassifier.CALL,
+                                  Cmd(function=call, data=body), now, ack=True)
+
     def _link_call(self, peer: str, kind: str, client: Feature, server: RemoteFeature, now: float) -> int:
         remote = self.remote(peer)
         server_address = server.address.with_device(remote.address) if remote.address else server.address
-        body = {f"{kind}Request": {"clientAddress": client.address.to_json(),
+        call, element, *_ = LINK_WIRE_NAMES[kind]
+        body = {element: {"clientAddress": client.address.to_json(),
                                    "serverAddress": server_address.to_json(),
                                    "serverFeatureType": server.feature_type}}
-        function = f"nodeManagement{kind.capitalize()}RequestCall"
+        function = call
         counter = self._send_request(peer, self.device.node_management.address, NODE_MANAGEMENT,
                                      CmdClassifier.CALL, Cmd(function=function, data=body), now, ack=True)
         self._pending[counter].link = (kind, client.address, server_address)
@@ -295,7 +324,8 @@ class SpineNode:
         if function in ("nodeManagementSubscriptionData", "nodeManagementBindingData"):
             kind = "subscription" if "Subscription" in function else "binding"
             table = self.subscriptions if kind == "subscription" else self.bindings
-            return {f"{kind}Entry": [{f"{kind}Id": i, "clientAddress": c.to_json(), "serverAddress": s.to_json()}
+            *_, entry, entry_id = LINK_WIRE_NAMES[kind]
+            return {entry: [{entry_id: i, "clientAddress": c.to_json(), "serverAddress": s.to_json()}
                                      for i, (_, c, s) in enumerate(sorted(table, key=repr))]}
         return {"nodeManagementDestinationData": [{"deviceDescription": {
             "deviceAddress": {"device": self.device.address}, "deviceType": self.device.device_type,
@@ -352,7 +382,8 @@ class SpineNode:
             raise RemoteProtocolError(f"call {cmd.function} not supported",
                                       error_number=ErrorNumber.COMMAND_NOT_SUPPORTED)
         kind, add = kinds[cmd.function]
-        body = cmd.data.get(f"{kind}Request" if add else f"{kind}Delete")
+        _, request_element, _, delete_element, *_ = LINK_WIRE_NAMES[kind]
+        body = cmd.data.get(request_element if add else delete_element)
         if not isinstance(body, dict):
             raise RemoteProtocolError(f"{cmd.function} without {kind} request")
         client = _with_device(Address.from_json(body.get("clientAddress", {})), self._peers[peer].remote.address)
