@@ -49,6 +49,11 @@ class AcceleratedClock:
     def now(self) -> float:
         return self._start_s + (time.monotonic() - self._wall0) * self._factor
 
+    def rebase(self, start_s: float) -> None:
+        """Let simulated time run from `start_s` as of now (after a slow set-up)."""
+        self._start_s = start_s
+        self._wall0 = time.monotonic()
+
     async def sleep_until(self, t: float) -> None:
         delay = (t - self.now()) / self._factor
         if delay > 0:

@@ -34,13 +34,16 @@ class LiveRun:
         self.components: dict[str, Component] = assemble(scenario, self.trace, clock)
         self.steps_done = 0
 
-    async def _ticker(self, on_step: Callable[[int, float], None] | None) -> None:
+    async def _ticker(self, on_step: Callable[[int, float], None] | None, duration_s: float | None) -> None:
         order = step_order(self.components)
         dt = self.scenario.step_s
         t = self.clock.now()
         for comp in order:
             comp.start(t)
-        while True:
+        if isinstance(self.clock, AcceleratedClock):
+            self.clock.rebase(t)  # set-up (profiles, forecasts) must not eat simulated time
+        end = t + duration_s if duration_s is not None else float("inf")
+        while t + dt <= end:
             await self.clock.sleep_until(t + dt)
             for comp in order:
                 comp.step(t, dt)
@@ -50,18 +53,9 @@ class LiveRun:
             t += dt
 
     async def run(self, duration_s: float | None = None, on_step: Callable[[int, float], None] | None = None) -> None:
-        async def body() -> None:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._ticker(on_step))
-                for comp in self.components.values():
-                    tg.create_task(comp.serve(self.clock))
-
-        if duration_s is None:
-            await body()
-            return
-        wall_s = duration_s / (self.clock.factor if isinstance(self.clock, AcceleratedClock) else 1.0)
-        try:
-            async with asyncio.timeout(wall_s):
-                await body()
-        except TimeoutError:
-            pass
+        """Run until `duration_s` of simulated time has passed (None: until cancelled)."""
+        async with asyncio.TaskGroup() as tg:
+            servers = [tg.create_task(comp.serve(self.clock)) for comp in self.components.values()]
+            await self._ticker(on_step, duration_s)
+            for task in servers:
+                task.cancel()

@@ -70,11 +70,11 @@ class MpcPlanner:
 
     def _forecast(self, now: float, n: int) -> tuple[FloatArray, FloatArray]:
         method = self.s.forecast
-        if method == "persistence" or self.oracle is None:
+        o = self.oracle
+        if method == "persistence" or o is None or not 0 <= o.index(now) <= len(o.pv_W) - n:
             i0 = int((now % 86400.0) // self.s.step_s)
             idx = (i0 + np.arange(n)) % len(self._pv_day)
             return self._pv_day[idx].copy(), self._load_day[idx].copy()
-        o = self.oracle
         k = o.index(now)
         settings = ForecastSettings(
             method=ForecastMethod.PERFECT if method == "perfect" else ForecastMethod.NOISY,
