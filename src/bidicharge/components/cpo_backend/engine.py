@@ -29,8 +29,6 @@ from .store import (
     ChargingNeeds,
     Connector,
     CsmsStore,
-    MeterSample,
-    SentProfile,
     Station,
     Transaction,
     TransactionEventSeen,
@@ -176,18 +174,21 @@ class CsmsEngine:
                     tx.ended_at = r.timestamp
                     tx.stopped_reason = None if r.transaction_info.stopped_reason is None else str(
                         r.transaction_info.stopped_reason)
-                self._store_meter_values(s, ident, tx.evse_id or 0, tx, r.meter_value or ())
+                rows = self._meter_rows(ident, tx.evse_id or 0, tx, r.meter_value or ())
+        if not duplicate:
+            self.store.add_samples(rows)  # after the ORM transaction: one writer at a time
         if r.id_token is not None:
             return m.TransactionEventResponse(id_token_info=self._token_info(ident, r.id_token))
         return m.TransactionEventResponse()
 
     def on_meter_values(self, ident: str, r: Any) -> Any:
-        with self.store.session() as s:
-            self._store_meter_values(s, ident, r.evse_id, None, r.meter_value)
+        self.store.add_samples(self._meter_rows(ident, r.evse_id, None, r.meter_value))
         return _m(self._version(ident)).MeterValuesResponse()
 
-    def _store_meter_values(self, s: Any, ident: str, evse_id: int, tx: Transaction | None,
-                            meter_values: Sequence[Any]) -> None:
+    def _meter_rows(self, ident: str, evse_id: int, tx: Transaction | None,
+                    meter_values: Sequence[Any]) -> list[dict[str, Any]]:
+        """Sample rows to store; updates the transaction's import/export registers on the way."""
+        rows: list[dict[str, Any]] = []
         for mv in meter_values:
             for sv in mv.sampled_value:
                 measurand = str(sv.measurand) if sv.measurand is not None else IMPORT_REGISTER  # the default
@@ -196,9 +197,10 @@ class CsmsEngine:
                     else sv.unit_of_measure.multiplier
                 base_unit, scale = UNIT_SCALE.get(unit, (unit, 1.0))
                 value = sv.value * scale * 10.0 ** multiplier
-                s.add(MeterSample(station=ident, evse_id=evse_id, transaction_id=None if tx is None else tx.transaction_id,
-                                  timestamp=mv.timestamp, measurand=measurand,
-                                  phase=None if sv.phase is None else str(sv.phase), value=value, unit=base_unit))
+                rows.append({"station": ident, "evse_id": evse_id,
+                             "transaction_id": None if tx is None else tx.transaction_id, "timestamp": mv.timestamp,
+                             "measurand": measurand, "phase": None if sv.phase is None else str(sv.phase),
+                             "value": value, "unit": base_unit})
                 if tx is None or sv.phase is not None:
                     continue
                 if measurand == IMPORT_REGISTER:
@@ -211,6 +213,7 @@ class CsmsEngine:
                     tx.export_last_Wh = max(value, tx.export_last_Wh or value)
                 elif measurand == "SoC":
                     tx.soc = value / 100.0
+        return rows
 
     def on_charging_needs(self, ident: str, r: Any) -> Any:
         m = _m(self._version(ident))
@@ -256,9 +259,8 @@ class CsmsEngine:
                 charging_schedule_period=tuple(self._period(m, p) for p in periods)),))
         request = m.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
         response = await session.call(request)
-        with self.store.session() as s:
-            s.add(SentProfile(station=ident, evse_id=evse_id, profile_id=profile_id, sent_at=self.now(),
-                              status=str(response.status), wire=profile.to_wire()))
+        self.store.add_sent_profile({"station": ident, "evse_id": evse_id, "profile_id": profile_id,
+                                     "sent_at": self.now(), "status": str(response.status), "wire": profile.to_wire()})
         return str(response.status)
 
     @staticmethod

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     create_engine,
+    insert,
     select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -139,16 +140,37 @@ class CsmsStore:
     """Thin session helper around the models; ``url`` e.g. ``sqlite://`` (memory) or
     ``postgresql+psycopg://user:pw@host/db``."""
 
-    def __init__(self, url: str = "sqlite://") -> None:
+    def __init__(self, url: str = "sqlite://", *, sample_batch: int = 500) -> None:
         kwargs: dict[str, Any] = {}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         self.engine = create_engine(url, **kwargs)
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # meter samples are the bulk of the writes: buffered and inserted in batches (SQL Core);
+        # every read flushes first, so readers never miss a sample
+        self.sample_batch = sample_batch
+        self._samples: list[dict[str, Any]] = []
+
+    def add_samples(self, rows: list[dict[str, Any]]) -> None:
+        self._samples.extend(rows)
+        if len(self._samples) >= self.sample_batch:
+            self.flush()
+
+    def add_sent_profile(self, row: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(SentProfile), [row])
+
+    def flush(self) -> None:
+        """Write the buffered meter samples (call it also when stopping)."""
+        if self._samples:
+            rows, self._samples = self._samples, []
+            with self.engine.begin() as conn:
+                conn.execute(insert(MeterSample), rows)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self.flush()
         with self._sessions.begin() as s:
             yield s
 
