@@ -487,10 +487,16 @@ class Evcc:
                 ct.EvseNotification.Pause: cm.ChargingSession.Pause,
             }.get(note, cm.ChargingSession.ServiceRenegotiation)
         if self._stop_requested is not None:
-            self._after_stop, self._stop_requested = self._stop_requested, None
-            self._request(self._power_delivery_req(cm.ChargeProgress.Stop, now), now)
+            self._request(self._next_in_loop(now), now)
             return
-        self._later(self.config.loop_interval_s, self._loop_req, now)
+        self._later(self.config.loop_interval_s, self._next_in_loop, now)
+
+    def _next_in_loop(self, now: float) -> object:
+        """The next charge-loop request, or PowerDelivery(Stop) once a stop is wanted."""
+        if self._stop_requested is not None:
+            self._after_stop, self._stop_requested = self._stop_requested, None
+            return self._power_delivery_req(cm.ChargeProgress.Stop, now)
+        return self._loop_req(now)
 
     def _report_command(self, res: Any) -> None:
         if isinstance(res, dc.DC_ChargeLoopRes):

@@ -280,6 +280,7 @@ class Secc(EnergyMixin):
     def _session_stop(self, request: cm.SessionStopReq, now: float) -> cm.SessionStopRes:
         if request.charging_session == cm.ChargingSession.ServiceRenegotiation:
             self.service = self.parameter_set = None
+            self._notification = None
             self._reset_energy()
         return cm.SessionStopRes(header=self._header(now), response_code=OK)
 

@@ -74,10 +74,9 @@ class EnergyMixin:
     def set_power_target(self, power_W: float | None) -> None:
         """Positive charges, negative discharges; None lets the EV choose within the limits."""
         self._target_W = power_W
-        if self._mode() is ControlMode.SCHEDULED:
-            self._schedule = None if power_W is None else ((DAY_s, max(power_W, 0.0), max(-power_W, 0.0)),)
-            if self.state is SeccState.CHARGE_LOOP:
-                self.request_schedule_renegotiation()
+        self._schedule = None  # a target replaces a schedule (Scheduled mode offers it as one)
+        if self._mode() is ControlMode.SCHEDULED and self.state is SeccState.CHARGE_LOOP:
+            self.request_schedule_renegotiation()
 
     def set_power_limits(
         self, *, max_charge_W: float | None = None, max_discharge_W: float | None = None
@@ -106,6 +105,10 @@ class EnergyMixin:
 
     def request_schedule_renegotiation(self) -> None:
         self._notification = ct.EvseNotification.ScheduleRenegotiation
+
+    def request_service_renegotiation(self) -> None:
+        """Ask the EV to stop and choose its service anew (SessionStop ServiceRenegotiation)."""
+        self._notification = ct.EvseNotification.ServiceRenegotiation
 
     # ---- helpers --------------------------------------------------------------------------
     def _mode(self) -> ControlMode | None:
@@ -337,6 +340,9 @@ class EnergyMixin:
     def _intervals(self) -> tuple[tuple[int, float, float], ...]:
         charge, discharge = self._evse_max()
         if self._schedule is None:
+            if self._target_W is not None:
+                t = self._target_W
+                return ((DAY_s, min(max(t, 0.0), charge), min(max(-t, 0.0), discharge)),)
             return ((DAY_s, charge, discharge),)
         return tuple((d, min(c, charge), min(x, discharge)) for d, c, x in self._schedule)
 
