@@ -92,9 +92,11 @@ def _free_port() -> int:
 
 
 async def _until(predicate, what: str, limit_s: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(limit_s):
-        while not predicate():
-            await asyncio.sleep(0.02)
+    for _ in range(int(limit_s / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {what} within {limit_s} s")
 
 
 @contextlib.asynccontextmanager
