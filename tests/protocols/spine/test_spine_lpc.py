@@ -18,16 +18,17 @@ from bidicharge.protocols.spine.usecases.lpc import (
     LimitState,
     PowerLimitChanged,
     PowerLimitConfig,
+    WriteApprovalRequired,
 )
 
 
 class World:
-    def __init__(self, *, approve=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, approve=None, deferred: bool = False) -> None:  # type: ignore[no-untyped-def]
         hems_dev = LocalDevice("d:_i:99999_HEMS-1", "EnergyManagementSystem")
         box_dev = LocalDevice("d:_i:99999_Box-1", "ElectricitySupplySystem")
         self.hems, self.box = SpineNode(hems_dev), SpineNode(box_dev)
         self.cs = ControllableSystem(
-            self.hems, hems_dev.add_entity("CEM"), now=0.0, approve=approve,
+            self.hems, hems_dev.add_entity("CEM"), now=0.0, approve=approve, deferred_approval=deferred,
             consumption=PowerLimitConfig(nominal_max_W=22_000, failsafe_limit_W=4_200, contractual_nominal_max_W=30_000),
             production=PowerLimitConfig(nominal_max_W=11_000, failsafe_limit_W=0))
         self.eg = EnergyGuard(self.box, box_dev.add_entity("GridGuard"), now=0.0,
@@ -130,6 +131,35 @@ def test_application_veto_is_answered_with_error_7_and_not_applied() -> None:
     w.link.pump(3.0)
     (result,) = [e for e in w.eg.events() if isinstance(e, LimitWriteResult)]
     assert result.error_number == ErrorNumber.COMMAND_REJECTED
+    assert w.cs.limit_W() is None
+
+
+@pytest.mark.parametrize("accept", [True, False])
+def test_deferred_approval_holds_the_result_until_the_application_decides(accept: bool) -> None:
+    w = World(deferred=True)
+    w.run(3)
+    counter = w.eg.write_limit("hems", Direction.CONSUME, 4_200, 3.0, duration_s=7200)
+    w.link.pump(3.0)
+    (request,) = [e for e in w.cs.events() if isinstance(e, WriteApprovalRequired)]
+    assert request.requested_W == {Direction.CONSUME: 4_200}
+    assert not [e for e in w.eg.events() if isinstance(e, LimitWriteResult)]  # no acknowledgement yet
+    assert w.cs.limit_W() is None
+    assert w.cs.decide(request.peer, request.msg_counter, accept, 5.0)
+    w.link.pump(5.0)
+    (result,) = [e for e in w.eg.events() if isinstance(e, LimitWriteResult)]
+    assert result.msg_counter == counter and result.accepted is accept
+    assert w.cs.limit_W() == (4_200 if accept else None)
+
+
+def test_undecided_write_is_refused_after_the_approval_timeout() -> None:
+    w = World(deferred=True)
+    w.run(3)
+    w.eg.write_limit("hems", Direction.CONSUME, 4_200, 3.0)
+    w.link.pump(3.0)
+    w.hems.handle_timeout(3.0 + 10.5)
+    w.link.pump(13.5)
+    (result,) = [e for e in w.eg.events() if isinstance(e, LimitWriteResult)]
+    assert result.error_number == ErrorNumber.TIMEOUT
     assert w.cs.limit_W() is None
 
 

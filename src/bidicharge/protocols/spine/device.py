@@ -65,6 +65,7 @@ class WriteRequest:
     """A write that passed the protocol checks, offered to the application for approval."""
 
     peer: str  # the connection it came over (the peer's SKI)
+    msg_counter: int  # the write's msgCounter: the key for a deferred decision
     origin: Address  # the remote client feature
     feature: Address  # our server feature
     function: str
@@ -74,8 +75,10 @@ class WriteRequest:
     now: float
 
 
-# Returns NO_ERROR to accept, another number (usually COMMAND_REJECTED) to refuse.
-WriteGuard = Callable[[WriteRequest], ErrorNumber]
+# Returns NO_ERROR to accept, another number (usually COMMAND_REJECTED) to refuse, or None to
+# hold the write pending until the application calls SpineNode.complete_write (eebus-go's
+# "write approval": the result that then goes back is the acknowledgement the writer waits for).
+WriteGuard = Callable[[WriteRequest], ErrorNumber | None]
 
 
 class Feature:

@@ -66,6 +66,7 @@ NODE_MANAGEMENT: Final = Address(entity=(0,), feature=0)
 DISCOVERY: Final = "nodeManagementDetailedDiscoveryData"
 USE_CASES: Final = "nodeManagementUseCaseData"
 REQUEST_TIMEOUT_S: Final = 10.0
+WRITE_APPROVAL_TIMEOUT_S: Final = 10.0  # a write held for the application's approval is refused after this
 # NodeManagement wire names per link kind: (request call, request element, delete call, delete element,
 # data function, entry element, id element) — SPINE 1.3.0 NodeManagement resource
 LINK_WIRE_NAMES: Final = {
@@ -92,6 +93,15 @@ class _Pending:
 
 
 @dataclass(slots=True, kw_only=True)
+class _PendingWrite:
+    header: Header
+    feature: Feature
+    cmd: Cmd
+    origin: Address
+    deadline: float
+
+
+@dataclass(slots=True, kw_only=True)
 class _Peer:
     remote: RemoteDevice = field(default_factory=RemoteDevice)
     read_our_discovery: bool = False
@@ -108,6 +118,7 @@ class SpineNode:
         self.now = 0.0  # the time of the latest input; actors use it for requests made in callbacks
         self._msg_counter = 0
         self._pending: dict[int, _Pending] = {}
+        self._pending_writes: dict[tuple[str, int], _PendingWrite] = {}
         self._out: list[tuple[str, JsonObject]] = []
         self._events: list[SpineEvent] = []
         self._listeners: list[Listener] = []
@@ -134,6 +145,8 @@ class SpineNode:
                 table.discard(entry)
         for counter in [c for c, p in self._pending.items() if p.peer == peer]:
             del self._pending[counter]
+        for key in [k for k in self._pending_writes if k[0] == peer]:
+            del self._pending_writes[key]
 
     def peers(self) -> list[str]:
         return list(self._peers)
@@ -161,10 +174,14 @@ class SpineNode:
             yield self._events.pop(0)
 
     def next_deadline(self) -> float | None:
-        return min((p.deadline for p in self._pending.values()), default=None)
+        deadlines = [p.deadline for p in self._pending.values()] + [w.deadline for w in self._pending_writes.values()]
+        return min(deadlines, default=None)
 
     def handle_timeout(self, now: float) -> None:
         self.now = now
+        for (peer, counter), write in sorted(self._pending_writes.items()):
+            if write.deadline <= now:
+                self.complete_write(peer, counter, ErrorNumber.TIMEOUT, now)
         for counter, pending in sorted(self._pending.items()):
             if pending.deadline <= now:
                 del self._pending[counter]
@@ -350,28 +367,43 @@ class SpineNode:
         if not self.is_bound(peer, header.address_source, feature.address):
             raise RemoteProtocolError("write denied due to missing binding",
                                       error_number=ErrorNumber.BINDING_IS_NECESSARY_FOR_THIS_COMMAND)
-        current = feature.data.get(cmd.function)
-        if cmd.delete_selectors is not None or cmd.delete_elements is not None:
-            new = merge.apply_delete(cmd.function, current, cmd.delete_selectors, cmd.delete_elements)
-            if cmd.partial:
-                new = merge.merge_partial(cmd.function, new, cmd.data)
-        elif cmd.partial:
-            new = merge.merge_partial(cmd.function, current, cmd.data)
-        else:
-            new = cmd.data
+        new = _written(feature.data.get(cmd.function), cmd)
         guard = feature.write_guards.get(cmd.function)
         origin = _with_device(header.address_source, self._peers[peer].remote.address)
         if guard is not None:
-            verdict = guard(WriteRequest(peer=peer, origin=origin, feature=feature.address, function=cmd.function,
-                                         new_data=new, incoming=cmd.data, partial=cmd.partial, now=now))
+            verdict = guard(WriteRequest(peer=peer, msg_counter=header.msg_counter, origin=origin,
+                                         feature=feature.address, function=cmd.function, new_data=new,
+                                         incoming=cmd.data, partial=cmd.partial, now=now))
+            if verdict is None:  # the application decides later (complete_write)
+                self._pending_writes[(peer, header.msg_counter)] = _PendingWrite(
+                    header=header, feature=feature, cmd=cmd, origin=origin, deadline=now + WRITE_APPROVAL_TIMEOUT_S)
+                return
             if verdict is not ErrorNumber.NO_ERROR:
                 raise RemoteProtocolError(f"write of {cmd.function} denied by application", error_number=verdict)
-        feature.data[cmd.function] = new
-        self._emit(LocalDataWritten(peer=peer, origin=origin, feature=feature.address, function=cmd.function,
+        self._apply_write(peer, header, feature, cmd.function, new, origin, now)
+
+    def _apply_write(self, peer: str, header: Header, feature: Feature, function: str, new: JsonObject,
+                     origin: Address, now: float) -> None:
+        feature.data[function] = new
+        self._emit(LocalDataWritten(peer=peer, origin=origin, feature=feature.address, function=function,
                                     data=new, now=now))
-        self._notify_subscribers(feature, cmd.function, now)
+        self._notify_subscribers(feature, function, now)
         if header.ack_request:
             self._result(peer, header, ErrorNumber.NO_ERROR)
+
+    def complete_write(self, peer: str, msg_counter: int, verdict: ErrorNumber, now: float) -> bool:
+        """Decide a write held pending by a guard; False if it is unknown or already expired."""
+        pending = self._pending_writes.pop((peer, msg_counter), None)
+        if pending is None or peer not in self._peers:
+            return False
+        self.now = now
+        if verdict is ErrorNumber.NO_ERROR:
+            new = _written(pending.feature.data.get(pending.cmd.function), pending.cmd)  # on today's data
+            self._apply_write(peer, pending.header, pending.feature, pending.cmd.function, new, pending.origin, now)
+        else:
+            self._refuse(peer, pending.header, RemoteProtocolError(
+                f"write of {pending.cmd.function} denied by application", error_number=verdict))
+        return True
 
     def _on_call(self, peer: str, header: Header, cmd: Cmd) -> None:
         kinds = {"nodeManagementSubscriptionRequestCall": ("subscription", True),
@@ -430,14 +462,7 @@ class SpineNode:
             if remote.feature_at(source) is None:
                 raise RemoteProtocolError("data from an unknown remote feature")
             key = (source.entity, source.feature or 0, cmd.function)
-            current = remote.data.get(key)
-            if cmd.delete_selectors is not None or cmd.delete_elements is not None:
-                current = merge.apply_delete(cmd.function, current, cmd.delete_selectors, cmd.delete_elements)
-                new = merge.merge_partial(cmd.function, current, cmd.data) if cmd.partial else current
-            elif cmd.partial:
-                new = merge.merge_partial(cmd.function, current, cmd.data)
-            else:
-                new = cmd.data
+            new = _written(remote.data.get(key), cmd)
             remote.data[key] = new
             self._emit(RemoteDataUpdated(peer=peer, source=source, function=cmd.function, data=new,
                                          classifier=header.cmd_classifier, now=now))
@@ -535,6 +560,16 @@ class SpineNode:
         self._events.append(event)
         for listener in self._listeners:
             listener(event)
+
+
+def _written(current: JsonObject | None, cmd: Cmd) -> JsonObject:
+    """The function's data after ``cmd`` (full replace, partial merge, delete) — SPINE §5.3.4."""
+    if cmd.delete_selectors is not None or cmd.delete_elements is not None:
+        new = merge.apply_delete(cmd.function, current, cmd.delete_selectors, cmd.delete_elements)
+        return merge.merge_partial(cmd.function, new, cmd.data) if cmd.partial else new
+    if cmd.partial:
+        return merge.merge_partial(cmd.function, current, cmd.data)
+    return cmd.data
 
 
 def _with_device(address: Address, device: str | None) -> Address:

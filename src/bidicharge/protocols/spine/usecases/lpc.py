@@ -37,7 +37,7 @@ A pair not in the table leaves the state as it is (triggers are observations, no
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
 
@@ -164,7 +164,17 @@ class FailsafeChanged:
     failsafe_duration_s: float
 
 
-LpcCsEvent = PowerLimitChanged | FailsafeChanged
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WriteApprovalRequired:
+    """A valid limit write waits for :meth:`ControllableSystem.decide` (``deferred_approval=True``)."""
+
+    peer: str
+    msg_counter: int
+    requested_W: dict[Direction, float | None] = field(hash=False)  # None: limit deactivated
+    now: float
+
+
+LpcCsEvent = PowerLimitChanged | FailsafeChanged | WriteApprovalRequired
 # (direction, requested limit in W or None when deactivated) -> accept?
 Approval = Callable[[Direction, float | None], bool]
 
@@ -174,7 +184,8 @@ class ControllableSystem:
 
     def __init__(self, node: SpineNode, entity: Entity, *, now: float,
                  consumption: PowerLimitConfig | None = None, production: PowerLimitConfig | None = None,
-                 approve: Approval | None = None, heartbeat_period_s: float = 4.0) -> None:
+                 approve: Approval | None = None, deferred_approval: bool = False,
+                 heartbeat_period_s: float = 4.0) -> None:
         self.node = node
         self.entity = entity
         self.configs = {d: c for d, c in ((Direction.CONSUME, consumption), (Direction.PRODUCE, production))
@@ -182,6 +193,7 @@ class ControllableSystem:
         if not self.configs:
             raise LocalProtocolError("a Controllable System needs at least one direction")
         self.approve = approve or (lambda direction, limit: True)
+        self.deferred_approval = deferred_approval
         self.heartbeat_period_s = heartbeat_period_s
         self.state = {d: LimitState.INIT for d in self.configs}
         self.failsafe_W = {d: c.failsafe_limit_W for d, c in self.configs.items()}
@@ -256,7 +268,7 @@ class ControllableSystem:
         """Only an entity that announced itself as LPC/LPP Energy Guard may limit us."""
         return (request.peer, request.origin.entity) in self._guards
 
-    def _guard_limits(self, request: WriteRequest) -> ErrorNumber:
+    def _guard_limits(self, request: WriteRequest) -> ErrorNumber | None:
         if not self._from_energy_guard(request):
             return ErrorNumber.COMMAND_REJECTED
         old = {item.get("limitId"): item for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData")}
@@ -278,7 +290,20 @@ class ControllableSystem:
                     return ErrorNumber.COMMAND_REJECTED
             if item != before and not self.approve(direction, value if item.get("isLimitActive") else None):
                 return ErrorNumber.COMMAND_REJECTED  # eebus-go: "denied by application"
+        if self.deferred_approval:
+            mentioned = {i.get("limitId") for i in items(request.incoming, "loadControlLimitData")}
+            requested = {d: (unscaled(i.get("value")) if i.get("isLimitActive") else None)
+                         for i in items(request.new_data, "loadControlLimitData") if i.get("limitId") in mentioned
+                         for d in self.configs if LIMIT_ID[d] == i.get("limitId")}
+            self._queue.push(WriteApprovalRequired(peer=request.peer, msg_counter=request.msg_counter,
+                                                   requested_W=requested, now=request.now))
+            return None  # held until decide(); the result is the acknowledgement the guard waits for
         return ErrorNumber.NO_ERROR
+
+    def decide(self, peer: str, msg_counter: int, accept: bool, now: float) -> bool:
+        """Approve or deny a pending limit write (``deferred_approval=True``)."""
+        verdict = ErrorNumber.NO_ERROR if accept else ErrorNumber.COMMAND_REJECTED
+        return self.node.complete_write(peer, msg_counter, verdict, now)
 
     def _guard_failsafe(self, request: WriteRequest) -> ErrorNumber:
         if not self._from_energy_guard(request):
