@@ -91,7 +91,7 @@ class DemoSmPki:
                                   root_key, ca=True)
 
     def _build(self, subject: x509.Name, public: ec.EllipticCurvePublicKey, issuer: x509.Name,
-               issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool, san: str | None = None,
+               issuer_key: ec.EllipticCurvePrivateKey, *, ca: bool, san: tuple[str, ...] = (),
                not_after: dt.datetime | None = None) -> x509.Certificate:
         self._serial += 1
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
@@ -105,16 +105,17 @@ class DemoSmPki:
             builder = builder.add_extension(_usage("digital_signature", "key_agreement"), critical=True)
             builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
                                                                    ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            if san is not None:
-                builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+            if san:
+                builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]),
+                                                critical=False)
         digest = hashes.SHA256() if self._curve.key_size <= 256 else hashes.SHA384()
         return builder.sign(issuer_key, digest, ecdsa_deterministic=True)
 
-    def issue(self, name: str, *, dns_name: str | None = "localhost", not_after: float | None = None) -> Identity:
-        """An end-entity identity (CN = `name`) issued by the Sub-CA."""
+    def issue(self, name: str, *, dns_names: tuple[str, ...] = ("localhost",), not_after: float | None = None) -> Identity:
+        """An end-entity identity (CN = `name`, SAN = `dns_names`) issued by the Sub-CA."""
         key = _key(self._curve, self._random_bytes)
         cert = self._build(_name(name), key.public_key(), self.sub_ca.subject, self._sub_key, ca=False,
-                           san=dns_name, not_after=None if not_after is None else utc(not_after))
+                           san=dns_names, not_after=None if not_after is None else utc(not_after))
         return Identity(name=name, key=key, certificate=cert, chain=(self.sub_ca,))
 
     def root_pem(self) -> bytes:
