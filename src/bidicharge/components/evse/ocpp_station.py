@@ -323,6 +323,10 @@ class OcppStation:
         for schedule in profile.charging_schedule:
             if schedule.charging_rate_unit != "W":
                 return rejected  # this station is steered in W (AC_BPT); A would need the phase voltage
+        # K01.FR.05: a profile with the same purpose and stackLevel replaces the one in place
+        evse.profiles = {k: p for k, p in evse.profiles.items()
+                         if (p.charging_profile_purpose, p.stack_level) != (profile.charging_profile_purpose,
+                                                                            profile.stack_level)}
         evse.profiles[profile.id] = profile
         self._apply(evse)
         return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.ACCEPTED)
