@@ -542,3 +542,33 @@ async def test_c104_select_before_operate_point_against_our_controlling_station(
                 task.cancel()
     finally:
         server.stop()
+
+
+async def test_c104_controlling_station_keeps_our_send_window_flowing() -> None:
+    """A burst far beyond k = 12 frames only gets through if c104's acknowledgements (w = 8) work with ours."""
+    db = PointDatabase(CA)
+    for ioa in range(1, 301):
+        db.add_monitor(ioa, TypeId.M_ME_NC_1)
+    async with Iec104Server([db]) as server:
+        port = server.port
+        loop = asyncio.get_running_loop()
+
+        def c104_side() -> bool:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            station = connection.add_station(common_address=CA)
+            points = [station.add_point(io_address=ioa, type=c104.Type.M_ME_NC_1) for ioa in range(1, 301)]
+            client.start()
+            try:
+                assert c104_sees(connection, lambda: any(c.station.started for c in list(server.connections)))
+
+                def burst() -> None:
+                    for ioa in range(1, 301):
+                        server.update(CA, ioa, float(ioa))
+
+                loop.call_soon_threadsafe(burst)
+                return wait_for(lambda: all(p.value == float(p.io_address) for p in points))
+            finally:
+                client.stop()
+
+        assert await asyncio.to_thread(c104_side)
