@@ -3,7 +3,8 @@
 each EMT (with the EMT's decode-verify), CLS channel access decisions and the HAN read API.
 
 Start with `SmgwCore` (the gateway), `sign_profile` (the GWA), `EmtInbox` (an EMT),
-`cls.decide` (the CLS proxy) and `han.handle` (the household's read API); `DemoSmPki`
+`cls.decide` (the CLS proxy), `han.handle` (the household's read API) and `WakeUpGuard`
+(the GWA's signed wake-up); `DemoSmPki`
 makes the certificates for a simulated world.
 """
 
@@ -33,11 +34,12 @@ from .profile_codec import decode_profile, encode_profile
 from .profile_update import ProfileGuard, sign_profile
 from .taf import OBIS_EXPORT, OBIS_IMPORT, OBIS_POWER, MeterDataDocument, MeterValue, Taf, ValueStatus
 from .trust import verify_chain
+from .wakeup import WakeUp, WakeUpGuard, sign_wakeup
 
 PROTOCOL = ProtocolSpec(
     name="BSI TR-03109 (SMGW)",
     package=__name__,
-    interfaces=("I-10", "I-16", "I-17", "I-18", "I-20", "I-47"),
+    interfaces=("I-10", "I-16", "I-17", "I-47"),
     standard="BSI TR-03109-1 (TAF 1/2/7/9/10/14, CMS per Anlage I with RFC 5652/5753, HKS1 and HKS4)",
 )
 
@@ -77,6 +79,8 @@ __all__ = [
     "Tr03109Error",
     "ValueStatus",
     "VerifiedContent",
+    "WakeUp",
+    "WakeUpGuard",
     "check_profile",
     "cls",
     "decode_document",
@@ -89,6 +93,7 @@ __all__ = [
     "open_meter_data",
     "sign",
     "sign_profile",
+    "sign_wakeup",
     "verify",
     "verify_chain",
 ]

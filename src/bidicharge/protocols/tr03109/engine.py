@@ -190,6 +190,7 @@ class SmgwCore:
         ev = self._evaluations.get(profile_id)
         if ev is None or ev.profile.taf is not Taf.TAF9:
             raise LocalProtocolError(f"no TAF 9 profile {profile_id!r}")
+        self._now = max(self._now, now)
         values = capture(ev.profile, self._histories[ev.profile.meter_id], now)
         return self._seal(ev.profile, values, start=now, end=now, on_request=True)
 
