@@ -45,7 +45,12 @@ CMS_MEDIA_TYPE: Final = "application/pkcs7-mime"
 
 def mutual_tls_context(*, cert_file: Path, key_file: Path, ca_file: Path, server: bool,
                        tls12_only: bool = False) -> ssl.SSLContext:
-    """TLS with SM-PKI certificates both ways; `tls12_only` for brainpool keys (OpenSSL 3.0 TLS 1.3 lacks them)."""
+    """TLS with SM-PKI certificates both ways (TLS 1.2 at least; `tls12_only` pins TR-03116-3's TLS 1.2).
+
+    Use NIST P-256/P-384 keys here: Python 3.11's `ssl` cannot put brainpool curves into the
+    supported-groups extension, so a brainpool server certificate finds no shared cipher.
+    (CMS meter data works with every SM-PKI curve, brainpool included.)
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if tls12_only:

@@ -2,13 +2,14 @@
 
 `cryptography` signs and verifies but has no KeyAgreeRecipientInfo (RFC 5652 6.2.2) and
 no way to give SignedData an injected signing time, so the CMS structures are built here
-from a handful of TLV helpers. Decoding is strict: definite lengths in minimal form only,
-no trailing bytes, bounded depth; every defect is a `RemoteProtocolError` (``bad-der``).
+from a handful of TLV helpers. Decoding is strict and lazy (children are decoded when asked for, so
+nesting costs no recursion): definite lengths in minimal form only, no trailing bytes; every defect is a `RemoteProtocolError` (``bad-der``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 from .errors import RemoteProtocolError
@@ -23,7 +24,6 @@ UTC_TIME: Final = 0x17
 GENERALIZED_TIME: Final = 0x18
 SEQUENCE: Final = 0x30
 SET: Final = 0x31
-_MAX_DEPTH: Final = 32
 
 
 def tlv(tag: int, content: bytes) -> bytes:
@@ -47,12 +47,6 @@ def explicit(number: int, inner: bytes) -> bytes:
     return tlv(0xA0 | number, inner)
 
 
-def implicit(number: int, encoded: bytes, *, constructed: bool) -> bytes:
-    """Re-tag an encoded element as [number] IMPLICIT."""
-    node = decode(encoded)
-    return tlv((0xA0 if constructed else 0x80) | number, node.content)
-
-
 def integer(value: int) -> bytes:
     size = max(1, (value.bit_length() + 8) // 8)
     return tlv(INTEGER, value.to_bytes(size, "big", signed=True))
@@ -66,6 +60,7 @@ def bit_string(value: bytes) -> bytes:
     return tlv(BIT_STRING, b"\x00" + value)
 
 
+@cache  # a handful of constant OIDs, encoded on every message
 def oid(dotted: str) -> bytes:
     parts = [int(p) for p in dotted.split(".")]
     body = bytearray((40 * parts[0] + parts[1],))
@@ -98,7 +93,7 @@ class Node:
     def children(self) -> tuple[Node, ...]:
         if not self.constructed:
             raise RemoteProtocolError(f"tag {self.tag:#x} is primitive", reason="bad-der")
-        return _decode_all(self.content, 0)
+        return _decode_all(self.content)
 
     def expect(self, tag: int) -> Node:
         if self.tag != tag:
@@ -161,9 +156,7 @@ def _header(data: bytes, pos: int) -> tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _decode_all(data: bytes, depth: int) -> tuple[Node, ...]:
-    if depth > _MAX_DEPTH:
-        raise RemoteProtocolError("nesting too deep", reason="bad-der")
+def _decode_all(data: bytes) -> tuple[Node, ...]:
     nodes = []
     pos = 0
     while pos < len(data):

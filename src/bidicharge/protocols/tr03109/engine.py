@@ -65,6 +65,7 @@ class SmgwCore:
         self._outbox = Outbox()
         self._events: list[SmgwEvent] = []
         self._now = float("-inf")
+        self._recipients: dict[bytes, x509.Certificate] = {}
 
     # ---- configuration (GWA only) -------------------------------------------------
     @property
@@ -204,7 +205,10 @@ class SmgwCore:
         doc = MeterDataDocument(gateway_id=self.gateway_id, meter_id=profile.meter_id, emt_id=profile.emt_id,
                                 taf=profile.taf, profile_id=profile.profile_id, sequence_no=seq, created_at=self._now,
                                 period_start=start, period_end=end, values=tuple(values), on_request=on_request)
-        recipient = x509.load_der_x509_certificate(endpoint.encryption_certificate_der)
+        recipient = self._recipients.get(endpoint.encryption_certificate_der)
+        if recipient is None:
+            recipient = x509.load_der_x509_certificate(endpoint.encryption_certificate_der)
+            self._recipients[endpoint.encryption_certificate_der] = recipient
         cms = envelope(sign(encode_document(doc), self._signer, now=self._now), recipient,
                        random_bytes=self._random_bytes)
         message = OutgoingMessage(emt_id=profile.emt_id, sequence_no=seq, document=doc, cms=cms)
