@@ -1047,6 +1047,7 @@ def emit_grammars(
     profile: str,
     grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]],
     docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]],
+    fragments: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]],
 ) -> str:
     lines = [
         HEADER.format(src=profile),
@@ -1097,7 +1098,22 @@ def emit_grammars(
         lines.append("))")
     lines.append("")
     lines.append("# document grammars (EXI §8.5.1): global elements sorted by local name, then uri")
-    lines.append("DOCS: dict[str, Doc] = {")
+    _emit_docs(lines, "DOCS", model, grammars, docs)
+    lines.append("")
+    lines.append("# fragment grammars (EXI §8.5.2): every element declaration, global or local, by unique")
+    lines.append("# qname sorted by local name then uri; None where one qname has several types")
+    _emit_docs(lines, "FRAGMENTS", model, grammars, fragments)
+    return "\n".join(lines) + "\n"
+
+
+def _emit_docs(
+    lines: list[str],
+    name: str,
+    model: Model,
+    grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]],
+    docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]],
+) -> None:
+    lines.append(f"{name}: dict[str, Doc] = {{")
     for set_ns, globs in docs.items():
         lines.append(f"    {set_ns!r}: Doc((")
         for q, ck, vs in globs:
@@ -1111,7 +1127,40 @@ def emit_grammars(
             lines.append(f"        ({q[0]!r}, {q[1]!r}, {val}),")
         lines.append("    )),")
     lines.append("}")
-    return "\n".join(lines) + "\n"
+
+
+def fragment_elements(model: Model, schema: Schema) -> list[tuple[QName, QName | None, ValueSpec | None]]:
+    """Element declarations of a schema set for the fragment grammar (EXI §8.5.2), by unique
+    qname; an entry whose declarations disagree on the type gets neither grammar nor value
+    (the relaxed ElementFragment grammar, which the runtime does not support)."""
+    decls: list[ElementDecl] = list(schema.elements.values())
+
+    def walk(p: Particle | None) -> None:
+        if p is None:
+            return
+        if p.kind == "element" and p.element is not None:
+            e = p.element
+            if not e.is_global and (e.type_ref is not None or e.anon_type is not None):
+                decls.append(e)
+        for c in p.children:
+            walk(c)
+
+    for ct in schema.complex_types.values():
+        walk(ct.particle)
+    for _d, ct in schema.anon_types:
+        walk(ct.particle)
+    by_qname: dict[QName, set[tuple[object, ...]]] = {}
+    typed: dict[QName, tuple[QName | None, ValueSpec | None]] = {}
+    for d in decls:
+        ck = model.type_key_of(d)
+        vs = None if ck else model.simple_of(d)
+        by_qname.setdefault(d.qname, set()).add((ck, vs))
+        typed[d.qname] = (ck, vs)
+    out: list[tuple[QName, QName | None, ValueSpec | None]] = []
+    for q in sorted(by_qname, key=lambda q: (q[1], q[0])):
+        ck, vs = typed[q] if len(by_qname[q]) == 1 else (None, None)
+        out.append((q, ck, vs))
+    return out
 
 
 def load_set(folder: Path, root_xsd: str) -> Schema:
@@ -1154,6 +1203,7 @@ def generate_profile(
         check_against(primary, model)
     grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]] = {}
     docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]] = {}
+    fragments: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]] = {}
     for set_ns, root_xsd in SCHEMA_SETS.items():
         schema = load_set(folder, root_xsd)
         members = {q for q, d in schema.elements.items() if d.substitution_group is not None}
@@ -1169,7 +1219,8 @@ def generate_profile(
             (d.qname, model.type_key_of(d), None if model.type_key_of(d) else model.simple_of(d))
             for d in globs
         ]
-    files = {f"grammars_{profile}.py": emit_grammars(model, profile, grammars, docs)}
+        fragments[set_ns] = fragment_elements(model, schema)
+    files = {f"grammars_{profile}.py": emit_grammars(model, profile, grammars, docs, fragments)}
     if with_classes:
         files.update(emit_modules(model, profile))
     return files, model

@@ -43,6 +43,8 @@ for line in sys.stdin:
         if op == "encode":
             exi = bytes(codec.encode(req["json"], req["ns"]))
             out = {"hex": exi.hex(), "decoded": codec.decode(exi, req["ns"])}
+        elif op == "encode_only":  # the jar cannot decode the fragments it writes
+            out = {"hex": bytes(codec.encode(req["json"], req["ns"])).hex()}
         elif op == "decode":
             out = {"json": codec.decode(bytes.fromhex(req["hex"]), req["ns"])}
         elif op == "bench":
@@ -135,6 +137,47 @@ def is_message(local: str) -> bool:
     return local.endswith(("Req", "Res"))
 
 
+# the elements ISO 15118-20 signs (their digest is taken over their EXI fragment encoding)
+SIGNED_ELEMENTS = (
+    "PnC_AReqAuthorizationMode",
+    "SignedMeteringData",
+    "OEMProvisioningCertificateChain",
+    "SignedInstallationData",
+)
+
+
+def make_fragment_vectors(
+    josev: JosevCodec, choose: Any, per_message: int, rejected: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Signed elements as the jar encodes them: an EXI fragment for a local element, an EXI
+    document for one that the schema also declares globally (SignedInstallationData,
+    SignedMeteringData)."""
+    from bidicharge.protocols.exi import DEFAULT_CODEC, LocalProtocolError, to_wire_dict
+    from bidicharge.protocols.exi.samples import sample_message
+
+    ns = "urn:iso:std:iso:15118:-20:CommonMessages"
+    vectors: list[dict[str, Any]] = []
+    for local in SIGNED_ELEMENTS:
+        g = DEFAULT_CODEC.fragment_grammar(ns, local)
+        for k in range(per_message):
+            msg = sample_message(g, choose, max_repeat=2)
+            try:
+                DEFAULT_CODEC.encode_fragment(msg, ns, element=local)
+            except LocalProtocolError:
+                continue
+            wire = to_wire_dict(msg, ns, fragment_element=local)
+            out = josev.request(op="encode_only", ns=ns, json=json.dumps(wire, ensure_ascii=False))
+            if "error" in out:
+                rejected[local] = out["error"]
+                continue
+            # the jar writes an element that is also declared globally as an EXI document
+            is_global = any(loc == local for loc, _g in DEFAULT_CODEC.roots(ns))
+            vectors.append(
+                {"name": f"{local}#{k}", "json": wire, "exi_hex": out["hex"], "fragment": not is_global}
+            )
+    return vectors
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     import numpy as np
@@ -198,6 +241,17 @@ def main() -> int:
             }
             (VECTOR_DIR / filename).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
             print(f"{filename}: {len(vectors)} vectors")
+        vectors = make_fragment_vectors(josev, choose, args.per_message, rejected)
+        ns = "urn:iso:std:iso:15118:-20:CommonMessages"
+        doc = {
+            "source": f"Josev iso15118 0.31.2 EXICodec.jar {josev.version} (EXIficient), EXI fragments, "
+            f"made by tools/make_exi_vectors.py --per-message {args.per_message} --seed {args.seed}",
+            "namespace": ns,
+            "fragment": True,
+            "vectors": vectors,
+        }
+        (VECTOR_DIR / "josev_fragments.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        print(f"josev_fragments.json: {len(vectors)} vectors")
     for local, why in sorted(rejected.items()):
         print(f"rejected {local}: {why[:1500]}")
     return 0

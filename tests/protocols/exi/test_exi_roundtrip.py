@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from bidicharge.protocols.exi import (
     DEFAULT_CODEC,
     NS_AC,
+    NS_COMMON_MESSAGES,
     SCHEMA_NAMESPACES,
     decode,
+    decode_element,
     encode,
+    encode_fragment,
     from_wire_dict,
     to_wire_dict,
 )
@@ -67,3 +70,21 @@ def test_discharge_command_survives_the_wire() -> None:
     back = decode(encode(res), NS_AC)
     target = back.bpt_dynamic_ac_cl_res_control_mode.evse_target_active_power
     assert target.value * 10**target.exponent == -7000
+
+
+SIGNED_ELEMENTS = [
+    "PnC_AReqAuthorizationMode",
+    "OEMProvisioningCertificateChain",
+    "SignedMeteringData",
+    "SignedInfo",
+]
+
+
+@pytest.mark.parametrize("element", SIGNED_ELEMENTS)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fragment_decode_inverts_encode(element: str, data: st.DataObject) -> None:
+    grammar = DEFAULT_CODEC.fragment_grammar(NS_COMMON_MESSAGES, element)
+    message = _draw_message(data, grammar)
+    encoded = encode_fragment(message, NS_COMMON_MESSAGES, element=element)
+    assert decode_element(encoded, NS_COMMON_MESSAGES, fragment=True) == (element, message)

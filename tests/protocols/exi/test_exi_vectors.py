@@ -12,13 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from exi_vector_fixtures import load_vectors
+from exi_vector_fixtures import load_signed_element_vectors, load_vectors
 
-from bidicharge.protocols.exi import NS_COMMON_MESSAGES, decode, encode, from_wire_dict, to_wire_dict
+from bidicharge.protocols.exi import (
+    NS_COMMON_MESSAGES,
+    decode,
+    decode_element,
+    encode,
+    encode_fragment,
+    from_wire_dict,
+    to_wire_dict,
+)
 from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.exi.messages import common_types as ct
 
 VECTORS = load_vectors()
+SIGNED = load_signed_element_vectors()
 
 
 @pytest.mark.parametrize(("name", "namespace", "wire", "exi_hex"), VECTORS, ids=[v[0] for v in VECTORS])
@@ -35,6 +44,23 @@ def test_decoding_josev_bytes_gives_the_message(
 ) -> None:
     message = decode(bytes.fromhex(exi_hex), namespace)
     assert to_wire_dict(message, namespace) == wire
+
+
+@pytest.mark.parametrize(
+    ("name", "namespace", "wire", "exi_hex", "fragment"), SIGNED, ids=[v[0] for v in SIGNED]
+)
+def test_signed_elements_match_josev(
+    name: str, namespace: str, wire: dict[str, Any], exi_hex: str, fragment: bool
+) -> None:
+    """PnC digests are taken over the EXI encoding of the signed element alone: Josev writes
+    an EXI fragment for a local element and an EXI document for a global one."""
+    element = next(iter(wire))
+    message = from_wire_dict(wire, namespace, fragment=True)
+    if fragment:
+        assert encode_fragment(message, namespace, element=element).hex() == exi_hex
+    else:
+        assert encode(message, namespace, element=element).hex() == exi_hex
+    assert decode_element(bytes.fromhex(exi_hex), namespace, fragment=fragment) == (element, message)
 
 
 def test_vectors_cover_every_request_and_response() -> None:

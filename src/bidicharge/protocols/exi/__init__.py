@@ -27,6 +27,7 @@ from .codec import (
     decode,
     decode_element,
     encode,
+    encode_fragment,
     namespace_of,
 )
 from .errors import ExiError, LocalProtocolError, RemoteProtocolError
@@ -56,5 +57,6 @@ __all__ = [
     "decode",
     "decode_element",
     "encode",
+    "encode_fragment",
     "namespace_of",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._generated.grammars_iso15118_20 import DOCS, TYPES
+from ._generated.grammars_iso15118_20 import DOCS, FRAGMENTS, TYPES
 from .bitstream import BitReader, BitWriter
 from .errors import ExiError, LocalProtocolError, RemoteProtocolError
 from .grammar import AT, CH, EE, EE_KEY, SE, Doc, Grammar, State, T, TypeDef, link
@@ -34,13 +34,22 @@ NS_DC = "urn:iso:std:iso:15118:-20:DC"
 class _DocGrammar:
     """Document grammar of one schema set (§8.5.1): SD, DocContent, DocEnd."""
 
-    __slots__ = ("namespace", "nbits", "globals", "by_class")
+    __slots__ = ("namespace", "nbits", "globals", "by_class", "fragment")
 
-    def __init__(self, namespace: str, globals_: list[tuple[str, str, Grammar | ValueCodec | None]]) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        globals_: list[tuple[str, str, Grammar | ValueCodec | None]],
+        *,
+        fragment: bool = False,
+    ) -> None:
         self.namespace = namespace
         self.globals = globals_
-        # DocContent: one SE per global element plus SE(*) (undeclared second level)
-        self.nbits = len(globals_).bit_length()
+        # DocContent: one SE per global element plus SE(*): n + 1 codes (§8.5.1).
+        # FragmentContent: SE per element declaration, SE(*) and ED: n + 2 codes (§8.5.2),
+        # and ED is written after the element (a document's DocEnd has 0-bit ED).
+        self.fragment = fragment
+        self.nbits = (len(globals_) + 1 if fragment else len(globals_)).bit_length()
         by_class: dict[type[Any], int] = {}
         ambiguous: set[type[Any]] = set()
         for code, (_uri, _local, g) in enumerate(globals_):
@@ -70,27 +79,36 @@ def namespace_of(message: object) -> str | None:
 class ExiCodec:
     """Encoder/decoder for the schema sets of one schema profile (a set of XSD versions)."""
 
-    def __init__(self, profile: str, types: dict[str, TypeDef], docs: dict[str, Doc]) -> None:
+    def __init__(
+        self, profile: str, types: dict[str, TypeDef], docs: dict[str, Doc], fragments: dict[str, Doc]
+    ) -> None:
         self.profile = profile
         grammars = link(types)
-        self._docs: dict[str, _DocGrammar] = {}
-        for ns, doc in docs.items():
+
+        def build(ns: str, doc: Doc, fragment: bool) -> _DocGrammar:
             entries: list[tuple[str, str, Grammar | ValueCodec | None]] = []
             for uri, local, ref in doc.globals:
                 entries.append((uri, local, grammars[ref.name] if isinstance(ref, T) else ref))
-            self._docs[ns] = _DocGrammar(ns, entries)
+            return _DocGrammar(ns, entries, fragment=fragment)
+
+        self._docs = {ns: build(ns, doc, False) for ns, doc in docs.items()}
+        self._fragments = {ns: build(ns, doc, True) for ns, doc in fragments.items()}
         self.namespaces = tuple(self._docs)
 
     def _root_code(
-        self, message: object, namespace: str | None, element: str | None
+        self, message: object, namespace: str | None, element: str | None, *, fragment: bool = False
     ) -> tuple[_DocGrammar, int]:
         ns = namespace or namespace_of(message)
-        if ns is None or ns not in self._docs:
+        table = self._fragments if fragment else self._docs
+        if ns is None or ns not in table:
             raise LocalProtocolError(f"no schema set given for {type(message).__name__}")
-        doc = self._docs[ns]
+        doc = table[ns]
         code: int | None
         if element is not None:
-            code = next((i for i, (_u, loc, _g) in enumerate(doc.globals) if loc == element), None)
+            matches = [i for i, (u, loc, _g) in enumerate(doc.globals) if element in (loc, f"{{{u}}}{loc}")]
+            if len(matches) > 1:
+                raise LocalProtocolError(f"{element} is ambiguous in {ns}; give it as '{{uri}}local'")
+            code = matches[0] if matches else None
         else:
             code = doc.by_class.get(type(message))
         if code is None:
@@ -102,6 +120,14 @@ class ExiCodec:
         _uri, local, g = doc.globals[code]
         assert isinstance(g, Grammar)
         return local, g
+
+    def fragment_grammar(self, namespace: str, element: str) -> Grammar:
+        """Grammar of an element (global or local) in the fragment grammar of a schema set."""
+        doc = self._fragments[namespace]
+        g = next((g for _u, loc, g in doc.globals if element == loc), None)
+        if not isinstance(g, Grammar):
+            raise LocalProtocolError(f"{element} is not a complex element of {namespace}")
+        return g
 
     def roots(self, namespace: str) -> list[tuple[str, Grammar]]:
         """The complex-typed global elements of a schema set, in EXI order."""
@@ -121,7 +147,14 @@ class ExiCodec:
         `element` names the root element by local name when several global elements share
         the message's type.
         """
-        doc, code = self._root_code(message, namespace, element)
+        return self._encode(*self._root_code(message, namespace, element), message, element)
+
+    def encode_fragment(self, message: object, namespace: str | None = None, *, element: str) -> bytes:
+        """One EXI fragment (§8.5.2) holding `element` (local name, or ``{uri}local``), as the
+        digests and signatures of ISO 15118-20 Plug & Charge are computed over."""
+        return self._encode(*self._root_code(message, namespace, element, fragment=True), message, element)
+
+    def _encode(self, doc: _DocGrammar, code: int, message: object, element: str | None) -> bytes:
         g = doc.globals[code][2]
         w = BitWriter()
         w.write(HEADER, 8)
@@ -134,7 +167,9 @@ class ExiCodec:
             _encode_simple_element(w, g, message)
         else:
             raise LocalProtocolError(f"element {doc.globals[code][1]} has no usable grammar")
-        # ED: DocEnd has a single production (comments/PIs not preserved): 0 bits
+        if doc.fragment:
+            w.write(len(doc.globals) + 1, doc.nbits)  # ED in FragmentContent
+        # a document's DocEnd has a single production (comments/PIs not preserved): 0 bits
         return w.getvalue()
 
     def decode(self, data: bytes, namespace: str) -> Any:
@@ -144,9 +179,10 @@ class ExiCodec:
         """
         return self.decode_element(data, namespace)[1]
 
-    def decode_element(self, data: bytes, namespace: str) -> tuple[str, Any]:
-        """Like `decode`, also returning the root element's local name."""
-        doc = self._docs.get(namespace)
+    def decode_element(self, data: bytes, namespace: str, *, fragment: bool = False) -> tuple[str, Any]:
+        """Like `decode`, also returning the root element's local name; with `fragment`, the
+        input is an EXI fragment (§8.5.2) holding one element."""
+        doc = (self._fragments if fragment else self._docs).get(namespace)
         if doc is None:
             raise LocalProtocolError(f"unknown schema set {namespace!r}")
         if not isinstance(data, bytes | bytearray | memoryview):
@@ -161,10 +197,14 @@ class ExiCodec:
                 raise RemoteProtocolError("undeclared root element (SE(*)) not supported")
             _uri, local, g = doc.globals[code]
             if isinstance(g, Grammar):
-                return local, _decode_complex(r, g)
-            if isinstance(g, ValueCodec):
-                return local, _decode_simple_element(r, g)
-            raise RemoteProtocolError(f"root element {local} not supported")
+                value = _decode_complex(r, g)
+            elif isinstance(g, ValueCodec):
+                value = _decode_simple_element(r, g)
+            else:
+                raise RemoteProtocolError(f"root element {local} not supported")
+            if doc.fragment and r.read(doc.nbits) != len(doc.globals) + 1:
+                raise RemoteProtocolError("EXI fragment with more than one element not supported")
+            return local, value
         except ExiError:
             raise
         except (ValueError, TypeError, IndexError, OverflowError, RecursionError, MemoryError) as exc:
@@ -172,11 +212,12 @@ class ExiCodec:
             raise RemoteProtocolError(f"malformed EXI: {exc!r}") from None
 
 
-DEFAULT_CODEC = ExiCodec("iso15118-20:2022", TYPES, DOCS)
+DEFAULT_CODEC = ExiCodec("iso15118-20:2022", TYPES, DOCS, FRAGMENTS)
 SCHEMA_NAMESPACES = DEFAULT_CODEC.namespaces
 encode = DEFAULT_CODEC.encode
 decode = DEFAULT_CODEC.decode
 decode_element = DEFAULT_CODEC.decode_element
+encode_fragment = DEFAULT_CODEC.encode_fragment
 
 
 # Element of a simple type (§8.5.4.1.3.1): state 0 declares only CH, state 1 only EE, so each

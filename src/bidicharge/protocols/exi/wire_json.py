@@ -19,22 +19,36 @@ from .grammar import Grammar
 from .values import ValueCodec, _Bin, _Enum
 
 
-def to_wire_dict(message: object, namespace: str | None = None) -> dict[str, Any]:
-    """``{root element local name: content}`` for a message (see module docstring)."""
+def to_wire_dict(
+    message: object, namespace: str | None = None, *, fragment_element: str | None = None
+) -> dict[str, Any]:
+    """``{root element local name: content}`` for a message (see module docstring); with
+    `fragment_element`, for that (possibly local) element of the namespace's fragment grammar."""
     from .codec import DEFAULT_CODEC
 
+    if fragment_element is not None:
+        if namespace is None:
+            raise LocalProtocolError("a fragment needs its schema set namespace")
+        return {
+            fragment_element: _complex_to(
+                message, DEFAULT_CODEC.fragment_grammar(namespace, fragment_element)
+            )
+        }
     local, g = DEFAULT_CODEC.root_of(message, namespace)
     return {local: _complex_to(message, g)}
 
 
-def from_wire_dict(data: dict[str, Any], namespace: str) -> Any:
+def from_wire_dict(data: dict[str, Any], namespace: str, *, fragment: bool = False) -> Any:
     """Inverse of `to_wire_dict`; raises `LocalProtocolError` on shapes the schema lacks."""
     from .codec import DEFAULT_CODEC
 
     if len(data) != 1:
         raise LocalProtocolError("expected exactly one root element")
     [(local, content)] = data.items()
-    g = DEFAULT_CODEC.grammar_of_root(namespace, local)
+    if fragment:
+        g = DEFAULT_CODEC.fragment_grammar(namespace, local)
+    else:
+        g = DEFAULT_CODEC.grammar_of_root(namespace, local)
     return _complex_from(content, g)
 
 
