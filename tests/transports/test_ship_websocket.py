@@ -227,3 +227,39 @@ async def test_double_connection_keeps_the_one_the_higher_ski_initiated(identiti
                        and hems._links[box_id.ski].initiated_by_us is higher_is_hems
                        and box._links[hems_id.ski].initiated_by_us is (not higher_is_hems))
         await wait_for(lambda: box_id.ski in hems.stack.node.peers() and hems_id.ski in box.stack.node.peers())
+
+
+async def test_garbage_peer_is_dropped_while_a_good_peer_keeps_working(identities, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    hems_id, box_id = identities
+    hems, cs = hems_side(hems_id, TrustStore(auto_accept=True))
+    box, eg = box_side(box_id)
+    rogue_id = ShipIdentity.generate("Rogue", now=NOW)
+    (tmp_path / "c.pem").write_bytes(rogue_id.certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "k.pem").write_bytes(rogue_id.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    async with hems, box:
+        port = await hems.listen()
+        peer = await box.dial("127.0.0.1", port, hems_id.ski)
+        await wait_for(lambda: peer in eg.systems and eg.ready(peer))
+        for garbage in ("text frames are not SHIP", b"\x00\x00", b"\x01{not json at all"):
+            async with connect(f"wss://127.0.0.1:{port}/ship/", ssl=ctx, subprotocols=["ship"]) as ws:  # type: ignore[list-item]
+                with pytest.raises(ConnectionClosed):
+                    await ws.send(garbage)
+                    if garbage == b"\x00\x00":
+                        assert await ws.recv() == b"\x00\x00"
+                        await ws.recv()  # our hello
+                        await ws.send(b"\x01{not json at all")
+                    async with asyncio.timeout(5):
+                        while True:
+                            await ws.recv()
+        eg.write_limit(peer, Direction.CONSUME, 3_000, box.now())
+        box.kick()
+        await wait_for(lambda: cs.limit_W() == 3_000)

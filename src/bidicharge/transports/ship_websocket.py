@@ -441,10 +441,12 @@ class ShipTransport:
                         link.ws.fail(1003, "SHIP uses binary messages only")
                 await link.flush_ws()
                 await self._pump()
-                if link.ws.close_code is not None:
-                    break
+                if link.ws.state is WsState.CLOSED or link.ws.close_expected():
+                    break  # websocket closing handshake done (or failed): close TCP
         except (ConnectionError, OSError, SSL.Error) as exc:
             log.info("SHIP connection to %s lost: %s", peer, exc)
+        except Exception:  # one broken connection must not take the device down
+            log.exception("SHIP connection to %s failed", peer)
         finally:
             link.close()
             if self._links.get(peer) is link:
@@ -507,6 +509,8 @@ class ShipTransport:
                 await self._pump()
             except (ConnectionError, OSError, SSL.Error) as exc:
                 log.info("SHIP send failed: %s", exc)
+            except Exception:  # keep serving the other connections
+                log.exception("SHIP timer step failed")
 
 
 def main(argv: list[str] | None = None) -> int:
