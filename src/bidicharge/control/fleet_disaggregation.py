@@ -9,9 +9,13 @@ window from :mod:`fleet_flexibility`:
   able to reach its departure target (the per-car window is the consistent closure of these
   rules, so staying inside it at every boundary is enough);
 * inside those limits the pool power is shared by *water-filling to a common normalised
-  position*: each car is moved towards ``min + θ·(max − min)`` of its next-boundary energy
-  window, with one ``θ`` for the fleet found by bisection, so that cars stay balanced and
-  keep flexibility in both directions for later intervals;
+  position*: each car is moved towards ``low + θ·(high − low)`` of its target band at the next
+  boundary, with one ``θ`` for the fleet found by bisection on the grid-side sum (so the sum
+  is exact, losses included). The band is the car's tube from :mod:`fleet_envelope` — then
+  every schedule inside the envelope is split exactly, because from any point of its tube a
+  car reaches any point of its next tube (``θ = 1/2`` is the reference plan) — or, without
+  tubes, the car's whole window (a heuristic: it keeps cars balanced but does not look
+  ahead, so it can fail on schedules that are deliverable);
 * where the fleet cannot deliver the pool power (the sum of the per-car minima is above it,
   or the sum of the maxima below it) the cars are held at that bound, the difference is
   reported as ``shortfall_W`` and the first such interval is named — car constraints always

@@ -108,29 +108,69 @@ def _solve_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Join
         empty = np.zeros((0, T))
         return JointSolution(power_W=empty, charge_W=empty, discharge_W=empty,
                              energy_Wh=np.zeros((0, T + 1)), cost_EUR=0.0, solve_time_s=0.0)
-    # kW and kWh inside the LP keep HiGHS well scaled
+    # kW and kWh inside the LP keep HiGHS well scaled; columns only where a car can act:
+    # charge/discharge where its limit is positive, stored energy on the boundaries of its
+    # plug-in run (before it, z = 0; after it, z stays at its last value)
     c_hi = np.maximum(max_power, 0.0) / 1e3
     d_hi = np.maximum(-min_power, 0.0) / 1e3
-    nc = n * T
-    c0, d0, z0 = 0, nc, 2 * nc
-    n_cols = 2 * nc + n * (T + 1)
-    cost = np.concatenate([np.tile(price * dt_h / 1e3, n), np.tile(-price * dt_h / 1e3, n),
-                           np.zeros(n * (T + 1))])
-    lower = np.concatenate([np.zeros(2 * nc), min_energy.ravel() / 1e3 - 1e-9])
-    upper = np.concatenate([c_hi.ravel(), d_hi.ravel(), max_energy.ravel() / 1e3 + 1e-9])
-    # one row per (car, interval): z[k+1] − z[k] − η_c·dt·c + dt/η_d·d = 0
-    car = np.repeat(np.arange(n), T)
-    k = np.tile(np.arange(T), n)
-    zk = z0 + car * (T + 1) + k
-    index = np.stack([zk + 1, zk, c0 + car * T + k, d0 + car * T + k], axis=1).ravel()
-    value = np.stack([np.ones(nc), -np.ones(nc), -eta_c[car] * dt_h, dt_h / eta_d[car]], axis=1).ravel()
-    start = np.arange(0, 4 * nc + 1, 4)
-    zeros = np.zeros(nc)
-    x, objective, run_s = solve_lp(n_cols, cost, lower, upper, zeros, zeros, start, index, value,
-                                   rowwise=True, presolve=n > 200)
-    charge = x[c0:c0 + nc].reshape(n, T) * 1e3
-    discharge = x[d0:d0 + nc].reshape(n, T) * 1e3
-    energy = x[z0:].reshape(n, T + 1) * 1e3
-    energy = np.clip(energy, min_energy, max_energy)  # solver tolerance only
+    acts = (c_hi > 0) | (d_hi > 0)
+    ks = np.arange(T)
+    first = np.where(acts.any(axis=1), np.argmax(acts, axis=1), 0)
+    last = np.where(acts.any(axis=1), T - np.argmax(acts[:, ::-1], axis=1), 0)  # one past
+    run = (ks[None, :] >= first[:, None]) & (ks[None, :] < last[:, None])  # (n, T)
+    has_c, has_d = run & (c_hi > 0), run & (d_hi > 0)
+    bnd = np.zeros((n, T + 1), dtype=bool)
+    bnd[:, :-1] |= run
+    bnd[:, 1:] |= run
+    n_c, n_d, n_z = int(has_c.sum()), int(has_d.sum()), int(bnd.sum())
+    col_c = np.cumsum(has_c.ravel()).reshape(n, T) - 1
+    col_d = n_c + np.cumsum(has_d.ravel()).reshape(n, T) - 1
+    col_z = n_c + n_d + np.cumsum(bnd.ravel()).reshape(n, T + 1) - 1
+    # the last boundary of a run carries the bounds of every later boundary (nothing moves)
+    after_lo = np.maximum.accumulate(min_energy[:, ::-1], axis=1)[:, ::-1]
+    after_hi = np.minimum.accumulate(max_energy[:, ::-1], axis=1)[:, ::-1]
+    is_last = bnd & ~np.concatenate([bnd[:, 1:], np.zeros((n, 1), dtype=bool)], axis=1)
+    z_lo = np.where(is_last, after_lo, min_energy)[bnd] / 1e3 - 1e-9
+    z_hi = np.where(is_last, after_hi, max_energy)[bnd] / 1e3 + 1e-9
+    price_c = np.broadcast_to(price * dt_h / 1e3, (n, T))
+    cost = np.concatenate([price_c[has_c], -price_c[has_d], np.zeros(n_z)])
+    lower = np.concatenate([np.zeros(n_c + n_d), z_lo])
+    upper = np.concatenate([c_hi[has_c], d_hi[has_d], z_hi])
+    # one row per interval of a run: z[k+1] − z[k] − η_c·dt·c + dt/η_d·d = 0
+    row_id = np.cumsum(run.ravel()).reshape(n, T) - 1
+    n_rows = int(run.sum())
+    ii, kk = np.nonzero(run)
+    rows = [row_id[ii, kk], row_id[ii, kk]]
+    cols = [col_z[ii, kk + 1], col_z[ii, kk]]
+    vals = [np.ones(ii.size), -np.ones(ii.size)]
+    ic, kc = np.nonzero(has_c)
+    rows.append(row_id[ic, kc])
+    cols.append(col_c[ic, kc])
+    vals.append(-eta_c[ic] * dt_h)
+    idd, kd = np.nonzero(has_d)
+    rows.append(row_id[idd, kd])
+    cols.append(col_d[idd, kd])
+    vals.append(dt_h / eta_d[idd])
+    row = np.concatenate(rows)
+    order = np.argsort(row, kind="stable")
+    start = np.searchsorted(row[order], np.arange(n_rows + 1))
+    zeros = np.zeros(n_rows)
+    if n_c + n_d == 0:  # no car in this block can do anything: nothing to optimise
+        x, objective, run_s = np.zeros(n_z), 0.0, 0.0
+    else:
+        x, objective, run_s = solve_lp(n_c + n_d + n_z, cost, lower, upper, zeros, zeros, start,
+                                       np.concatenate(cols)[order], np.concatenate(vals)[order],
+                                       rowwise=True, presolve=n > 200)
+    charge = np.zeros((n, T))
+    discharge = np.zeros((n, T))
+    charge[has_c] = x[:n_c] * 1e3
+    discharge[has_d] = x[n_c:n_c + n_d] * 1e3
+    z = np.full((n, T + 1), np.nan)
+    z[bnd] = x[n_c + n_d:] * 1e3
+    z[:, 0] = np.where(bnd[:, 0], z[:, 0], 0.0)
+    # before the run nothing has moved; after it the value is held
+    for k in range(1, T + 1):
+        z[:, k] = np.where(np.isnan(z[:, k]), z[:, k - 1], z[:, k])
+    energy = np.clip(z, min_energy, max_energy)  # solver tolerance only
     return JointSolution(power_W=charge - discharge, charge_W=charge, discharge_W=discharge,
                          energy_Wh=energy, cost_EUR=objective, solve_time_s=run_s)
