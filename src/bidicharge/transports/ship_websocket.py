@@ -180,6 +180,7 @@ class _Link:
         self.last_received = 0.0
         self.ping_sent: float | None = None
         self.initiated_by_us = role is Role.CLIENT
+        self.early_events: list[Request | Response | Frame] = []
 
     async def handshake(self) -> Ski:
         while True:
@@ -392,6 +393,7 @@ class ShipTransport:
         while True:
             events = link.ws.events_received()
             if events:
+                link.early_events = events[1:]  # frames that came in the same read as the handshake
                 return events[0]
             data = await link.recv_plain()
             if not data:
@@ -428,13 +430,17 @@ class ShipTransport:
         assert link.ws is not None
         try:
             while True:
-                data = await link.recv_plain()
-                if not data or self._links.get(peer) is not link:
-                    break  # closed, or replaced by a newer connection to the same peer
-                link.last_received = self.now()
-                link.ping_sent = None  # anything from the peer proves it is alive
-                link.ws.receive_data(data)
-                for event in link.ws.events_received():
+                if link.early_events:
+                    events, link.early_events = link.early_events, []
+                else:
+                    data = await link.recv_plain()
+                    if not data or self._links.get(peer) is not link:
+                        break  # closed, or replaced by a newer connection to the same peer
+                    link.last_received = self.now()
+                    link.ping_sent = None  # anything from the peer proves it is alive
+                    link.ws.receive_data(data)
+                    events = link.ws.events_received()
+                for event in events:
                     if isinstance(event, Frame) and event.opcode is Opcode.BINARY:
                         self.stack.receive_bytes(peer, bytes(event.data), self.now())
                     elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
