@@ -263,3 +263,19 @@ async def test_garbage_peer_is_dropped_while_a_good_peer_keeps_working(identitie
         eg.write_limit(peer, Direction.CONSUME, 3_000, box.now())
         box.kick()
         await wait_for(lambda: cs.limit_W() == 3_000)
+
+
+async def test_dial_paired_uses_the_static_fallback_address(identities) -> None:  # type: ignore[no-untyped-def]
+    from bidicharge.transports.ship_mdns import ShipDirectory
+
+    hems_id, box_id = identities
+    hems, _ = hems_side(hems_id, TrustStore(auto_accept=True))
+    box, eg = box_side(box_id)
+    async with hems, box:
+        port = await hems.listen()
+        directory = ShipDirectory(static=[f"{hems_id.ski}@127.0.0.1:{port}"])
+        assert await box.dial_paired(directory) == []  # nothing paired yet: never dial strangers
+        box.trust.add(hems_id.ski)
+        assert await box.dial_paired(directory) == [hems_id.ski]
+        await wait_for(lambda: hems_id.ski in eg.systems)
+        assert await box.dial_paired(directory) == []  # already connected

@@ -48,6 +48,7 @@ from bidicharge.protocols.ship.connection import Role
 from bidicharge.protocols.ship.identity import Ski, normalise_ski, ski_of_certificate_der, ski_of_public_key
 from bidicharge.protocols.ship.messages import MAX_MESSAGE_BYTES
 from bidicharge.protocols.spine.stack import EebusStack, PeerDisconnected
+from bidicharge.transports.ship_mdns import ShipDirectory
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +337,27 @@ class ShipTransport:
             return peer  # the existing connection is the one to keep
         self._register(peer, link, Role.CLIENT, trusted=True)
         return peer
+
+    async def dial_paired(self, directory: ShipDirectory) -> list[Ski]:
+        """Dial every trusted SKI that is not connected and that ``directory`` can locate.
+
+        ship-go's rule: initiate connections only to paired SKIs (found by mDNS or configured);
+        call this periodically (e.g. every 30 s) to reconnect. Returns the SKIs connected now.
+        """
+        connected: list[Ski] = []
+        for ski in sorted(self.trust.trusted):
+            if ski in self._links:
+                continue
+            address = directory.lookup(ski)
+            if address is None:
+                continue
+            host, port, path = address
+            try:
+                async with asyncio.timeout(10):
+                    connected.append(await self.dial(host, port, ski, path=path))
+            except (ConnectionError, OSError, SSL.Error, TimeoutError) as exc:
+                log.info("SHIP dial to %s at %s:%s failed: %s", ski, host, port, exc)
+        return connected
 
     def approve(self, ski: str, ship_id: str | None = None) -> None:
         """Pair a peer: persist its SKI and let a pending SHIP hello go on."""
