@@ -40,7 +40,7 @@ def test_static_fallback_is_used_when_mdns_has_nothing() -> None:
 
 
 async def test_mdns_announce_and_discover_on_loopback() -> None:
-    announcer, browser = ShipDirectory(), ShipDirectory()
+    announcer, browser = ShipDirectory(interfaces=["127.0.0.1"]), ShipDirectory(interfaces=["127.0.0.1"])
     try:
         await announcer.start()
         await browser.start()

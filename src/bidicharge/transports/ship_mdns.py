@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Final
 
-from zeroconf import IPVersion, ServiceStateChange, Zeroconf
+from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from bidicharge.protocols.ship.identity import Ski, normalise_ski
@@ -89,7 +89,9 @@ class ShipDirectory:
         self._pending: list[str] = []
 
     async def start(self) -> None:
-        self._zc = AsyncZeroconf(interfaces=self._interfaces or ["127.0.0.1"], ip_version=IPVersion.V4Only)
+        # all interfaces by default (a real LAN); tests pass ["127.0.0.1"] to stay on loopback
+        interfaces: Any = self._interfaces if self._interfaces is not None else InterfaceChoice.All
+        self._zc = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only)
 
         def on_change(zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
             if state_change is ServiceStateChange.Removed:
