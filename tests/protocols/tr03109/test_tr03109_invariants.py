@@ -43,8 +43,8 @@ def test_every_quarter_hour_arrives_exactly_once_in_order(outages, silence) -> N
     assert [v.captured_at for v in series] == [T0 + 900 * k for k in range(1, 49)]
     fed = {t: r for t, r in house.readings.items() if quiet is None or not quiet[0] <= t < quiet[1]}
     for v in series:
-        last_fed = max(t for t in fed if t <= v.captured_at)
-        if v.captured_at - last_fed <= 60:  # the profile's max_reading_age_s
+        last_fed = max((t for t in fed if t <= v.captured_at), default=None)
+        if last_fed is not None and v.captured_at - last_fed <= 60:  # the profile's max_reading_age_s
             assert (v.status, v.value) == (ValueStatus.VALID, fed[last_fed].import_energy_Wh)
         else:
             assert (v.status, v.value) == (ValueStatus.MISSING, None)
