@@ -208,3 +208,39 @@ def test_cem_heartbeat_loss_withdraws_recommendation_but_keeps_obligation() -> N
     assert obligation == (10, 10, 10)
     assert recommendation == (None, None, None)
     assert w.cem.ev("wallbox").recommendation_A == (None, None, None)  # the CEM was told (notify)
+
+
+def test_v2g_discharge_setpoint_is_capped_by_lpp_on_the_evse_entity() -> None:
+    """Discharge building blocks: LPP (standard) on the EVSE entity + our setpoint extension."""
+    from bidicharge.protocols.spine.usecases import (
+        ControllableSystem,
+        Direction,
+        EnergyGuard,
+        PowerLimitConfig,
+    )
+    from bidicharge.protocols.spine.usecases.discharge import effective_discharge_W
+
+    hems_dev = LocalDevice("d:_i:99999_HEMS-2", "EnergyManagementSystem")
+    wb_dev = LocalDevice("d:_i:99999_Wallbox-2", "ChargingStation")
+    hems, wb = SpineNode(hems_dev), SpineNode(wb_dev)
+    cem_entity = hems_dev.add_entity("CEM")
+    cem = CemEvClient(hems, cem_entity)
+    guard = EnergyGuard(hems, cem_entity, now=0.0, directions=(Direction.CONSUME, Direction.PRODUCE))
+    evse_entity = wb_dev.add_entity("EVSE")
+    evse = EvseServer(wb, evse_entity, max_discharge_W=11_000)
+    lpp = ControllableSystem(wb, evse_entity, now=0.0,
+                             consumption=PowerLimitConfig(nominal_max_W=11_000, failsafe_limit_W=4_200),
+                             production=PowerLimitConfig(nominal_max_W=11_000, failsafe_limit_W=0))
+    link = MemoryLink()
+    link.add("hems", hems)
+    link.add("wallbox", wb)
+    link.connect("hems", "wallbox", 0.0)
+    evse.plug_in(PROFILE, 1.0)
+    link.pump(1.0)
+    cem.write_discharge_setpoint("wallbox", 7_000, 2.0)
+    guard.write_limit("wallbox", Direction.PRODUCE, 3_700, 2.0)
+    link.pump(2.0)
+    assert evse.discharge_setpoint_W() == 7_000
+    assert lpp.limit_W(Direction.PRODUCE) == 3_700
+    assert effective_discharge_W(evse.discharge_setpoint_W(), lpp.limit_W(Direction.PRODUCE)) == 3_700
+    assert effective_discharge_W(None, 3_700) == 0.0

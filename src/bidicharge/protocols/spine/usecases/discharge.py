@@ -88,3 +88,10 @@ def setpoint_write(power_W: float | None, *, duration_s: float | None = None) ->
     if duration_s is not None:
         item["timePeriod"] = {"endTime": format_duration_s(duration_s)}
     return {"setpointData": [item]}
+
+
+def effective_discharge_W(setpoint_W: float | None, lpp_limit_W: float | None) -> float:
+    """What the wallbox may discharge now: the setpoint, capped by an active LPP limit (W, >= 0)."""
+    if setpoint_W is None or setpoint_W <= 0:
+        return 0.0
+    return setpoint_W if lpp_limit_W is None else max(0.0, min(setpoint_W, lpp_limit_W))
