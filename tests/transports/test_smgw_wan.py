@@ -118,21 +118,25 @@ async def test_backlog_after_a_wan_outage_arrives_complete_and_in_order(tmp_path
     core = world.core(port)
     inbox = world.inbox()
     registers: dict[float, Decimal] = {}
+    traced: list[int] = []
+    stored: list[int] = []
     client = SmgwWanClient(core, ssl_context=world.ctx(GW, server=False), backoff_initial_s=0.02,
-                           backoff_max_s=0.1, idle_check_s=0.05)
+                           backoff_max_s=0.1, idle_check_s=0.05,
+                           on_delivered=lambda m: traced.append(m.sequence_no))
     async with _running(client):
         _feed(core, T0, T0 + 3 * 3600, registers)  # three hours, the EMT not reachable
         client.notify()
         await _until(lambda: client.failures >= 2, "failed attempts")
         assert core.backlog_size == 12
         server = await serve_emt_inbox(inbox, clock=lambda: T0 + 3 * 3600, host="127.0.0.1", port=port,
-                                       ssl_context=world.ctx("pEMP", server=True))
+                                       ssl_context=world.ctx("pEMP", server=True),
+                                       on_received=lambda r: stored.append(r.document.sequence_no))
         async with server:
             await _until(lambda: core.backlog_size == 0, "backlog delivered")
             _feed(core, T0 + 3 * 3600 + 60, T0 + 4 * 3600, registers)
             client.notify()
             await _until(lambda: core.backlog_size == 0 and len(inbox.documents) == 16, "live delivery")
-    assert [d.sequence_no for d in inbox.documents] == list(range(1, 17))
+    assert [d.sequence_no for d in inbox.documents] == list(range(1, 17)) == traced == stored
     series = [(v.captured_at, v.value) for d in inbox.documents for v in d.values if v.obis == "1-0:1.8.0*255"]
     assert [t for t, _ in series] == [T0 + 900 * k for k in range(1, 17)]
     assert all(value == registers[t] for t, value in series)

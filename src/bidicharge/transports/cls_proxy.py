@@ -68,7 +68,8 @@ class ClsProxy:
     def __init__(self, *, profile: Callable[[], GatewayProfile | None], roots: Sequence[x509.Certificate],
                  clock: Callable[[], float], tls_server: ssl.SSLContext, tls_to_cls: ssl.SSLContext,
                  intermediates: Sequence[x509.Certificate] = (), cls_server_hostname: str = "localhost",
-                 connect_timeout_s: float = 5.0, idle_timeout_s: float = 300.0, log_size: int = 1000) -> None:
+                 connect_timeout_s: float = 5.0, idle_timeout_s: float = 300.0, log_size: int = 1000,
+                 on_entry: Callable[[ClsLogEntry], None] | None = None) -> None:
         self._profile = profile
         self._roots = tuple(roots)
         self._intermediates = tuple(intermediates)
@@ -81,12 +82,15 @@ class ClsProxy:
         self._sni: dict[int, str | None] = {}
         tls_server.sni_callback = self._on_sni
         self.log: deque[ClsLogEntry] = deque(maxlen=log_size)
+        self._on_entry = on_entry
 
     def _on_sni(self, ssl_object: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
         self._sni[id(ssl_object)] = name
 
     def _record(self, entry: ClsLogEntry) -> None:
         self.log.append(entry)
+        if self._on_entry is not None:
+            self._on_entry(entry)
         level = logging.WARNING if entry.kind == "refused" else logging.INFO
         log.log(level, "CLS %s channel=%s client=%s reason=%s up=%d down=%d", entry.kind, entry.channel_id,
                 entry.client, entry.reason, entry.bytes_to_cls, entry.bytes_to_aemp)

@@ -31,7 +31,15 @@ from typing import Final
 
 import h11
 
-from bidicharge.protocols.tr03109 import EmtEndpoint, EmtInbox, RemoteProtocolError, SmgwCore, han
+from bidicharge.protocols.tr03109 import (
+    EmtEndpoint,
+    EmtInbox,
+    OutgoingMessage,
+    Received,
+    RemoteProtocolError,
+    SmgwCore,
+    han,
+)
 from bidicharge.protocols.tr03109.cls import certificate_sha256
 
 log = logging.getLogger(__name__)
@@ -139,7 +147,8 @@ async def serve_https(handler: Handler, *, host: str, port: int, ssl_context: ss
 
 
 # ---- EMT side ------------------------------------------------------------------------
-def emt_inbox_handler(inbox: EmtInbox, *, clock: Callable[[], float], path: str = "/meterdata") -> Handler:
+def emt_inbox_handler(inbox: EmtInbox, *, clock: Callable[[], float], path: str = "/meterdata",
+                      on_received: Callable[[Received], None] | None = None) -> Handler:
     def handle(request: HttpRequest) -> HttpAnswer:
         if request.method != "POST" or request.target != path:
             return HttpAnswer(status=405 if request.target == path else 404, headers=(("Allow", "POST"),))
@@ -151,15 +160,18 @@ def emt_inbox_handler(inbox: EmtInbox, *, clock: Callable[[], float], path: str 
         if received.missing_before:
             log.warning("EMT %s: gateway %s skipped %s", inbox.emt_id, received.document.gateway_id,
                         received.missing_before)
+        if on_received is not None:
+            on_received(received)
         return HttpAnswer(status=204)
 
     return handle
 
 
 async def serve_emt_inbox(inbox: EmtInbox, *, clock: Callable[[], float], host: str, port: int,
-                          ssl_context: ssl.SSLContext, path: str = "/meterdata") -> asyncio.Server:
-    return await serve_https(emt_inbox_handler(inbox, clock=clock, path=path), host=host, port=port,
-                             ssl_context=ssl_context)
+                          ssl_context: ssl.SSLContext, path: str = "/meterdata",
+                          on_received: Callable[[Received], None] | None = None) -> asyncio.Server:
+    return await serve_https(emt_inbox_handler(inbox, clock=clock, path=path, on_received=on_received),
+                             host=host, port=port, ssl_context=ssl_context)
 
 
 # ---- HAN (I-47) -----------------------------------------------------------------------
@@ -181,13 +193,15 @@ class SmgwWanClient:
     """Delivers `core`'s backlog to each EMT; call :meth:`notify` after `core.poll()` queued messages.
 
     `resolve` maps an EMT's communication profile to the (host, port) to dial (default: as
-    configured); `server_hostname` is checked against the EMT's TLS certificate.
+    configured); `server_hostname` is checked against the EMT's TLS certificate;
+    `on_delivered` sees every acknowledged message (traces: interface I-16, gateway -> EMT).
     """
 
     def __init__(self, core: SmgwCore, *, ssl_context: ssl.SSLContext,
                  resolve: Callable[[EmtEndpoint], tuple[str, int]] | None = None,
                  server_hostname: str = "localhost", backoff_initial_s: float = 0.05,
-                 backoff_max_s: float = 5.0, idle_check_s: float = 1.0) -> None:
+                 backoff_max_s: float = 5.0, idle_check_s: float = 1.0,
+                 on_delivered: Callable[[OutgoingMessage], None] | None = None) -> None:
         self._core = core
         self._ssl = ssl_context
         self._resolve = resolve or (lambda e: (e.host, e.port))
@@ -195,6 +209,7 @@ class SmgwWanClient:
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._idle_check_s = idle_check_s
+        self._on_delivered = on_delivered
         self._wake = asyncio.Event()
         self._active: set[str] = set()
         self.delivered = 0
@@ -251,6 +266,8 @@ class SmgwWanClient:
                 await self._post(conn, reader, writer, endpoint, message.cms)
                 self._core.acknowledge(emt_id, message.sequence_no)
                 self.delivered += 1
+                if self._on_delivered is not None:
+                    self._on_delivered(message)
                 count += 1
                 conn.start_next_cycle()
         finally:

@@ -25,6 +25,7 @@ from bidicharge.protocols.tr03109 import (
     SmgwCore,
     Taf,
     TariffSwitch,
+    deliver_in_memory,
     sign_profile,
 )
 
@@ -142,9 +143,4 @@ def drive(core: SmgwCore, house: Household, *, start: float, end: float, step_s:
 
 def deliver(core: SmgwCore, box: EmtInbox, *, now: float) -> int:
     """Two-peer delivery in memory: every pending message to the inbox, acknowledged in order."""
-    count = 0
-    for message in core.pending(box.emt_id):
-        box.receive(message.cms, now=now)
-        core.acknowledge(box.emt_id, message.sequence_no)
-        count += 1
-    return count
+    return len(deliver_in_memory(core, box, now=now))

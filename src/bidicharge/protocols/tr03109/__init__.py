@@ -16,7 +16,7 @@ from .cms_enveloped import Recipient, decrypt, envelope
 from .cms_signed import Signer, VerifiedContent, sign, verify
 from .demo_pki import CURVES, DemoSmPki, Identity
 from .document_codec import decode_document, encode_document
-from .emt import EmtInbox, Received, open_meter_data
+from .emt import EmtInbox, Received, deliver_in_memory, open_meter_data
 from .engine import SmgwCore
 from .errors import LocalProtocolError, RemoteProtocolError, Tr03109Error
 from .events import MessageQueued, MeterSilent, ProfileApplied, ProfileRefused, ReadingRefused, SmgwEvent
@@ -86,6 +86,7 @@ __all__ = [
     "decode_document",
     "decode_profile",
     "decrypt",
+    "deliver_in_memory",
     "encode_document",
     "encode_profile",
     "envelope",

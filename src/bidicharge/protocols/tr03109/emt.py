@@ -17,6 +17,7 @@ from cryptography import x509
 from .cms_enveloped import Recipient, decrypt
 from .cms_signed import verify
 from .document_codec import decode_document
+from .engine import SmgwCore
 from .errors import RemoteProtocolError
 from .taf import MeterDataDocument
 
@@ -62,3 +63,14 @@ class EmtInbox:
         self._last_seq[doc.gateway_id] = doc.sequence_no
         self.documents.append(doc)
         return Received(document=doc, duplicate=False, missing_before=tuple(range(last + 1, doc.sequence_no)))
+
+
+def deliver_in_memory(core: SmgwCore, inbox: EmtInbox, *, now: float) -> list[Received]:
+    """Study mode without sockets: hand `core`'s backlog for `inbox.emt_id` over in order,
+    acknowledging each message the inbox took. A refused message stays pending (and is
+    re-raised) — exactly what the WAN adapter does with a 400."""
+    received = []
+    for message in core.pending(inbox.emt_id):
+        received.append(inbox.receive(message.cms, now=now))
+        core.acknowledge(inbox.emt_id, message.sequence_no)
+    return received
