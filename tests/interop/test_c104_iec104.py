@@ -10,7 +10,9 @@ connection is unmuted; retries are bounded.
 # No ``from __future__ import annotations``: c104 checks the callback annotations as objects.
 import asyncio
 import datetime as dt
+import json
 import socket
+import sys
 import time
 from collections.abc import Callable
 
@@ -464,6 +466,45 @@ async def test_c104_controlling_station_takes_interrogated_time_tagged_points(wi
 # --- select before operate ------------------------------------------------------------
 
 
+# c104's client crashed (SIGSEGV inside ``transmit``) in about one of six full runs of this
+# module when in SELECT_AND_EXECUTE mode, never when run alone: its side of this test runs in
+# a fresh interpreter, so a crash of the peer is a retried attempt, not a dead test session.
+C104_SBO_CLIENT = """
+import json, sys, time
+import c104
+
+port = int(sys.argv[1])
+
+def wait_for(condition, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+station = connection.add_station(common_address=47)
+feedback = station.add_point(io_address=1003, type=c104.Type.M_ME_NC_1)
+setpoint = station.add_point(io_address=2001, type=c104.Type.C_SE_NC_1)
+setpoint.command_mode = c104.CommandMode.SELECT_AND_EXECUTE
+client.start()
+wait_for(lambda: connection.state in (c104.ConnectionState.OPEN, c104.ConnectionState.OPEN_MUTED))
+if connection.is_muted:
+    connection.unmute()
+ok = False
+for _ in range(3):  # a False from transmit() is "unknown": the feedback point decides
+    setpoint.value = 2500.0
+    setpoint.transmit(cause=c104.Cot.ACTIVATION)
+    if wait_for(lambda: feedback.value == 2500.0, timeout_s=2.0):
+        ok = True
+        break
+client.stop()
+print(json.dumps({"fed_back": ok}))
+"""
+
+
 async def test_c104_controlling_station_selects_then_executes_on_our_controlled_station() -> None:
     db = PointDatabase(CA)
     db.add_monitor(1003, TypeId.M_ME_NC_1)
@@ -475,31 +516,20 @@ async def test_c104_controlling_station_selects_then_executes_on_our_controlled_
         return True
 
     async with Iec104Server([db], on_command=on_command) as server:
-        port = server.port
-
-        def c104_side() -> bool:
-            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
-            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
-            station = connection.add_station(common_address=CA)
-            feedback = station.add_point(io_address=1003, type=c104.Type.M_ME_NC_1)
-            setpoint = station.add_point(io_address=2001, type=c104.Type.C_SE_NC_1)
-            setpoint.command_mode = c104.CommandMode.SELECT_AND_EXECUTE
-            client.start()
-            try:
-                c104_sees(connection, lambda: feedback.value == 0.0)
-                for _ in range(3):  # a False from transmit() is "unknown": the feedback point decides
-                    setpoint.value = 2500.0
-                    setpoint.transmit(cause=c104.Cot.ACTIVATION)
-                    if wait_for(lambda: feedback.value == 2500.0, timeout_s=2.0):
-                        return True
-                return False
-            finally:
-                client.stop()
-
-        assert await asyncio.to_thread(c104_side)
+        outcome: dict[str, object] = {}
+        for _ in range(3):
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", C104_SBO_CLIENT, str(server.port), stdout=asyncio.subprocess.PIPE
+            )
+            async with asyncio.timeout(60):
+                stdout, _ = await process.communicate()
+            if process.returncode == 0:
+                outcome = json.loads(stdout)
+                break
+    assert outcome == {"fed_back": True}
     selects = [r for r in requests if r.select]
     executes = [r for r in requests if not r.select]
-    assert selects and executes and executes[0].value == 2500.0
+    assert selects and executes and executes[-1].value == 2500.0
 
 
 async def test_c104_select_before_operate_point_against_our_controlling_station() -> None:
