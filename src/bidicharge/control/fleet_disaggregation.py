@@ -46,7 +46,7 @@ from bidicharge.control.fleet_flexibility import (
 )
 
 _BISECTION_STEPS: Final = 40
-_TOLERANCE_W: Final = 1e-3
+_TOLERANCE_W: Final = 0.1  # W: below any meter's resolution
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,44 +100,52 @@ def _share(flex: FleetFlexibility, k: int, energy_Wh: FloatArray, d_lo: FloatArr
            target: tuple[FloatArray, FloatArray]) -> tuple[FloatArray, float]:
     """Battery-side steps of the free cars whose grid powers sum to ``pool_W − fixed_W``."""
     dt_h = flex.horizon.step_s / 3600.0
-    eta_c, eta_d = flex.charge_efficiency, flex.discharge_efficiency
-    lo_next, hi_next = target
+    cars = np.nonzero(free)[0]
+    # grid W per battery Wh of step, charging and discharging (all free cars at once)
+    up = 1.0 / (flex.charge_efficiency[cars] * dt_h)
+    down = flex.discharge_efficiency[cars] / dt_h
+    lo_next, hi_next = target[0][cars], target[1][cars]
+    width = hi_next - lo_next
+    state, lo, hi = energy_Wh[cars], d_lo[cars], d_hi[cars]
     want = pool_W - fixed_W
 
-    def grid_sum(step: FloatArray) -> float:
-        return float(np.sum(battery_to_grid_W(step[free] / dt_h, eta_c[free], eta_d[free])))
+    def grid(step: FloatArray) -> FloatArray:
+        return np.asarray(np.where(step >= 0, step * up, step * down), dtype=np.float64)
 
     def steps(theta: float) -> FloatArray:
-        return np.clip(lo_next + theta * (hi_next - lo_next) - energy_Wh, d_lo, d_hi)
+        return np.clip(lo_next + theta * width - state, lo, hi)
 
-    low, high = grid_sum(d_lo), grid_sum(d_hi)
+    full = d_lo.copy()  # pinned cars keep their (single-valued) window
+    low, high = float(grid(lo).sum()), float(grid(hi).sum())
     if want <= low:
-        return d_lo, want - low
+        full[cars] = lo
+        return full, want - low
     if want >= high:
-        return d_hi, want - high
+        full[cars] = hi
+        return full, want - high
     a, b = 0.0, 1.0
-    # the clip makes θ = 0 / 1 the window edges; widen for cars sitting outside them
-    while grid_sum(steps(a)) > want and a > -64:
+    # the clip makes θ = 0 / 1 the band edges; widen for cars sitting outside them
+    while float(grid(steps(a)).sum()) > want and a > -64:
         a = 2 * a - 1
-    while grid_sum(steps(b)) < want and b < 64:
+    while float(grid(steps(b)).sum()) < want and b < 64:
         b = 2 * b
     for _ in range(_BISECTION_STEPS):
         m = 0.5 * (a + b)
-        if grid_sum(steps(m)) < want:
+        if float(grid(steps(m)).sum()) < want:
             a = m
         else:
             b = m
     step = steps(b)
     # remove the last fraction of a watt: spread it over the cars with room in that direction
-    resid = want - grid_sum(step)
-    grid = battery_to_grid_W(step / dt_h, eta_c, eta_d)
-    room = np.where(free, (battery_to_grid_W(d_hi / dt_h, eta_c, eta_d) - grid) if resid > 0
-                    else (grid - battery_to_grid_W(d_lo / dt_h, eta_c, eta_d)), 0.0)
+    power = grid(step)
+    resid = want - float(power.sum())
+    room = (grid(hi) - power) if resid > 0 else (power - grid(lo))
     total = float(room.sum())
     if total > 0:
-        grid = grid + np.sign(resid) * room * min(1.0, abs(resid) / total)
-        step = grid_to_battery_W(grid, eta_c, eta_d) * dt_h
-    return step, 0.0
+        power = power + np.sign(resid) * room * min(1.0, abs(resid) / total)
+        step = np.where(power >= 0, power / up, power / down)
+    full[cars] = step
+    return full, 0.0
 
 
 def dispatch_interval(flex: FleetFlexibility, k: int, energy_Wh: FloatArray, pool_power_W: float,

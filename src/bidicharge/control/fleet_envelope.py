@@ -223,6 +223,7 @@ def optimal_pool_schedule(envelope: FleetEnvelope, price_EUR_per_MWh: FloatArray
     inf = np.full(T, 1e30)
     row_lower = np.concatenate([envelope.min_power_W / 1e3 - base_kW, -inf, head_lo])
     row_upper = np.concatenate([envelope.max_power_W / 1e3 - base_kW, head_hi, inf])
-    x, _, _ = solve_lp(2 * T, cost, np.zeros(2 * T), upper, np.minimum(row_lower, 0.0),
-                       np.maximum(row_upper, 0.0), start, cols[order], vals[order], rowwise=True)
+    slack = 1e-6  # kW / kWh: rounding of the sums only
+    x, _, _ = solve_lp(2 * T, cost, np.zeros(2 * T), upper, row_lower - slack, row_upper + slack,
+                       start, cols[order], vals[order], rowwise=True)
     return np.asarray(envelope.baseline_power_W + (x[:T] - x[T:]) * 1e3, dtype=np.float64)
