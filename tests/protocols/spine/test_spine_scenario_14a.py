@@ -84,3 +84,20 @@ def test_lpc_limit_reaches_the_wallbox_and_heartbeat_loss_falls_back_to_failsafe
     # the trace shows the message sequence across both interfaces
     functions = [next(iter(d["datagram"]["payload"]["cmd"][0])) for _, _, d in link.trace]
     assert "loadControlLimitListData" in functions and "deviceDiagnosisHeartbeatData" in functions
+
+
+def test_one_hems_entity_with_every_actor_has_one_feature_per_type_and_role() -> None:
+    from bidicharge.protocols.spine.usecases import GridConnectionPoint, MonitoringAppliance
+
+    hems_dev = LocalDevice("d:_i:99999_HEMS", "EnergyManagementSystem")
+    hems = SpineNode(hems_dev)
+    cem = hems_dev.add_entity("CEM")
+    ControllableSystem(hems, cem, now=0.0, consumption=PowerLimitConfig(nominal_max_W=30_000, failsafe_limit_W=4_200))
+    EnergyGuard(hems, cem, now=0.0)
+    CemEvClient(hems, cem)
+    MonitoringAppliance(hems, cem)
+    GridConnectionPoint(hems, hems_dev.add_entity("GridConnectionPointOfPremises"))
+    pairs = [(f.address.entity, f.feature_type, f.role) for f in hems_dev.features()]
+    assert len(pairs) == len(set(pairs))
+    (diagnosis,) = [f for f in cem.features if f.feature_type == "DeviceDiagnosis" and f.role.value == "server"]
+    assert "deviceDiagnosisHeartbeatData" in diagnosis.functions

@@ -119,6 +119,19 @@ class Entity:
         self.features.append(feature)
         return feature
 
+    def shared_feature(self, feature_type: str, role: FeatureRole,
+                       functions: tuple[FunctionSpec, ...] = ()) -> Feature:
+        """The entity's feature of this type and role, created if missing; several actors on one
+        entity share it (SPINE has one feature per type and role on an entity: a CEM entity that is
+        LPC Controllable System, Energy Guard and CEM has one DeviceDiagnosis server, one LoadControl
+        client). Function specs are merged."""
+        for feature in self.features:
+            if feature.feature_type == feature_type and feature.role is role:
+                for spec in functions:
+                    feature.functions.setdefault(spec.function, spec)
+                return feature
+        return self.add_feature(feature_type, role, functions)
+
     def discovery_json(self, last_state_change: str | None = None) -> JsonObject:
         desc: JsonObject = {"entityAddress": self.address.entity_json(), "entityType": self.entity_type}
         if last_state_change is not None:

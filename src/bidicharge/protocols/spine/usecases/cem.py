@@ -155,10 +155,9 @@ class CemEvClient:
         self.entity = entity
         self.clients: dict[str, Feature] = {}
         for feature_type in ("DeviceClassification", *EV_FEATURES):
-            self.clients[feature_type] = entity.add_feature(feature_type, FeatureRole.CLIENT)
+            self.clients[feature_type] = entity.shared_feature(feature_type, FeatureRole.CLIENT)
         # OPEV/CEVC heartbeat scenario: the CEM serves its heartbeat to the EVSE
-        self.heartbeat = node.device.feature_or_none(entity, "DeviceDiagnosis", FeatureRole.SERVER) or \
-            entity.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.heartbeat = entity.shared_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
         self.heartbeat.data.setdefault(HEARTBEAT, {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"})
         self.heartbeat_period_s = heartbeat_period_s
         self.heartbeat_enabled = True

@@ -95,12 +95,12 @@ class EnergyGuard:
         self._queue: EventQueue[LpcEgEvent] = EventQueue()
         self.systems: dict[str, tuple[int, ...]] = {}  # peer -> Controllable System entity
         # Feature order matches the recorded interop trace: LoadControl client [1]/1, heartbeat server [1]/3.
-        self.load_control = entity.add_feature("LoadControl", FeatureRole.CLIENT)
-        self.configuration = entity.add_feature("DeviceConfiguration", FeatureRole.CLIENT)
-        self.diagnosis = entity.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
-        self.electrical = entity.add_feature("ElectricalConnection", FeatureRole.CLIENT)
-        self.diagnosis_client = entity.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
-        self.diagnosis.data[HEARTBEAT] = {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"}
+        self.load_control = entity.shared_feature("LoadControl", FeatureRole.CLIENT)
+        self.configuration = entity.shared_feature("DeviceConfiguration", FeatureRole.CLIENT)
+        self.diagnosis = entity.shared_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.electrical = entity.shared_feature("ElectricalConnection", FeatureRole.CLIENT)
+        self.diagnosis_client = entity.shared_feature("DeviceDiagnosis", FeatureRole.CLIENT)
+        self.diagnosis.data.setdefault(HEARTBEAT, {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"})
         for d in directions:
             node.add_use_case(UseCaseSupport(entity=entity.address, actor=Actor.ENERGY_GUARD.value,
                                              name=USE_CASE[d].value, version=LPC_VERSION, scenarios=(1, 2, 3, 4)))

@@ -137,12 +137,12 @@ class EvseServer:
         self._queue: EventQueue[EvseEvent] = EventQueue()
         self.classification = entity.add_feature("DeviceClassification", FeatureRole.SERVER,
                                                  (FunctionSpec(function=MANUFACTURER),))
-        self.diagnosis = entity.add_feature("DeviceDiagnosis", FeatureRole.SERVER,
+        self.diagnosis = entity.shared_feature("DeviceDiagnosis", FeatureRole.SERVER,
                                             (FunctionSpec(function=OPERATING_STATE),))
         self.classification.data[MANUFACTURER] = {"deviceName": model, "brandName": brand, "vendorName": brand,
                                                   "serialNumber": serial}
         self.diagnosis.data[OPERATING_STATE] = {"operatingState": "normalOperation"}
-        self.diagnosis_client = entity.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
+        self.diagnosis_client = entity.shared_feature("DeviceDiagnosis", FeatureRole.CLIENT)
         node.add_use_case(UseCaseSupport(entity=entity.address, actor=Actor.EVSE.value,
                                          name=UseCaseName.EVSECC.value, version="1.0.1", scenarios=(1, 2)))
         node.add_listener(self._on_event)

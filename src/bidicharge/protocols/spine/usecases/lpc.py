@@ -214,14 +214,14 @@ class ControllableSystem:
 
     def _install(self, now: float) -> None:
         e = self.entity
-        self.diagnosis_client = e.add_feature("DeviceDiagnosis", FeatureRole.CLIENT)
+        self.diagnosis_client = e.shared_feature("DeviceDiagnosis", FeatureRole.CLIENT)
         self.load_control = e.add_feature("LoadControl", FeatureRole.SERVER, (
             FunctionSpec(function=LIMIT_DESCRIPTIONS),
             FunctionSpec(function=LIMIT_LIST, write=True, partial_write=True)))
         self.configuration = e.add_feature("DeviceConfiguration", FeatureRole.SERVER, (
             FunctionSpec(function=KEY_VALUE_DESCRIPTIONS),
             FunctionSpec(function=KEY_VALUES, write=True, partial_write=True)))
-        self.diagnosis = e.add_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
+        self.diagnosis = e.shared_feature("DeviceDiagnosis", FeatureRole.SERVER, (FunctionSpec(function=HEARTBEAT),))
         self.electrical = e.add_feature("ElectricalConnection", FeatureRole.SERVER,
                                         (FunctionSpec(function=CHARACTERISTICS),))
         self.load_control.data[LIMIT_DESCRIPTIONS] = {"loadControlLimitDescriptionData": [
@@ -255,7 +255,7 @@ class ControllableSystem:
                                     "characteristicContext": "entity", "characteristicType": NOMINAL_MAX[d],
                                     "value": scaled(c.nominal_max_W), "unit": "W"})
         self.electrical.data[CHARACTERISTICS] = {"electricalConnectionCharacteristicData": characteristics}
-        self.diagnosis.data[HEARTBEAT] = {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"}
+        self.diagnosis.data.setdefault(HEARTBEAT, {"heartbeatCounter": 0, "heartbeatTimeout": "PT4S"})
         self.load_control.write_guards[LIMIT_LIST] = self._guard_limits
         self.configuration.write_guards[KEY_VALUES] = self._guard_failsafe
         for d in self.configs:

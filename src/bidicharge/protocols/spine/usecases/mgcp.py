@@ -127,9 +127,9 @@ class MonitoringAppliance:
 
     def __init__(self, node: SpineNode, entity: Entity) -> None:
         self.node = node
-        self.measurement = entity.add_feature("Measurement", FeatureRole.CLIENT)
-        self.electrical = entity.add_feature("ElectricalConnection", FeatureRole.CLIENT)
-        self.configuration = entity.add_feature("DeviceConfiguration", FeatureRole.CLIENT)
+        self.measurement = entity.shared_feature("Measurement", FeatureRole.CLIENT)
+        self.electrical = entity.shared_feature("ElectricalConnection", FeatureRole.CLIENT)
+        self.configuration = entity.shared_feature("DeviceConfiguration", FeatureRole.CLIENT)
         self.points: dict[str, tuple[int, ...]] = {}
         self._queue: EventQueue[GridReadingUpdated] = EventQueue()
         node.add_use_case(UseCaseSupport(entity=entity.address, actor=Actor.MONITORING_APPLIANCE.value,
