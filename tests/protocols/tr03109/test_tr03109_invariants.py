@@ -45,7 +45,7 @@ def test_every_quarter_hour_arrives_exactly_once_in_order(outages, silence) -> N
     for v in series:
         last_fed = max((t for t in fed if t <= v.captured_at), default=None)
         if last_fed is not None and v.captured_at - last_fed <= 60:  # the profile's max_reading_age_s
-            assert (v.status, v.value) == (ValueStatus.VALID, fed[last_fed].import_energy_Wh)
+            assert (v.status, v.value, v.read_at) == (ValueStatus.VALID, fed[last_fed].import_energy_Wh, last_fed)
         else:
             assert (v.status, v.value) == (ValueStatus.MISSING, None)
 

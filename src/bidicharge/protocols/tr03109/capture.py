@@ -93,7 +93,7 @@ def _register(obis: str, t: float, found: StampedReading | None, value: Decimal 
         unit = UNIT_W if obis in (OBIS_POWER, OBIS_EXPORT_POWER) else UNIT_WH
         return MeterValue(obis=obis, captured_at=t, value=None, unit=unit, status=ValueStatus.MISSING)
     unit = UNIT_W if obis in (OBIS_POWER, OBIS_EXPORT_POWER) else UNIT_WH
-    return MeterValue(obis=obis, captured_at=t, value=value, unit=unit)
+    return MeterValue(obis=obis, captured_at=t, value=value, unit=unit, read_at=found.at)
 
 
 def capture(profile: EvaluationProfile, history: ReadingHistory, t: float) -> tuple[MeterValue, ...]:
@@ -115,9 +115,10 @@ def capture(profile: EvaluationProfile, history: ReadingHistory, t: float) -> tu
 def raw_values(stamped: StampedReading) -> tuple[MeterValue, ...]:
     """TAF 14: one reading as it came from the meter."""
     r = stamped.reading
-    return (MeterValue(obis=OBIS_IMPORT, captured_at=stamped.at, value=r.import_energy_Wh, unit=UNIT_WH),
-            MeterValue(obis=OBIS_EXPORT, captured_at=stamped.at, value=r.export_energy_Wh, unit=UNIT_WH),
-            MeterValue(obis=OBIS_POWER, captured_at=stamped.at, value=Decimal(r.active_power_W), unit=UNIT_W))
+    at = stamped.at
+    return (MeterValue(obis=OBIS_IMPORT, captured_at=at, value=r.import_energy_Wh, unit=UNIT_WH, read_at=at),
+            MeterValue(obis=OBIS_EXPORT, captured_at=at, value=r.export_energy_Wh, unit=UNIT_WH, read_at=at),
+            MeterValue(obis=OBIS_POWER, captured_at=at, value=Decimal(r.active_power_W), unit=UNIT_W, read_at=at))
 
 
 class StageRegisters:

@@ -39,6 +39,7 @@ def encode_document(doc: MeterDataDocument) -> bytes:
                 "unit": v.unit,
                 "status": v.status.value,
                 "tariff_stage": v.tariff_stage,
+                "read_at": v.read_at,
             }
             for v in doc.values
         ],
@@ -67,8 +68,12 @@ def _value(obj: Any) -> MeterValue:
     stage = obj.get("tariff_stage")
     if stage is not None and not isinstance(stage, str):
         raise RemoteProtocolError("tariff_stage is not a string", reason="bad-document")
+    read_at = obj.get("read_at")
+    if read_at is not None and (isinstance(read_at, bool) or not isinstance(read_at, int | float)):
+        raise RemoteProtocolError("read_at is not a time", reason="bad-document")
     return MeterValue(obis=_get(obj, "obis", str), captured_at=float(_get(obj, "captured_at", (int, float))),
-                      value=value, unit=_get(obj, "unit", str), status=status, tariff_stage=stage)
+                      value=value, unit=_get(obj, "unit", str), status=status, tariff_stage=stage,
+                      read_at=None if read_at is None else float(read_at))
 
 
 def decode_document(data: bytes) -> MeterDataDocument:

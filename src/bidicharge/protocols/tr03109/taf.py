@@ -55,6 +55,7 @@ class MeterValue:
     unit: str
     status: ValueStatus = ValueStatus.VALID
     tariff_stage: str | None = None  # TAF 2 only
+    read_at: float | None = None  # when the gateway received the reading used (<= captured_at)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
