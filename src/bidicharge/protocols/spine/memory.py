@@ -6,6 +6,8 @@ would carry it, so that what works here works on the wire.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bidicharge.protocols.ship import eebus_json
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine.node import SpineNode
@@ -14,8 +16,11 @@ from bidicharge.protocols.spine.node import SpineNode
 class MemoryLink:
     """Routes datagrams between named nodes; peer ids are the other node's name."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_trace: bool = True,
+                 tracer: Callable[[str, str, JsonObject, float], None] | None = None) -> None:
         self.nodes: dict[str, SpineNode] = {}
+        self.keep_trace = keep_trace  # False for long studies: the list would grow without bound
+        self.tracer = tracer  # (from, to, datagram, now) for the architecture's message traces
         self.trace: list[tuple[str, str, JsonObject]] = []  # (from, to, datagram) for assertions
 
     def add(self, name: str, node: SpineNode) -> None:
@@ -35,7 +40,10 @@ class MemoryLink:
                 for peer, document in node.datagrams_to_send():
                     wire = eebus_json.encode_document(document)
                     decoded = eebus_json.decode_document(wire)
-                    self.trace.append((name, peer, decoded))
+                    if self.keep_trace:
+                        self.trace.append((name, peer, decoded))
+                    if self.tracer is not None:
+                        self.tracer(name, peer, decoded, now)
                     self.nodes[peer].receive(name, decoded, now)
                     delivered += 1
                     moved = True
