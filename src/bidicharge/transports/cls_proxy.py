@@ -33,7 +33,7 @@ from typing import Final
 from cryptography import x509
 
 from bidicharge.protocols.tr03109 import GatewayProfile, cls
-from bidicharge.transports.smgw_wan import TR03116_CIPHERS
+from bidicharge.transports.smgw_wan import harden_tls
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,11 @@ class ClsLogEntry:
     bytes_to_aemp: int = 0
 
 
-def cls_server_context(*, cert_file: Path, key_file: Path, ca_file: Path) -> ssl.SSLContext:
+def cls_server_context(*, cert_file: Path, key_file: Path, ca_file: Path,
+                       ecdh_curve: str | None = None) -> ssl.SSLContext:
     """The gateway's WAN-side context: asks for a client certificate, so a missing one can be logged."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_ciphers(TR03116_CIPHERS)
+    harden_tls(ctx, ecdh_curve)
     ctx.load_cert_chain(cert_file, key_file)
     ctx.load_verify_locations(ca_file)
     ctx.verify_mode = ssl.CERT_OPTIONAL

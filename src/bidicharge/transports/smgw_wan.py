@@ -13,7 +13,7 @@ each EMT. This module moves bytes and time only:
   204 when stored or already stored, 400 with the refusal code otherwise.
 * :func:`serve_han` — the household's read-only HAN API (I-47, HKS1), answers from
   :func:`bidicharge.protocols.tr03109.han.handle`.
-* :func:`mutual_tls_context` — contexts for the above from PEM files.
+* :func:`mutual_tls_context` — contexts for the above from PEM files (:func:`harden_tls` for others).
 
 HTTP/1.1 framing is h11 (sans-I/O); bodies are capped at ``MAX_BODY_BYTES``.
 """
@@ -52,22 +52,29 @@ CMS_MEDIA_TYPE: Final = "application/pkcs7-mime"
 
 
 def mutual_tls_context(*, cert_file: Path, key_file: Path, ca_file: Path, server: bool,
-                       tls12_only: bool = False) -> ssl.SSLContext:
-    """TLS with SM-PKI certificates both ways (TLS 1.2 at least; `tls12_only` pins TR-03116-3's TLS 1.2).
+                       ecdh_curve: str | None = None) -> ssl.SSLContext:
+    """TLS 1.2+ with SM-PKI certificates both ways, TR-03116-3 ECDHE-ECDSA suites.
 
-    Use NIST P-256/P-384 keys here: Python 3.11's `ssl` cannot put brainpool curves into the
-    supported-groups extension, so a brainpool server certificate finds no shared cipher.
-    (CMS meter data works with every SM-PKI curve, brainpool included.)
+    `ecdh_curve` (e.g. ``"brainpoolP256r1"``) limits key exchange to that group, which is
+    also how a brainpool certificate becomes usable: Python's `ssl` offers no brainpool group
+    by default, and OpenSSL 3.0 has brainpool for TLS 1.2 only, so brainpool pins TLS 1.2.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if tls12_only:
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_ciphers(TR03116_CIPHERS)
+    harden_tls(ctx, ecdh_curve)
     ctx.load_cert_chain(cert_file, key_file)
     ctx.load_verify_locations(ca_file)
     ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
+
+
+def harden_tls(ctx: ssl.SSLContext, ecdh_curve: str | None) -> None:
+    """TLS 1.2 at least, TR-03116-3 suites, optionally one ECDHE group (brainpool: TLS 1.2 only)."""
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(TR03116_CIPHERS)
+    if ecdh_curve is not None:
+        ctx.set_ecdh_curve(ecdh_curve)
+        if ecdh_curve.startswith("brainpool"):
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 
 
 # ---- HTTP over asyncio streams (h11 does the framing) --------------------------------
