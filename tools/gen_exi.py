@@ -27,7 +27,7 @@ Not handled (the generator stops with an error if a schema uses them): xs:group,
 xs:attributeGroup, xs:all, xs:list, xs:union, complexContent restriction, minExclusive /
 maxExclusive, anyAttribute, nillable, default/fixed values.
 
-Usage: python tools/gen_exi.py            (regenerates every profile)
+Usage: python tools/gen_exi.py            (regenerates everything)
        python tools/gen_exi.py --check    (exit 1 if the checked-in files are stale)
 """
 
@@ -53,6 +53,8 @@ NS_CM = "urn:iso:std:iso:15118:-20:CommonMessages"
 NS_AC = "urn:iso:std:iso:15118:-20:AC"
 NS_DC = "urn:iso:std:iso:15118:-20:DC"
 NS_SAP = "urn:iso:15118:2:2010:AppProtocol"
+NS_WPT = "urn:iso:std:iso:15118:-20:WPT"
+NS_ACDP = "urn:iso:std:iso:15118:-20:ACDP"
 
 # XML namespace -> generated module name (the dataclasses of that namespace)
 MODULES: dict[str, str] = {
@@ -62,6 +64,8 @@ MODULES: dict[str, str] = {
     NS_AC: "ac",
     NS_DC: "dc",
     NS_SAP: "app_protocol",
+    NS_WPT: "wpt",
+    NS_ACDP: "acdp",
 }
 # schema set (one EXI grammar each; named by the namespace of its messages) -> root XSD
 SCHEMA_SETS: dict[str, str] = {
@@ -69,9 +73,11 @@ SCHEMA_SETS: dict[str, str] = {
     NS_CM: "V2G_CI_CommonMessages.xsd",
     NS_AC: "V2G_CI_AC.xsd",
     NS_DC: "V2G_CI_DC.xsd",
+    NS_WPT: "V2G_CI_WPT.xsd",
+    NS_ACDP: "V2G_CI_ACDP.xsd",
 }
-# profile -> (schema folder, generates the dataclasses?)
-PROFILES: dict[str, bool] = {"iso15118_20": True}
+# the schema folder under schemas/
+PROFILE = "iso15118_20"  # schema folder; the generated grammar module is grammars_<PROFILE>.py
 
 QName = tuple[str, str]  # (namespace uri, local name); "" = no namespace
 
@@ -1169,25 +1175,7 @@ def load_set(folder: Path, root_xsd: str) -> Schema:
     return loader.schema
 
 
-def check_against(primary: Model, draft: Model) -> None:
-    """A grammar-only profile reuses the primary profile's dataclasses: every type, field and
-    enumeration it needs must exist there under the same Python name."""
-    for key, tm in draft.types.items():
-        p = primary.types.get(key)
-        if p is None or p.cls != tm.cls:
-            raise SchemaError(f"draft type {key} has no dataclass in the primary profile")
-        have = {f.attr: f for f in p.fields}
-        for f in tm.fields:
-            if f.attr not in have or have[f.attr].wire != f.wire:
-                raise SchemaError(f"draft field {tm.cls}.{f.attr} has no counterpart in the primary profile")
-    for q in draft.enums:
-        if q not in primary.enums:
-            raise SchemaError(f"draft enumeration {q} missing in the primary profile")
-
-
-def generate_profile(
-    profile: str, with_classes: bool, primary: Model | None = None
-) -> tuple[dict[str, str], Model]:
+def generate_profile(profile: str, with_classes: bool) -> tuple[dict[str, str], Model]:
     folder = SCHEMA_DIR / profile
     # one union schema for the dataclasses; per-set schemas for the document grammars
     union = SchemaLoader()
@@ -1199,8 +1187,6 @@ def generate_profile(
         members_of[set_ns] = {q for q, d in schema.elements.items() if d.substitution_group is not None}
     model = Model(union.schema)
     model.build_types(members_of)
-    if primary is not None:
-        check_against(primary, model)
     grammars: dict[QName, list[tuple[int, list[tuple[str, int, int]]]]] = {}
     docs: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]] = {}
     fragments: dict[str, list[tuple[QName, QName | None, ValueSpec | None]]] = {}
@@ -1233,12 +1219,8 @@ def main() -> int:
     files: dict[str, str] = {
         "__init__.py": HEADER.format(src="*") + '"""Generated EXI tables; see tools/gen_exi.py."""\n'
     }
-    primary: Model | None = None
-    for profile, with_classes in PROFILES.items():
-        out, model = generate_profile(profile, with_classes, None if with_classes else primary)
-        files.update(out)
-        if with_classes:
-            primary = model
+    out, _model = generate_profile(PROFILE, True)
+    files.update(out)
     stale = []
     for name, text in sorted(files.items()):
         path = OUT_DIR / name

@@ -14,7 +14,7 @@ from bidicharge.protocols.exi import (
     NS_AC,
     NS_APP_PROTOCOL,
     NS_COMMON_MESSAGES,
-    NS_DC,
+    SCHEMA_NAMESPACES,
     LocalProtocolError,
     RemoteProtocolError,
     decode,
@@ -25,7 +25,7 @@ from bidicharge.protocols.exi.messages import app_protocol as sap
 from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.exi.messages import common_types as ct
 
-NAMESPACES = [NS_APP_PROTOCOL, NS_COMMON_MESSAGES, NS_AC, NS_DC]
+NAMESPACES = list(SCHEMA_NAMESPACES)
 VALID = [bytes.fromhex(v[3]) for v in load_vectors()]
 HEADER = ct.MessageHeader(session_id=bytes(8), time_stamp=1)
 

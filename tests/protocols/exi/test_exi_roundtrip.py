@@ -51,7 +51,7 @@ def test_decode_inverts_encode(namespace: str, local: str, grammar: Grammar, dat
 @given(data=st.data())
 def test_wire_dict_round_trips(namespace: str, local: str, grammar: Grammar, data: st.DataObject) -> None:
     message = _draw_message(data, grammar)
-    assert from_wire_dict(to_wire_dict(message, namespace), namespace) == message
+    assert from_wire_dict(to_wire_dict(message, namespace, element=local), namespace) == message
 
 
 def _rational(value: int, exponent: int = 0) -> ct.RationalNumber:

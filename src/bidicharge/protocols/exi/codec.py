@@ -4,9 +4,10 @@
 `decode(data, namespace)` turns one EXI document of the given schema set back into the
 dataclass. The schema set is named by its namespace: ``urn:iso:15118:2:2010:AppProtocol``
 (SupportedAppProtocol), ``urn:iso:std:iso:15118:-20:CommonMessages``, ``…:-20:AC``,
-``…:-20:DC``; the V2GTP payload type tells the receiver which one applies.
+``…:-20:DC``, ``…:-20:WPT``, ``…:-20:ACDP``; the V2GTP payload type tells the receiver
+which one applies.
 
-Options (ISO 15118-20 §8.3.2 / the profile Josev's EXIficient jar and libcbv2g use):
+Options (the ISO 15118 profile, as Josev's EXIficient jar and EVerest's libcbv2g use it):
 schema-informed, ``strict = false`` (default fidelity options, no preserve flags),
 ``alignment = bit-packed``, header without cookie and without options document, no string
 tables. The header is therefore the single octet ``0x80`` (§5: distinguishing bits ``10``,
@@ -29,6 +30,8 @@ NS_APP_PROTOCOL = "urn:iso:15118:2:2010:AppProtocol"
 NS_COMMON_MESSAGES = "urn:iso:std:iso:15118:-20:CommonMessages"
 NS_AC = "urn:iso:std:iso:15118:-20:AC"
 NS_DC = "urn:iso:std:iso:15118:-20:DC"
+NS_WPT = "urn:iso:std:iso:15118:-20:WPT"
+NS_ACDP = "urn:iso:std:iso:15118:-20:ACDP"
 
 
 class _DocGrammar:
@@ -67,6 +70,8 @@ _NAMESPACE_OF_MODULE = {
     "common_messages": NS_COMMON_MESSAGES,
     "ac": NS_AC,
     "dc": NS_DC,
+    "wpt": NS_WPT,
+    "acdp": NS_ACDP,
 }
 
 
@@ -115,8 +120,10 @@ class ExiCodec:
             raise LocalProtocolError(f"{type(message).__name__} is not a root element of {ns}")
         return doc, code
 
-    def root_of(self, message: object, namespace: str | None = None) -> tuple[str, Grammar]:
-        doc, code = self._root_code(message, namespace, None)
+    def root_of(
+        self, message: object, namespace: str | None = None, element: str | None = None
+    ) -> tuple[str, Grammar]:
+        doc, code = self._root_code(message, namespace, element)
         _uri, local, g = doc.globals[code]
         assert isinstance(g, Grammar)
         return local, g
@@ -288,9 +295,6 @@ def _emit(w: BitWriter, g: Grammar, st: State, fi: int, value: Any) -> State:
 
 def _encode_complex(w: BitWriter, g: Grammar, obj: Any) -> None:
     st = g.start
-    for name in g.foreign:
-        if getattr(obj, name) not in (None, ()):
-            raise LocalProtocolError(f"{g.cls.__name__}.{name} does not exist in this schema profile")
     for fi, f in enumerate(g.fields):
         value = getattr(obj, f.attr)
         if value is None:

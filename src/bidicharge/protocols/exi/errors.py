@@ -3,8 +3,8 @@
 `LocalProtocolError`: we were asked to encode something the schema does not allow (our bug).
 `RemoteProtocolError`: the peer sent bytes that are not a valid EXI stream for the grammar;
 it carries the ISO 15118-20 response code to answer with. A message that cannot be decoded
-has no session context, so the answer is the generic ``FAILED`` (ISO 15118-20 Table 12 /
-[V2G20-1651]: on a malformed message the SECC answers FAILED and ends the session).
+has no session context, so the suggested answer is the generic ``FAILED`` of
+``responseCodeType``; the state machine above decides what the standard requires next.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ declared productions, which is why `State.nbits` is ``n.bit_length()``.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +58,13 @@ class State:
 
 
 class Grammar:
-    __slots__ = ("cls", "fields", "start", "name", "foreign")
+    __slots__ = ("cls", "fields", "start", "name")
 
     def __init__(self, cls: type[Any], fields: tuple[Field, ...], start: State, name: str) -> None:
         self.cls = cls
         self.fields = fields
         self.start = start
         self.name = name
-        # dataclass fields this profile's schema lacks (a draft profile reusing the classes):
-        # encoding refuses messages that set them instead of silently dropping them
-        known = {f.attr for f in fields}
-        self.foreign = tuple(f.name for f in dataclasses.fields(cls) if f.name not in known)
 
 
 class TypeDef:

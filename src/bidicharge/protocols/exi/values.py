@@ -196,8 +196,8 @@ class _Bin(_Length, ValueCodec):
 class _Enum(ValueCodec):
     """§7.2 Enumeration: the value's index in the schema's list as an n-bit unsigned integer.
 
-    The index list is per schema profile (the draft schemas inside Josev's jar order
-    ``responseCodeType`` differently from ISO 15118-20:2022), the Python enum is shared.
+    The list is kept apart from the Python enum: the index is defined by the schema's order,
+    which differs between drafts of the -20 XSDs (see schemas/README.md).
     """
 
     __slots__ = ("cls", "values", "index", "nbits")

@@ -20,7 +20,11 @@ from .values import ValueCodec, _Bin, _Enum
 
 
 def to_wire_dict(
-    message: object, namespace: str | None = None, *, fragment_element: str | None = None
+    message: object,
+    namespace: str | None = None,
+    *,
+    element: str | None = None,
+    fragment_element: str | None = None,
 ) -> dict[str, Any]:
     """``{root element local name: content}`` for a message (see module docstring); with
     `fragment_element`, for that (possibly local) element of the namespace's fragment grammar."""
@@ -34,7 +38,7 @@ def to_wire_dict(
                 message, DEFAULT_CODEC.fragment_grammar(namespace, fragment_element)
             )
         }
-    local, g = DEFAULT_CODEC.root_of(message, namespace)
+    local, g = DEFAULT_CODEC.root_of(message, namespace, element)
     return {local: _complex_to(message, g)}
 
 
