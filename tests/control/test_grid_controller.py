@@ -27,7 +27,13 @@ from bidicharge.control.grid_controller import (
     ViolationKind,
     decide,
 )
-from bidicharge.control.section14a import ControllableDevice, DeviceId, DeviceKind
+from bidicharge.control.section14a import (
+    ControllableDevice,
+    DeviceId,
+    DeviceKind,
+    check_device_command,
+    current_limit_A,
+)
 from bidicharge.physics.lv_grid import HouseholdId, LvGrid, build_lv_grid, solve, solve_fast
 
 EVENING_S = 18 * 3600.0
@@ -110,6 +116,22 @@ def test_sixty_percent_with_an_ordinary_evening_load_is_fixed_with_the_fewest_ca
     assert len(d.commands) < len(units)
     assert all(c.limit_W >= 4_200 for c in d.commands)
     assert len({c.command_id for c in d.commands}) == len(d.commands)
+
+
+def test_single_phase_cars_are_never_dimmed_below_what_4_2_kW_means_on_one_phase() -> None:
+    grid = dorfnetz()
+    ev_homes = charging_homes(grid)
+    units = [wallbox(h, rated_W=7_400, phases=1) for h in ev_homes]
+    homes = {h: grid.design_load_W + (7_400 if h in ev_homes else 0) for h in grid.household_ids}
+    obs = Observation(household_power_W=homes, unit_power_W={u.unit_id: 7_400.0 for u in units})
+    d = decide(grid, units, ControllerConfig(), ControllerState(), obs, EVENING_S)
+    assert d.commands
+    device = {u.unit_id: u.devices[0] for u in units}
+    for c in d.commands:
+        assert c.device_ids == (device[c.unit_id].device_id,)
+        amps = current_limit_A(c.limit_W, device[c.unit_id])
+        assert amps >= 18.3  # 4.2 kW on one phase, not the 6.1 A of a three-phase device
+        assert check_device_command(device[c.unit_id], limit_A=amps).accepted
 
 
 def test_line_overload_dims_only_cars_below_the_line() -> None:

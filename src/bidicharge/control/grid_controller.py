@@ -39,6 +39,7 @@ import numpy.typing as npt
 from bidicharge.control.section14a import (
     DEFAULT_GZF_FORMULATION,
     ControllableDevice,
+    DeviceId,
     GzfFormulation,
     device_minimum_W,
     ems_minimum_W,
@@ -129,9 +130,16 @@ class Unresolved:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DimmingCommand:
+    """Limit the grid draw of a unit (one device, or all SteuVE behind an EMS) from ``start_s``.
+
+    The receiver turns ``limit_W`` into a current with the device's own phase count
+    (``section14a.current_limit_A``): 4.2 kW is 18.3 A on a single-phase device.
+    """
+
     command_id: str
     unit_id: UnitId
     household_id: HouseholdId
+    device_ids: tuple[DeviceId, ...]
     limit_W: float
     start_s: float
     duration_s: float
@@ -396,6 +404,7 @@ def decide(
             command_id=new_id(),
             unit_id=u.unit_id,
             household_id=u.household_id,
+            device_ids=tuple(d.device_id for d in u.devices),
             limit_W=float(plan.limit_W[i]),
             start_s=now_s,
             duration_s=config.command_duration_s,
@@ -450,6 +459,7 @@ def decide(
                 command_id=new_id(),
                 unit_id=uid,
                 household_id=u.household_id,
+                device_ids=tuple(d.device_id for d in u.devices),
                 limit_W=a.limit_W,
                 start_s=now_s,
                 duration_s=config.command_duration_s,
