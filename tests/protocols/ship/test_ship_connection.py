@@ -84,13 +84,26 @@ def test_pending_node_asks_for_prolongation_before_peer_gives_up() -> None:
     client, server = pair(server_cfg=ShipConfig(local_ship_id="server-1", trusted=False))
     start(client, server)
     prolong_at = server.next_deadline()
-    assert prolong_at is not None and prolong_at < 60.0
+    assert prolong_at == 30.0  # 30 s before the client's announced 60 s run out
     server.handle_timeout(prolong_at)
     crossed = pump(client, server, prolong_at)
     assert b'\x01{"connectionHello":[{"phase":"pending"},{"prolongationRequest":true}]}' in crossed
-    # the ready client restarted its wait: it is still alive after its first 60 s
-    client.handle_timeout(60.0)
+    # the ready client extended its wait by T_hello_inc and said how long it still waits
+    assert b'\x01{"connectionHello":[{"phase":"ready"},{"waiting":90000}]}' in crossed
+    client.handle_timeout(61.0)
     assert client.state is ShipState.HELLO_READY_LISTEN
+    client.handle_timeout(121.0)
+    assert client.closed
+
+
+def test_pending_node_aborts_on_a_waiting_time_below_one_second() -> None:
+    _, server = pair(server_cfg=ShipConfig(local_ship_id="server-1", trusted=False))
+    server.start(0.0)
+    server.receive_bytes(b"\x00\x00", 0.0)
+    server.data_to_send()
+    server.receive_bytes(m.encode(m.ConnectionHello(phase=m.HelloPhase.READY, waiting_ms=10)), 0.0)
+    assert server.data_to_send() == [b'\x01{"connectionHello":[{"phase":"aborted"}]}']
+    assert server.closed
 
 
 def test_user_rejection_aborts_hello_and_closes_4452() -> None:

@@ -6,7 +6,8 @@ Rules, in the order a connection lives through them:
 2. Hello (13.4.4.1): both send ``connectionHello``. A node that trusts the peer's SKI
    sends ``ready`` and waits ``T_hello_init`` (60 s) for the peer's ``ready``; a node that
    still waits for its user sends ``pending`` and asks the ready peer to prolong
-   (``prolongationRequest``) 15 s before the peer's announced waiting time runs out.
+   (``prolongationRequest``) 30 s before the peer's announced waiting time runs out; the
+   ready peer extends its wait by ``T_hello_inc`` and answers with the time left.
    ``aborted``, a timeout, or the user's rejection end the connection (close 4452).
 3. Protocol handshake (13.4.4.2): client ``announceMax``, server ``select``, client echoes
    ``select``. We speak version 1.0 with ``JSON-UTF8``; a peer announcing 1.x is answered
@@ -38,8 +39,9 @@ from bidicharge.protocols.ship.errors import (
 )
 
 T_HELLO_INIT_S: Final = 60.0
-T_HELLO_PROLONG_GAP_S: Final = 15.0
-T_HELLO_PROLONG_MIN_S: Final = 1.0
+T_HELLO_INC_S: Final = T_HELLO_INIT_S  # SHIP 13.4.4.1.3: same value as T_hello_init
+T_HELLO_PROLONG_THR_INC_S: Final = 30.0  # ask for prolongation this long before the peer gives up
+T_HELLO_PROLONG_MIN_S: Final = 1.0  # a peer announcing less is broken (or hostile): abort
 HANDSHAKE_TIMEOUT_S: Final = 10.0
 CLOSE_MAX_TIME_MS: Final = 500
 MAX_PIN_ATTEMPTS: Final = 3
@@ -300,11 +302,12 @@ class ShipConnection:
         self._send(m.AccessMethodsRequest())
         return ShipState.ACCESS_METHODS_WAIT
 
-    def _schedule_prolongation(self, waiting_ms: int | None, now: float) -> None:
-        if waiting_ms is None:
-            return
-        at = now + waiting_ms / 1000 - T_HELLO_PROLONG_GAP_S
-        self._prolong_at = max(at, now + T_HELLO_PROLONG_MIN_S)
+    def _schedule_prolongation(self, waiting_ms: int, now: float) -> None:
+        """Ask for more time ``T_hello_prolong_thr_inc`` before the peer's announced wait ends."""
+        waiting_s = waiting_ms / 1000
+        if waiting_s < T_HELLO_PROLONG_MIN_S:
+            raise RemoteProtocolError(f"hello waiting time {waiting_ms} ms below the minimum")
+        self._prolong_at = now + max(0.0, waiting_s - T_HELLO_PROLONG_THR_INC_S)
 
 
 # --- transition handlers: (connection, message, now) -> next state -----------------------
@@ -327,9 +330,9 @@ def _hello_ready_listen(c: ShipConnection, msg: m.ConnectionHello, now: float) -
     if msg.phase is m.HelloPhase.ABORTED:
         c._finish(CloseCode.REJECTED_BY_APPLICATION, "peer aborted hello", by_peer=True)
         return ShipState.CLOSED
-    if msg.prolongation_request:  # the pending peer needs more time: restart our wait
-        c._deadline = now + c.config.hello_init_s
-        c._send(m.ConnectionHello(phase=m.HelloPhase.READY, waiting_ms=int(c.config.hello_init_s * 1000)))
+    if msg.prolongation_request:  # the pending peer needs more time: extend (not restart) our wait
+        c._deadline = (c._deadline if c._deadline is not None else now) + T_HELLO_INC_S
+        c._send(m.ConnectionHello(phase=m.HelloPhase.READY, waiting_ms=int((c._deadline - now) * 1000)))
     return ShipState.HELLO_READY_LISTEN
 
 
@@ -338,11 +341,14 @@ def _hello_pending_listen(c: ShipConnection, msg: m.ConnectionHello, now: float)
         c._finish(CloseCode.REJECTED_BY_APPLICATION, "peer aborted hello", by_peer=True)
         return ShipState.CLOSED
     if msg.phase is m.HelloPhase.READY:
+        if msg.waiting_ms is None:
+            raise RemoteProtocolError("hello ready without waiting time while we are pending")
         c._peer_ready = True
         c._schedule_prolongation(msg.waiting_ms, now)
     elif msg.prolongation_request:
-        c._deadline = now + c.config.hello_init_s
         c._send(m.ConnectionHello(phase=m.HelloPhase.PENDING, waiting_ms=int(c.config.hello_init_s * 1000)))
+    elif msg.waiting_ms is not None:
+        c._schedule_prolongation(msg.waiting_ms, now)
     return ShipState.HELLO_PENDING_LISTEN
 
 
