@@ -84,6 +84,12 @@ def test_a_silent_meter_gives_missing_values_not_a_shorter_series() -> None:
     assert dict((t, s) for t, _, s in series)[T0 + 7200] is ValueStatus.VALID
 
 
+def test_gateway_keeps_only_the_readings_a_capture_can_still_use() -> None:
+    core = gateway(evaluation("taf1", Taf.TAF1), evaluation("taf7", Taf.TAF7))
+    drive(core, Household(power_W=100), start=T0, end=T0 + 6 * 3600, step_s=1)
+    assert core.history_size(METER_ID) <= 61  # a minute before the next capture, not six hours
+
+
 def test_taf1_sends_the_registers_at_the_month_boundary() -> None:
     start = T0 - 3600 * 24 * 1 - 3600 * 2  # 2026-02-28 22:00
     core = gateway(evaluation("taf1", Taf.TAF1), now=start)

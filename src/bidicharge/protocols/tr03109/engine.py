@@ -180,10 +180,19 @@ class SmgwCore:
                                                     at=now))
 
     def _trim(self) -> None:
+        """Keep only what a future capture can still use: TAF 14 its period's raw readings, the
+        others the readings within `max_reading_age_s` of their next capture (a TAF 1 month is
+        not kept in memory)."""
         for meter, history in self._histories.items():
-            starts = [min(ev.period_start, ev.next_capture - ev.profile.max_reading_age_s)
+            starts = [ev.period_start if ev.profile.taf is Taf.TAF14
+                      else ev.next_capture - ev.profile.max_reading_age_s
                       for ev in self._evaluations.values() if ev.profile.meter_id == meter]
             history.trim_before(min(starts, default=self._now))
+
+    def history_size(self, meter_id: str) -> int:
+        """Readings kept for `meter_id` (bounded by the profiles, see `_trim`)."""
+        history = self._histories.get(meter_id)
+        return 0 if history is None else len(history)
 
     # ---- on request -------------------------------------------------------------------
     def request_feed_in(self, profile_id: str, *, now: float) -> OutgoingMessage:
