@@ -4,7 +4,8 @@ c104 on loopback is known to be flaky (project reference ``iec104.md`` section 4
 one ``transmit()`` in 300 returns False after its command timeout although the command
 was executed, and a connection occasionally stays muted after ``Init.ALL``. So a False
 is read as "unknown" and the outcome is checked on the feedback point, and a muted
-connection is unmuted; retries are bounded.
+connection is unmuted; retries are bounded. Its client in SELECT_AND_EXECUTE mode can
+crash the interpreter, so that one runs in a subprocess (see C104_SBO_CLIENT).
 """
 
 # No ``from __future__ import annotations``: c104 checks the callback annotations as objects.
