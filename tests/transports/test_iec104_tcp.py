@@ -24,6 +24,7 @@ from bidicharge.protocols.iec104 import (
     Role,
     SetpointFloat,
     SFrame,
+    StationInitialised,
     TypeId,
     UFrame,
     UFunction,
@@ -318,3 +319,25 @@ async def test_cyclic_report_reaches_the_controlling_station() -> None:
             assert client.points[CA, 1001].value == 123.0
 
         await running(client, body)
+
+
+async def test_end_of_initialisation_goes_to_the_first_connection_that_starts_only() -> None:
+    async with Iec104Server([pool_database()]) as server:
+        _, idle_writer = await asyncio.open_connection("127.0.0.1", server.port)  # never sends STARTDT
+        idle_writer.close()
+        for expected in (1, 0):
+            initialised: list[object] = []
+            client = Iec104Client(
+                "127.0.0.1",
+                server.port,
+                on_event=lambda e, seen=initialised: (
+                    seen.append(e) if isinstance(e, StationInitialised) else None
+                ),
+            )
+
+            async def body(client: Iec104Client = client) -> None:
+                await client.wait_started()
+                await until(lambda client=client: (CA, 1001) in client.points)  # the interrogation has ended
+
+            await running(client, body)
+            assert len(initialised) == expected

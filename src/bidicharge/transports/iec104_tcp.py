@@ -248,7 +248,6 @@ class Iec104Server:
             tracer=self.tracer,
             interrogation_with_time=self.interrogation_with_time,
         )
-        self._end_of_initialisation = None
         connection: Iec104Connection[ControlledEvent] = Iec104Connection(
             station, reader, writer, clock=self._clock, on_event=self._deliver
         )
@@ -263,7 +262,11 @@ class Iec104Server:
             self._handlers.discard(handler)
 
     def _deliver(self, event: object) -> None:
-        if isinstance(event, BadRequestAnswered):
+        if isinstance(event, DataTransferStarted):
+            # End of initialisation goes out once per start of the server, on the first
+            # connection that starts data transfer (a connection that never does keeps nothing).
+            self._end_of_initialisation = None
+        elif isinstance(event, BadRequestAnswered):
             log.warning("IEC 104 peer sent a bad request: %s (answered %s)", event.reason, event.cause)
         elif isinstance(event, LinkClosed):
             log.info("IEC 104 connection closed: %s", event.reason)
