@@ -141,7 +141,7 @@ ShipMessage: TypeAlias = (Cmi | ConnectionHello | ProtocolHandshake | ProtocolHa
 
 # --- encoding ------------------------------------------------------------------------
 
-def _control_plain(message: ShipMessage) -> JsonObject:  # noqa: C901 - one branch per message
+def _control_plain(message: ShipMessage) -> JsonObject:
     if isinstance(message, ConnectionHello):
         body: JsonObject = {"phase": message.phase.value}
         if message.waiting_ms is not None:

@@ -19,6 +19,7 @@ from bidicharge.protocols.spine.device import (
     WriteRequest,
 )
 from bidicharge.protocols.spine.errors import ErrorNumber, LocalProtocolError, RemoteProtocolError
+from bidicharge.protocols.spine.memory import MemoryLink
 from bidicharge.protocols.spine.model import Address, Cmd, CmdClassifier, Datagram, Header, decode_datagram
 from bidicharge.protocols.spine.node import (
     BindingChanged,
@@ -35,6 +36,8 @@ from bidicharge.protocols.spine.node import (
     SubscriptionChanged,
     UseCasesReceived,
 )
+from bidicharge.protocols.spine.stack import EebusStack, PeerConnected, PeerDisconnected, ShipMessageDropped
+from bidicharge.protocols.spine.trace import TraceRecord, describe
 from bidicharge.protocols.spine.usecase_info import UseCaseSupport
 
 PROTOCOL = ProtocolSpec(
@@ -50,5 +53,6 @@ __all__ = [
     "LocalDataWritten", "LocalDevice", "LocalProtocolError", "PeerDiscovered", "PeerLost", "RemoteDataUpdated",
     "RemoteDevice", "RemoteFeature", "RemoteProtocolError", "RequestTimedOut", "ResultReceived",
     "SpineEvent", "SpineNode", "SubscriptionChanged", "UseCaseSupport", "UseCasesReceived",
-    "WriteRequest", "decode_datagram",
+    "WriteRequest", "decode_datagram", "EebusStack", "MemoryLink", "PeerConnected", "PeerDisconnected",
+    "ShipMessageDropped", "TraceRecord", "describe",
 ]
