@@ -211,3 +211,13 @@ def test_limit_from_a_bound_peer_that_is_no_energy_guard_is_refused() -> None:
 @pytest.mark.parametrize("state", list(LimitState))
 def test_every_state_has_a_way_out(state: LimitState) -> None:
     assert any(src is state for src, _ in TRANSITIONS)
+
+
+def test_two_hours_of_heartbeats_leave_no_state_behind() -> None:
+    w = World()
+    w.link.keep_trace = False
+    subscriptions = (len(w.hems.subscriptions), len(w.box.subscriptions))
+    w.run(2 * 3600, step=4.0)
+    assert w.cs.state[Direction.CONSUME] is LimitState.UNLIMITED_CONTROLLED
+    assert not w.hems._pending and not w.box._pending  # every request was answered
+    assert (len(w.hems.subscriptions), len(w.box.subscriptions)) == subscriptions
