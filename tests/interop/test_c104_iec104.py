@@ -603,3 +603,30 @@ async def test_c104_controlling_station_keeps_our_send_window_flowing() -> None:
                 client.stop()
 
         assert await asyncio.to_thread(c104_side)
+
+
+async def test_c104_restarted_controlled_station_is_redialled_and_interrogated_by_ours() -> None:
+    first = C104Outstation()
+    port = first.port
+    with first:
+        client = Iec104Client("127.0.0.1", port, reconnect_delay_s=0.05)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await until(lambda: client.points.get((CA, 1001)) is not None)
+                assert client.points[CA, 1001].value == 2950.0
+                await asyncio.to_thread(first.server.stop)  # the link drops
+                await until(lambda: client.connection is None)
+                restarted = c104.Server(ip="127.0.0.1", port=port, tick_rate_ms=50)
+                power = restarted.add_station(common_address=CA).add_point(
+                    io_address=1001, type=c104.Type.M_ME_NC_1
+                )
+                power.value = 1234.5  # the restarted station has a new value
+                restarted.start()
+                try:
+                    await until(lambda: client.connects >= 2 and client.points[CA, 1001].value == 1234.5)
+                    assert client.points[CA, 1001].cause is Cause.INTERROGATED_BY_STATION
+                finally:
+                    restarted.stop()
+            finally:
+                task.cancel()
