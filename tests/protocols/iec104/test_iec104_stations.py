@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from iec104_pairs import exchange
 
 from bidicharge.protocols.iec104 import (
@@ -465,3 +467,54 @@ def test_selection_expires_and_can_be_broken_off() -> None:
     exchange(master, outstation, now=21.0)
     events = [(e.positive, e.deactivation) for e in master.events() if isinstance(e, ActivationConfirmed)]
     assert events == [(True, False), (False, False), (True, False), (True, True), (False, False)]
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("setpoint"), st.sampled_from([2001, 9999]), st.floats(-20_000, 20_000, width=32)),
+        st.tuples(st.just("update"), st.just(1001), st.floats(-1e6, 1e6, width=32)),
+        st.tuples(st.just("deliver"), st.sampled_from(["a", "b"]), st.floats(0, 1)),
+        st.tuples(st.just("tick"), st.just(0), st.floats(0, 0.3)),
+    ),
+    max_size=40,  # at most 12 s of ticks: below t1, so only segmentation is under test
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(operations)
+def test_every_command_gets_exactly_one_answer_whatever_the_segmentation(
+    ops: list[tuple[str, int, float]],
+) -> None:
+    pool = Pool(limit_W=10_000.0)
+    master, outstation = pair(pool=pool)
+    list(master.events())
+    pending = {"a": b"", "b": b""}
+    sent: list[tuple[int, float]] = []
+    now = 0.0
+    for op, ioa, arg in ops:
+        if op == "setpoint":
+            master.send_setpoint(CA, ioa, arg, now=now)
+            sent.append((ioa, arg))
+        elif op == "update":
+            outstation.update(CA, ioa, arg, now=now)
+        elif op == "deliver":
+            sender, receiver = (master, outstation) if ioa == "a" else (outstation, master)
+            pending[ioa] += sender.data_to_send()
+            cut = int(len(pending[ioa]) * arg)
+            receiver.receive_data(pending[ioa][:cut], now=now)
+            pending[ioa] = pending[ioa][cut:]
+        else:
+            now += arg
+            master.handle_timeout(now)
+            outstation.handle_timeout(now)
+    outstation.receive_data(pending["a"], now=now)
+    master.receive_data(pending["b"], now=now)
+    exchange(master, outstation, now=now)
+    answers = [
+        (e.ioa, e.positive if isinstance(e, ActivationConfirmed) else None)
+        for e in master.events()
+        if isinstance(e, ActivationConfirmed | RequestRejected) and e.type_id is TypeId.C_SE_NC_1
+    ]
+    expected = [(ioa, abs(v) <= 10_000.0 if ioa == 2001 else None) for ioa, v in sent]
+    assert answers == expected
+    assert master.started and outstation.started
