@@ -15,7 +15,8 @@ Printed: wall time of the controlled day against the pandapower loop, the transf
 loading with §14a against without, the energy not served (demand above the limit while dimmed)
 against the evening's EV energy, and minutes above 100 %.
 
-Run: ``.venv/bin/python benchmarks/bench_grid_14a.py [anchor_steps]`` (default 1440: the whole day).
+Run: ``.venv/bin/python benchmarks/bench_grid_14a.py [anchor_steps] [--plot PATH.png]`` (default
+1440 anchor steps: the whole day; ``--plot`` draws the transformer loading with and without §14a).
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ def household_base_W(n_homes: int, rng: np.random.Generator) -> np.ndarray:
 
 def main() -> int:
     warnings.filterwarnings("ignore")  # pandapower: "numba cannot be imported"
-    anchor_steps = int(sys.argv[1]) if len(sys.argv) > 1 else STEPS
+    args = sys.argv[1:]
+    plot_path = None
+    if "--plot" in args:
+        at = args.index("--plot")
+        plot_path = args[at + 1]
+        del args[at : at + 2]
+    anchor_steps = int(args[0]) if args else STEPS
     rng = np.random.default_rng(14)
     t0 = time.perf_counter()
     grid = build_lv_grid()
@@ -188,7 +195,28 @@ def main() -> int:
     print(
         f"BENCH grid14a_energy_not_served: {ens_kWh:.1f} kWh (anchor {ev_energy_kWh:.0f} kWh, ratio {ens_kWh / ev_energy_kWh:.3f})"
     )
+    if plot_path is not None:
+        plot(plot_path, free.transformer_loading_pct, loading)
     return 0
+
+
+def plot(path: str, without: np.ndarray, with_14a: np.ndarray) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hours = 12 + np.arange(STEPS) * DT_S / 3600.0
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.plot(hours, without, label="without §14a", color="tab:red", lw=1)
+    ax.plot(hours, with_14a, label="with §14a dimming", color="tab:blue", lw=1)
+    ax.axhline(100, color="k", ls="--", lw=0.8)
+    ax.set_xticks(range(12, 37, 3), [f"{h % 24:02d}:00" for h in range(12, 37, 3)])
+    ax.set_ylabel("transformer loading (%)")
+    ax.set_title("Kerber Dorfnetz, 60 % of homes charge 11 kW cars in the evening")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":
