@@ -57,6 +57,7 @@ from .link import (
     LinkState,
     Role,
 )
+from .memory import MemoryPair
 from .points import CommandPoint, MonitorPoint, PointDatabase
 from .station import Tracer
 
@@ -108,6 +109,7 @@ __all__ = [
     "LinkState",
     "LocalProtocolError",
     "MeasuredFloat",
+    "MemoryPair",
     "MonitorPoint",
     "PointDatabase",
     "PointReported",
