@@ -384,46 +384,113 @@ def decide(
         if v.kind in FEED_IN_KINDS
     ]
 
-    next_no = state.next_command_no
-    active = dict(state.active)
-    commands: list[DimmingCommand] = []
-    releases: list[ReleaseCommand] = []
+    book = _Book(config=config, now_s=now_s, active=dict(state.active), next_no=state.next_command_no)
+    for i in sorted(changed):
+        book.dim(
+            units[i],
+            float(plan.limit_W[i]),
+            observation.unit_demand_W.get(units[i].unit_id, float(unit_power[i])),
+        )
+    _learn_demand(book.active, units, unit_power, observation)
+    if not violations and not book.commands:
+        released = _release(plan, units, book.active, config, now_s)
+        for i in released:
+            book.release(units[i])
+        if released:
+            planned = _solve(grid, [plan.powers()])[0]
+    book.renew_expiring({u.unit_id: u for u in units})
 
-    def new_id() -> str:
-        nonlocal next_no
-        cid = f"{config.command_id_prefix}-{next_no}"
-        next_no += 1
+    new_state = ControllerState(
+        active=book.active,
+        next_command_no=book.next_no,
+        previous_household_power_W=dict(observation.household_power_W),
+    )
+    return Decision(
+        state=new_state,
+        commands=tuple(book.commands),
+        releases=tuple(book.releases),
+        violations=tuple(violations),
+        unresolved=tuple(unresolved),
+        measured=res_meas,
+        planned=planned,
+    )
+
+
+@dataclass(slots=True)
+class _Book:
+    """The cycle's command book: active limits, new command ids, commands and releases (local)."""
+
+    config: ControllerConfig
+    now_s: float
+    active: dict[UnitId, ActiveDimming]
+    next_no: int
+    commands: list[DimmingCommand] = field(default_factory=list)
+    releases: list[ReleaseCommand] = field(default_factory=list)
+
+    def _new_id(self) -> str:
+        cid = f"{self.config.command_id_prefix}-{self.next_no}"
+        self.next_no += 1
         return cid
 
-    for i in sorted(changed):
-        u = units[i]
-        old = active.get(u.unit_id)
-        if old is not None and old.limit_W == plan.limit_W[i]:
-            continue
+    def _command(self, u: ControllableUnit, limit_W: float) -> DimmingCommand:
         cmd = DimmingCommand(
-            command_id=new_id(),
+            command_id=self._new_id(),
             unit_id=u.unit_id,
             household_id=u.household_id,
             device_ids=tuple(d.device_id for d in u.devices),
-            limit_W=float(plan.limit_W[i]),
-            start_s=now_s,
-            duration_s=config.command_duration_s,
+            limit_W=limit_W,
+            start_s=self.now_s,
+            duration_s=self.config.command_duration_s,
         )
-        commands.append(cmd)
-        demand = observation.unit_demand_W.get(
-            u.unit_id, float(unit_power[i]) if old is None else old.demand_W
-        )
-        active[u.unit_id] = ActiveDimming(
+        self.commands.append(cmd)
+        return cmd
+
+    def dim(self, u: ControllableUnit, limit_W: float, demand_W: float) -> None:
+        old = self.active.get(u.unit_id)
+        if old is not None and old.limit_W == limit_W:
+            return
+        cmd = self._command(u, limit_W)
+        self.active[u.unit_id] = ActiveDimming(
             unit_id=u.unit_id,
             command_id=cmd.command_id,
-            limit_W=cmd.limit_W,
-            since_s=now_s if old is None else old.since_s,
-            start_s=now_s,
+            limit_W=limit_W,
+            since_s=self.now_s if old is None else old.since_s,
+            start_s=self.now_s,
             duration_s=cmd.duration_s,
-            demand_W=demand,
+            demand_W=demand_W if old is None else max(old.demand_W, demand_W),
         )
 
-    # the unit's demand: reported by the HEMS, or learnt when it draws clearly less than allowed
+    def release(self, u: ControllableUnit) -> None:
+        a = self.active.pop(u.unit_id)
+        self.releases.append(
+            ReleaseCommand(
+                command_id=self._new_id(),
+                unit_id=u.unit_id,
+                household_id=u.household_id,
+                releases_command_id=a.command_id,
+                at_s=self.now_s,
+            )
+        )
+
+    def renew_expiring(self, units: Mapping[UnitId, ControllableUnit]) -> None:
+        """A command ends at start + duration (the control box then lifts the limit): renew it first."""
+        renewed = {c.unit_id for c in self.commands}
+        for uid, a in list(self.active.items()):
+            if uid in renewed or self.now_s < a.start_s + a.duration_s - self.config.renew_before_s:
+                continue
+            cmd = self._command(units[uid], a.limit_W)
+            self.active[uid] = replace(
+                a, command_id=cmd.command_id, start_s=self.now_s, duration_s=cmd.duration_s
+            )
+
+
+def _learn_demand(
+    active: dict[UnitId, ActiveDimming],
+    units: Sequence[ControllableUnit],
+    unit_power: FloatArray,
+    observation: Observation,
+) -> None:
+    """A dimmed unit's demand: reported by the HEMS, or learnt when it draws clearly less than allowed."""
     for i, u in enumerate(units):
         a = active.get(u.unit_id)
         if a is None:
@@ -432,53 +499,6 @@ def decide(
             active[u.unit_id] = replace(a, demand_W=observation.unit_demand_W[u.unit_id])
         elif unit_power[i] < a.limit_W - LIMIT_STEP_W:
             active[u.unit_id] = replace(a, demand_W=float(unit_power[i]))
-
-    if not violations and not commands:
-        released = _release(plan, units, active, config, now_s)
-        for i in released:
-            u = units[i]
-            releases.append(
-                ReleaseCommand(
-                    command_id=new_id(),
-                    unit_id=u.unit_id,
-                    household_id=u.household_id,
-                    releases_command_id=active[u.unit_id].command_id,
-                    at_s=now_s,
-                )
-            )
-            del active[u.unit_id]
-        if released:
-            planned = _solve(grid, [plan.powers()])[0]
-
-    for uid, a in list(active.items()):
-        if now_s >= a.start_s + a.duration_s - config.renew_before_s and all(
-            c.unit_id != uid for c in commands
-        ):
-            u = units[[x.unit_id for x in units].index(uid)]
-            cmd = DimmingCommand(
-                command_id=new_id(),
-                unit_id=uid,
-                household_id=u.household_id,
-                device_ids=tuple(d.device_id for d in u.devices),
-                limit_W=a.limit_W,
-                start_s=now_s,
-                duration_s=config.command_duration_s,
-            )
-            commands.append(cmd)
-            active[uid] = replace(a, command_id=cmd.command_id, start_s=now_s, duration_s=cmd.duration_s)
-
-    new_state = ControllerState(
-        active=active, next_command_no=next_no, previous_household_power_W=dict(observation.household_power_W)
-    )
-    return Decision(
-        state=new_state,
-        commands=tuple(commands),
-        releases=tuple(releases),
-        violations=tuple(violations),
-        unresolved=tuple(unresolved),
-        measured=res_meas,
-        planned=planned,
-    )
 
 
 def _dim_loop(plan: _Plan, config: ControllerConfig) -> tuple[GridResult, list[Unresolved], set[int]]:
