@@ -152,7 +152,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ours, anchor = bench_codec(args.frames)
-    print(f"BENCH iec104_codec: {ours:,.0f} frames/s (anchor {anchor:,.0f}, ratio {ours / anchor:.2f})")
+    print(f"BENCH iec104_codec: {ours:.0f} frames/s (anchor {anchor:.0f}, ratio {ours / anchor:.2f})")
 
     rtt_ours = asyncio.run(ours_setpoint_rtt(args.setpoints))
     rtt_anchor, failures = c104_setpoint_rtt(args.setpoints)
