@@ -13,9 +13,14 @@ from bidicharge.protocols.iec104 import (
     Asdu,
     Cause,
     ClockSync,
+    CounterInterrogation,
     Cp56Time2a,
+    DoubleCommand,
+    DoublePoint,
+    DoublePointState,
     EndOfInitialisation,
     InitCause,
+    IntegratedTotal,
     Interrogation,
     LocalProtocolError,
     MeasuredFloat,
@@ -85,9 +90,47 @@ qds = st.sampled_from(
 )
 
 
+TIMED = (
+    TypeId.M_SP_TB_1,
+    TypeId.M_DP_TB_1,
+    TypeId.M_ME_TF_1,
+    TypeId.M_IT_TB_1,
+    TypeId.C_SC_TA_1,
+    TypeId.C_DC_TA_1,
+    TypeId.C_SE_TC_1,
+)
+
+
 def _objects_for(type_id: TypeId) -> st.SearchStrategy[object]:
-    timed = type_id in (TypeId.M_SP_TB_1, TypeId.M_ME_TF_1, TypeId.C_SC_TA_1, TypeId.C_SE_TC_1)
-    time = times if timed else st.none()
+    time = times if type_id in TIMED else st.none()
+    if type_id in (TypeId.M_DP_NA_1, TypeId.M_DP_TB_1):
+        return st.builds(
+            DoublePoint, ioa=ioas, state=st.sampled_from(DoublePointState), quality=qds, time=time
+        )
+    if type_id in (TypeId.C_DC_NA_1, TypeId.C_DC_TA_1):
+        return st.builds(
+            DoubleCommand,
+            ioa=ioas,
+            state=st.sampled_from([DoublePointState.OFF, DoublePointState.ON]),
+            select=st.booleans(),
+            qualifier=st.integers(0, 31),
+            time=time,
+        )
+    if type_id in (TypeId.M_IT_NA_1, TypeId.M_IT_TB_1):
+        return st.builds(
+            IntegratedTotal,
+            ioa=ioas,
+            counter=st.integers(-(2**31), 2**31 - 1),
+            sequence=st.integers(0, 31),
+            carry=st.booleans(),
+            adjusted=st.booleans(),
+            invalid=st.booleans(),
+            time=time,
+        )
+    if type_id is TypeId.C_CI_NA_1:
+        return st.builds(
+            CounterInterrogation, ioa=st.just(0), request=st.integers(1, 5), freeze=st.integers(0, 3)
+        )
     if type_id in (TypeId.M_SP_NA_1, TypeId.M_SP_TB_1):
         return st.builds(SinglePoint, ioa=ioas, value=st.booleans(), quality=qds, time=time)
     if type_id in (TypeId.M_ME_NC_1, TypeId.M_ME_TF_1):
@@ -207,3 +250,25 @@ def test_too_many_objects_for_one_apdu_is_our_error() -> None:
     objects = tuple(MeasuredFloat(ioa=i + 1, value=0.0) for i in range(40))
     with pytest.raises(LocalProtocolError):
         encode_asdu(Asdu(type_id=TypeId.M_ME_NC_1, cause=Cause.PERIODIC, common_address=1, objects=objects))
+
+
+def test_integrated_total_layout_follows_bcr() -> None:
+    asdu = Asdu(
+        type_id=TypeId.M_IT_NA_1,
+        cause=Cause.REQUESTED_BY_GENERAL_COUNTER,
+        common_address=47,
+        objects=(IntegratedTotal(ioa=3001, counter=-2, sequence=5, carry=True, invalid=True),),
+    )
+    raw = encode_asdu(asdu)
+    assert raw[9:] == bytes.fromhex("feffffff") + bytes((0x80 | 0x20 | 5,))
+
+
+def test_double_command_with_an_indeterminate_state_is_our_error() -> None:
+    asdu = Asdu(
+        type_id=TypeId.C_DC_NA_1,
+        cause=Cause.ACTIVATION,
+        common_address=47,
+        objects=(DoubleCommand(ioa=1, state=DoublePointState.INDETERMINATE),),
+    )
+    with pytest.raises(LocalProtocolError):
+        encode_asdu(asdu)

@@ -10,20 +10,7 @@
 from bidicharge.architecture.registry import ProtocolSpec
 
 from .apci import ApduReader, IFrame, SFrame, UFrame, UFunction, decode_apdu, encode_apdu
-from .asdu import (
-    Asdu,
-    ClockSync,
-    EndOfInitialisation,
-    InformationObject,
-    Interrogation,
-    MeasuredFloat,
-    SetpointFloat,
-    SingleCommand,
-    SinglePoint,
-    decode_asdu,
-    encode_asdu,
-    mirror,
-)
+from .asdu import Asdu, decode_asdu, encode_asdu, mirror
 from .codes import GLOBAL_COMMON_ADDRESS, QOI_STATION, Cause, InitCause, Quality, TypeId
 from .controlled import CommandHandler, ControlledStation
 from .controlling import ControllingStation
@@ -58,6 +45,21 @@ from .link import (
     Role,
 )
 from .memory import MemoryPair
+from .objects import (
+    ClockSync,
+    CounterInterrogation,
+    DoubleCommand,
+    DoublePoint,
+    DoublePointState,
+    EndOfInitialisation,
+    InformationObject,
+    IntegratedTotal,
+    Interrogation,
+    MeasuredFloat,
+    SetpointFloat,
+    SingleCommand,
+    SinglePoint,
+)
 from .points import CommandPoint, MonitorPoint, PointDatabase
 from .station import Tracer
 
@@ -89,6 +91,7 @@ __all__ = [
     "CommandHandler",
     "CommandPoint",
     "CommandRequest",
+    "CounterInterrogation",
     "ControlledEvent",
     "ControlledStation",
     "ControllingEvent",
@@ -97,12 +100,16 @@ __all__ = [
     "DataTransferStarted",
     "DataTransferStopped",
     "DialState",
+    "DoubleCommand",
+    "DoublePoint",
+    "DoublePointState",
     "Dialer",
     "EndOfInitialisation",
     "IFrame",
     "Iec104Error",
     "InformationObject",
     "InitCause",
+    "IntegratedTotal",
     "Interrogation",
     "InterrogationAnswered",
     "LinkClosed",

@@ -19,9 +19,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .codes import QOI_STATION, Cause, InitCause, Quality, TypeId
+from .codes import Cause, InitCause, Quality, TypeId
 from .cp56time import CP56_SIZE, Cp56Time2a
 from .errors import LocalProtocolError, RemoteProtocolError
+from .objects import (
+    ClockSync,
+    CounterInterrogation,
+    DoubleCommand,
+    DoublePoint,
+    DoublePointState,
+    EndOfInitialisation,
+    InformationObject,
+    IntegratedTotal,
+    Interrogation,
+    MeasuredFloat,
+    SetpointFloat,
+    SingleCommand,
+    SinglePoint,
+)
 
 HEADER_SIZE: Final = 6
 IOA_SIZE: Final = 3
@@ -29,87 +44,6 @@ IOA_SIZE: Final = 3
 MAX_ASDU_SIZE: Final = 249
 PN_BIT: Final = 0x40
 TEST_BIT: Final = 0x80
-
-
-# --- information objects -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SinglePoint:
-    """Single-point information SIQ (7.3.1.1 / 7.3.1.22 with time)."""
-
-    ioa: int
-    value: bool
-    quality: Quality = Quality.GOOD
-    time: Cp56Time2a | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MeasuredFloat:
-    """Measured value, IEEE 754 short float + QDS (7.3.1.13 / 7.3.1.28 with time)."""
-
-    ioa: int
-    value: float
-    quality: Quality = Quality.GOOD
-    time: Cp56Time2a | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SingleCommand:
-    """Single command SCO: SCS bit 0, QU bits 2-6, S/E bit 7 (101 7.3.2.1; C_SC_TA_1 104 clause 8)."""
-
-    ioa: int
-    on: bool
-    select: bool = False  # S/E = 1: select, 0: execute (7.2.6.15)
-    qualifier: int = 0  # QU 0..31: 0 no additional definition, 1 short, 2 long pulse, 3 persistent
-    time: Cp56Time2a | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SetpointFloat:
-    """Set-point command, short float + QOS: QL bits 0-6, S/E bit 7 (101 7.3.2.6; C_SE_TC_1 104 clause 8)."""
-
-    ioa: int
-    value: float
-    select: bool = False
-    qualifier: int = 0  # QL 0..127, 0 = default
-    time: Cp56Time2a | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Interrogation:
-    """Interrogation command QOI (7.3.4.1): 20 = station, 21..36 = group 1..16."""
-
-    ioa: int = 0
-    qualifier: int = QOI_STATION
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClockSync:
-    """Clock synchronisation command (7.3.4.4)."""
-
-    ioa: int = 0
-    time: Cp56Time2a
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EndOfInitialisation:
-    """End of initialisation COI (7.3.3.1): cause bits 0-6, bit 7 after parameter change."""
-
-    ioa: int = 0
-    cause: InitCause = InitCause.LOCAL_POWER_ON
-    after_parameter_change: bool = False
-
-
-InformationObject = (
-    SinglePoint
-    | MeasuredFloat
-    | SingleCommand
-    | SetpointFloat
-    | Interrogation
-    | ClockSync
-    | EndOfInitialisation
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +69,7 @@ _IOA: Final = struct.Struct("<HB")
 _QUALITY: Final = {q: Quality(q) for q in range(256) if q & ~0xF1 == 0}
 _TYPE_IDS: Final = {int(t): t for t in TypeId}
 _CAUSES: Final = {int(c): c for c in Cause}
+_DP_STATES: Final = {int(d): d for d in DoublePointState}
 
 
 def _time_of(obj: InformationObject) -> Cp56Time2a | None:
@@ -223,6 +158,64 @@ def _dec_coi(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject
     return EndOfInitialisation(ioa=ioa, cause=InitCause(code), after_parameter_change=bool(b[0] & 0x80))
 
 
+_BCR: Final = struct.Struct("<iB")
+
+
+def _enc_dp(o: InformationObject) -> bytes:
+    assert isinstance(o, DoublePoint)
+    return bytes(((int(o.quality) & 0xF0) | int(o.state),))
+
+
+def _dec_dp(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return DoublePoint(ioa=ioa, state=_DP_STATES[b[0] & 0x03], quality=_QUALITY[b[0] & 0xF0], time=t)
+
+
+def _enc_dco(o: InformationObject) -> bytes:
+    assert isinstance(o, DoubleCommand)
+    if o.state not in (DoublePointState.OFF, DoublePointState.ON):
+        raise LocalProtocolError(f"DCS {o.state.name} is not permitted in a double command (7.2.6.16)")
+    if not 0 <= o.qualifier <= 31:
+        raise LocalProtocolError(f"QU {o.qualifier} out of 0..31")
+    return bytes(((0x80 if o.select else 0) | (o.qualifier << 2) | int(o.state),))
+
+
+def _dec_dco(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    state = _DP_STATES[b[0] & 0x03]
+    return DoubleCommand(ioa=ioa, state=state, select=bool(b[0] & 0x80), qualifier=(b[0] >> 2) & 0x1F, time=t)
+
+
+def _enc_bcr(o: InformationObject) -> bytes:
+    assert isinstance(o, IntegratedTotal)
+    if not -(2**31) <= o.counter < 2**31 or not 0 <= o.sequence <= 31:
+        raise LocalProtocolError(f"counter {o.counter} or sequence {o.sequence} out of range")
+    flags = o.sequence | (0x20 if o.carry else 0) | (0x40 if o.adjusted else 0) | (0x80 if o.invalid else 0)
+    return _BCR.pack(o.counter, flags)
+
+
+def _dec_bcr(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    counter, flags = _BCR.unpack_from(b)
+    return IntegratedTotal(
+        ioa=ioa,
+        counter=counter,
+        sequence=flags & 0x1F,
+        carry=bool(flags & 0x20),
+        adjusted=bool(flags & 0x40),
+        invalid=bool(flags & 0x80),
+        time=t,
+    )
+
+
+def _enc_qcc(o: InformationObject) -> bytes:
+    assert isinstance(o, CounterInterrogation)
+    if not 0 <= o.request <= 63 or not 0 <= o.freeze <= 3:
+        raise LocalProtocolError(f"QCC request {o.request} / freeze {o.freeze} out of range")
+    return bytes((o.request | (o.freeze << 6),))
+
+
+def _dec_qcc(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return CounterInterrogation(ioa=ioa, request=b[0] & 0x3F, freeze=b[0] >> 6)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ElementCodec:
     """How one type id's elements look: object class, octets without IOA and time, time tag."""
@@ -255,6 +248,17 @@ ELEMENT_CODECS: Final[dict[TypeId, ElementCodec]] = {
     TypeId.C_CS_NA_1: ElementCodec(cls=ClockSync, size=0, timed=True, encode=_enc_nothing, decode=_dec_clock),
     TypeId.M_EI_NA_1: ElementCodec(
         cls=EndOfInitialisation, size=1, timed=False, encode=_enc_coi, decode=_dec_coi
+    ),
+    TypeId.M_DP_NA_1: ElementCodec(cls=DoublePoint, size=1, timed=False, encode=_enc_dp, decode=_dec_dp),
+    TypeId.M_DP_TB_1: ElementCodec(cls=DoublePoint, size=1, timed=True, encode=_enc_dp, decode=_dec_dp),
+    TypeId.C_DC_NA_1: ElementCodec(cls=DoubleCommand, size=1, timed=False, encode=_enc_dco, decode=_dec_dco),
+    TypeId.C_DC_TA_1: ElementCodec(cls=DoubleCommand, size=1, timed=True, encode=_enc_dco, decode=_dec_dco),
+    TypeId.M_IT_NA_1: ElementCodec(
+        cls=IntegratedTotal, size=5, timed=False, encode=_enc_bcr, decode=_dec_bcr
+    ),
+    TypeId.M_IT_TB_1: ElementCodec(cls=IntegratedTotal, size=5, timed=True, encode=_enc_bcr, decode=_dec_bcr),
+    TypeId.C_CI_NA_1: ElementCodec(
+        cls=CounterInterrogation, size=1, timed=False, encode=_enc_qcc, decode=_dec_qcc
     ),
 }
 

@@ -20,19 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from .asdu import (
-    Asdu,
-    ClockSync,
-    EndOfInitialisation,
-    InformationObject,
-    Interrogation,
-    MeasuredFloat,
-    SetpointFloat,
-    SingleCommand,
-    SinglePoint,
-    decode_asdu,
-    mirror,
-)
+from .asdu import Asdu, decode_asdu, mirror
 from .codes import (
     COMMAND_TYPES,
     GLOBAL_COMMON_ADDRESS,
@@ -56,6 +44,16 @@ from .events import (
     LinkClosed,
 )
 from .link import ApciParameters, Role
+from .objects import (
+    ClockSync,
+    EndOfInitialisation,
+    InformationObject,
+    Interrogation,
+    MeasuredFloat,
+    SetpointFloat,
+    SingleCommand,
+    SinglePoint,
+)
 from .points import COMMAND_POINT_TYPES, MONITOR_POINT_TYPES, MonitorPoint, PointDatabase
 from .station import Station, Tracer
 

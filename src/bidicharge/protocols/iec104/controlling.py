@@ -13,18 +13,7 @@ application's call (IEC 104 has no command timeout of its own; t1 guards the lin
 
 from __future__ import annotations
 
-from .asdu import (
-    Asdu,
-    ClockSync,
-    EndOfInitialisation,
-    InformationObject,
-    Interrogation,
-    MeasuredFloat,
-    SetpointFloat,
-    SingleCommand,
-    SinglePoint,
-    decode_asdu,
-)
+from .asdu import Asdu, decode_asdu
 from .codes import GLOBAL_COMMON_ADDRESS, MONITOR_TYPES, QOI_STATION, Cause, TypeId
 from .cp56time import Cp56Time2a
 from .errors import RemoteProtocolError
@@ -41,6 +30,16 @@ from .events import (
     UnexpectedAsdu,
 )
 from .link import ApciParameters, Role
+from .objects import (
+    ClockSync,
+    EndOfInitialisation,
+    InformationObject,
+    Interrogation,
+    MeasuredFloat,
+    SetpointFloat,
+    SingleCommand,
+    SinglePoint,
+)
 from .station import Station, Tracer
 
 _REJECTIONS = frozenset(

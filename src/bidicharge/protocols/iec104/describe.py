@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from .asdu import (
+from .asdu import decode_asdu
+from .codes import Cause
+from .errors import RemoteProtocolError
+from .objects import (
     ClockSync,
     EndOfInitialisation,
     InformationObject,
@@ -17,10 +20,7 @@ from .asdu import (
     SetpointFloat,
     SingleCommand,
     SinglePoint,
-    decode_asdu,
 )
-from .codes import Cause
-from .errors import RemoteProtocolError
 
 SHOWN_OBJECTS: Final = 4
 
