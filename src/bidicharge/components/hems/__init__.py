@@ -23,6 +23,7 @@ from pydantic import Field
 
 from bidicharge.components.hems.live import HemsLive
 from bidicharge.components.hems.planner import MpcPlanner, Oracle, PlannerSettings
+from bidicharge.components.hems.plants_live import PlantsLive
 from bidicharge.components.interfaces.i03_energy_manager import (
     ChargerStatus,
     ChargerStatusRequest,
@@ -65,13 +66,13 @@ class HemsConfig(ComponentConfig):
 
 
 @component_type
-class Hems(HemsLive, Component):
+class Hems(HemsLive, PlantsLive, Component):
     kind = "hems"
     catalogue_id = "C-HEMS"
     Config = HemsConfig
     PORTS = (
         requires("chargers", "I-03", "in-memory", wire_protocol="EEBUS", many=True, optional=True),
-        requires("plants", "I-08", "in-memory", wire_protocol="SunSpec Modbus/TCP", many=True, optional=True),
+        requires("plants", "I-08", "SunSpec Modbus/TCP", many=True, optional=True),
         requires("meter", "I-47", "in-memory", wire_protocol="SMGW HAN"),
         requires("tariff", "I-45", "REST (OpenAPI)", optional=True),
         requires("backend", "I-06", "MQTT", optional=True),
@@ -104,6 +105,8 @@ class Hems(HemsLive, Component):
         self.settings_rejected = 0
         self.planner: MpcPlanner | None = None
         self._evcc_state = hems_rules.EvccState()
+        self._plants_init()
+        self.faults: dict[str, str] = {}
 
     # -- the owner's settings (from the app, through the backend) -----------------------------
     def apply_settings(self, settings: HemsSettings) -> None:
@@ -250,7 +253,12 @@ class Hems(HemsLive, Component):
         bat: BatteryStatus | None = None
         pv_W = 0.0
         for link in self.peers("plants"):
-            status = link.request(PlantStatusRequest())
+            if self._live_plants:
+                status = self.live_plant_status(link, now, 3 * self.cfg.control_period_s)
+                if status is None:
+                    continue  # faulty or silent: treated as absent until it answers sensibly again
+            else:
+                status = link.request(PlantStatusRequest())
             if isinstance(status, PvStatus):
                 pv_W += status.power_W
             elif isinstance(status, BatteryStatus) and battery_link is None:
@@ -270,8 +278,16 @@ class Hems(HemsLive, Component):
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         if charger_link is not None:
             charger_link.request(PowerSetpoint(power_W=ev_sp))
+        if self._live_plants and battery_link is None:
+            for link in self.peers("plants"):  # a battery that is faulty or silent is told to hold still
+                plant = self.plant_readings.get(link.peer.name)
+                if plant is not None and type(link.peer).kind == "home_battery":
+                    plant.target_W = 0.0
         if battery_link is not None:
-            battery_link.request(BatterySetpoint(power_W=bat_sp))
+            if self._live_plants:
+                self.plant_readings[battery_link.peer.name].target_W = bat_sp
+            else:
+                battery_link.request(BatterySetpoint(power_W=bat_sp))
         if now >= self._next_publish and (self._live or self.link("backend") is not None):
             self._next_publish = now + self.cfg.publish_period_s
             self._publish(
@@ -289,6 +305,7 @@ class Hems(HemsLive, Component):
                     price_EUR_per_kWh=price_now,
                     strategy=self.cfg.strategy,
                     reason=reason,
+                    faults=[f"{n}: {r.fault}" for n, r in self.plant_readings.items() if r.fault],
                 )
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 from pydantic import ValidationError
@@ -37,6 +37,12 @@ class HemsLive:
 
         def apply_settings(self, settings: HemsSettings) -> None: ...
 
+        def peers(self, port: str) -> list[Link]: ...
+
+        def _plant_loop(self, link: Link, clock: Clock, period_s: float) -> Any: ...
+
+        _live_plants: bool
+
     def _publish(self, message: HemsState | HemsEvent) -> None:
         leaf = "state" if isinstance(message, HemsState) else "events"
         if self._live:
@@ -58,6 +64,10 @@ class HemsLive:
         elif self.cfg.broker is not None:
             address = parse_broker_url(self.cfg.broker)
         async with asyncio.TaskGroup() as tg:
+            for link in self.peers("plants"):  # SunSpec over Modbus/TCP where the plant serves it
+                if hasattr(link.peer, "modbus_ready"):
+                    self._live_plants = True
+                    tg.create_task(self._plant_loop(link, clock, self.cfg.control_period_s))
             if tariff is not None:
                 await tariff.peer.ready.wait()  # type: ignore[attr-defined]
                 tg.create_task(self._fetch_prices(clock, tariff.peer.api_url))  # type: ignore[attr-defined]
@@ -73,6 +83,9 @@ class HemsLive:
                 )
                 tg.create_task(session.run())
                 tg.create_task(self._drain_outbox(session))
+
+    def _report_fault(self, plant: str, what: str) -> None:
+        self._publish(HemsEvent(site=self.cfg.site, time_s=self.now, level="warning", message=f"{plant}: {what}"))
 
     async def _drain_outbox(self, session: MqttSession) -> None:
         assert self._outbox is not None

@@ -12,7 +12,9 @@ from bidicharge.components.interfaces.i08_plants import (
     BatteryStatus,
     PlantStatusRequest,
 )
+from bidicharge.components.plants.sunspec_server import SunSpecEndpoint, device_info
 from bidicharge.physics import battery
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, Link, provides
 
@@ -28,13 +30,13 @@ class HomeBatteryConfig(ComponentConfig):
 
 
 @component_type
-class HomeBattery(Component):
+class HomeBattery(SunSpecEndpoint, Component):
     kind = "home_battery"
     catalogue_id = "C-PLANTS"
     Config = HomeBatteryConfig
     PORTS = (
         provides("grid", "I-39", ELECTRICAL),
-        provides("control", "I-08", "in-memory", wire_protocol="SunSpec Modbus/TCP"),
+        provides("control", "I-08", "SunSpec Modbus/TCP"),
     )
     phase = Phase.ACTUATION
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("power_W", "soc", "energy_Wh")
@@ -54,6 +56,33 @@ class HomeBattery(Component):
         self.state = battery.initial_state(self.params, max(config.initial_soc, config.min_soc))
         self.setpoint_W = 0.0
         self.grid_power_W = 0.0
+        self.reported_soc_override: float | None = None  # fault injection: what the BMS claims
+        self._endpoint_init()
+
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: a SunSpec storage (models 1, 103, 120, 124, 7xx, 802) on Modbus/TCP."""
+        from bidicharge.protocols.sunspec import BatteryMeasurement, BatteryProfile, BatteryRating
+
+        p = self.params
+        profile = BatteryProfile(
+            device_info("battery", self.name),
+            BatteryRating(capacity_Wh=p.capacity_Wh, max_charge_W=p.max_charge_W, max_discharge_W=p.max_discharge_W),
+        )
+
+        def measure(_: Any) -> BatteryMeasurement:
+            soc = self.state.energy_Wh / p.capacity_Wh
+            return BatteryMeasurement(
+                power_W=self.grid_power_W,
+                soc=self.reported_soc_override if self.reported_soc_override is not None else soc,
+                charged_Wh=self.state.charged_Wh,
+                discharged_Wh=self.state.discharged_Wh,
+            )
+
+        def on_setpoints(sp: Any) -> None:
+            if sp.power_setpoint_W is not None:
+                self.setpoint_W = sp.power_setpoint_W
+
+        await self._serve_sunspec(clock, profile, measure, on_setpoints)
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now

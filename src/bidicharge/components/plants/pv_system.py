@@ -10,7 +10,9 @@ from pydantic import Field
 
 from bidicharge.components.interfaces.i08_plants import Accepted, PlantStatusRequest, PvLimit, PvStatus
 from bidicharge.components.plants.series_node import SeriesNode
+from bidicharge.components.plants.sunspec_server import SunSpecEndpoint, device_info
 from bidicharge.physics import pv
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import ComponentConfig, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, Link, provides
 
@@ -26,13 +28,13 @@ class PvConfig(ComponentConfig):
 
 
 @component_type
-class PvSystem(SeriesNode):
+class PvSystem(SunSpecEndpoint, SeriesNode):
     kind = "pv_system"
     catalogue_id = "C-PLANTS"
     Config = PvConfig
     PORTS = (
         provides("grid", "I-39", ELECTRICAL),
-        provides("control", "I-08", "in-memory", wire_protocol="SunSpec Modbus/TCP"),
+        provides("control", "I-08", "SunSpec Modbus/TCP"),
     )
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("power_W", "available_W")
 
@@ -49,6 +51,8 @@ class PvSystem(SeriesNode):
         )
         self.limit_pct = 100.0
         self.available_W = 0.0
+        self.energy_Wh = 0.0
+        self._endpoint_init()
 
     def compute(self, times_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         return pv.ac_power_W(self.params, times_s, self.context.rng)
@@ -58,6 +62,25 @@ class PvSystem(SeriesNode):
         self.available_W = self.value_at(now)
         cap = self.params.peak_power_W * self.limit_pct / 100.0
         self.grid_power_W = -min(self.available_W, cap)
+        self.energy_Wh -= self.grid_power_W * dt_s / 3600.0
+
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: a SunSpec PV inverter on Modbus/TCP (models 1, 103, 120–123, 160, 7xx)."""
+        from bidicharge.protocols.sunspec import PvInverterMeasurement, PvInverterProfile, PvInverterRating
+
+        peak = self.params.peak_power_W
+        profile = PvInverterProfile(device_info("pv", self.name), PvInverterRating(max_power_W=peak, max_apparent_power_VA=peak))
+
+        def measure(_: Any) -> PvInverterMeasurement:
+            ac = max(0.0, -self.grid_power_W)
+            dc = ac / 0.97 / 2
+            return PvInverterMeasurement(ac_power_W=ac, energy_Wh=self.energy_Wh, string_power_W=(dc, dc),
+                                         string_voltage_V=(520.0, 520.0))
+
+        def on_setpoints(sp: Any) -> None:
+            self.limit_pct = max(0.0, min(100.0, 100.0 * sp.max_power_W / peak))
+
+        await self._serve_sunspec(clock, profile, measure, on_setpoints)
 
     def observe(self) -> tuple[float, ...]:
         return (self.grid_power_W, self.available_W)
