@@ -46,7 +46,7 @@ from bidicharge.control.fleet_flexibility import (
 )
 
 _BISECTION_STEPS: Final = 40
-_TOLERANCE_W: Final = 0.1  # W: below any meter's resolution
+_TOLERANCE_W: Final = 1.0  # W on the whole pool: below any meter's resolution
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

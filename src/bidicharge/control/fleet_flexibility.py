@@ -202,8 +202,6 @@ def build_flexibility(cars: Sequence[CarSession], horizon: Horizon, *, now_s: fl
     """
     if now_s > horizon.start_s + 1e-9:
         raise ValueError("the horizon must not start before now")
-    for car in cars:
-        validate_car(car, now_s=now_s)
     ids = tuple(c.car_id for c in cars)
     if len(set(ids)) != len(ids):
         raise ValueError("car ids must be unique")
@@ -211,20 +209,39 @@ def build_flexibility(cars: Sequence[CarSession], horizon: Horizon, *, now_s: fl
         "arrival_s", "departure_s", "soc", "capacity_Wh", "max_charge_power_W",
         "max_discharge_power_W", "target_soc", "min_soc_for_discharge", "charge_efficiency",
         "discharge_efficiency", "max_soc")}
+    suspect = np.nonzero(~_plausible(col, now_s))[0]
+    for i in suspect:  # the exact rules (and the reason) per car, only where needed
+        validate_car(cars[int(i)], now_s=now_s)
     consent = np.fromiter((c.v2g_consent for c in cars), dtype=np.bool_, count=len(cars))
     return _bounds(horizon, ids, col, consent)
 
 
+def _plausible(col: dict[str, FloatArray], now_s: float) -> BoolArray:
+    """Vectorised pre-check: ``True`` where :func:`validate_car` cannot object (fast path)."""
+    ok = np.all(np.isfinite(np.stack(list(col.values()))), axis=0)
+    ok &= (col["departure_s"] > now_s) & (col["departure_s"] > col["arrival_s"]) & (col["capacity_Wh"] > 0)
+    ok &= (col["max_charge_power_W"] >= 0) & (col["max_discharge_power_W"] >= 0)
+    for name in ("soc", "max_soc", "min_soc_for_discharge"):
+        ok &= (col[name] >= 0) & (col[name] <= 1)
+    ok &= (col["target_soc"] >= 0) & (col["target_soc"] <= col["max_soc"])
+    ok &= col["min_soc_for_discharge"] <= col["max_soc"]
+    for name in ("charge_efficiency", "discharge_efficiency"):
+        ok &= (col[name] > 0) & (col[name] <= 1)
+    return np.asarray(ok, dtype=np.bool_)
+
+
 def _bounds(horizon: Horizon, ids: tuple[str, ...], col: dict[str, FloatArray],
             consent: BoolArray) -> FleetFlexibility:
+    # time along axis 0 inside (each pass over the horizon touches contiguous rows),
+    # cars along axis 0 in the result
     T, dt_h = horizon.n_steps, horizon.step_s / 3600.0
     edges = horizon.start_s + horizon.step_s * np.arange(T + 1)
     arrival = np.maximum(col["arrival_s"], horizon.start_s)
     departure = col["departure_s"]
     # fraction of each interval the car is plugged in: average power bounds scale with it
-    overlap = (np.minimum(departure[:, None], edges[None, 1:])
-               - np.maximum(arrival[:, None], edges[None, :-1]))
-    avail = np.clip(overlap / horizon.step_s, 0.0, 1.0)
+    overlap = (np.minimum(departure[None, :], edges[1:, None])
+               - np.maximum(arrival[None, :], edges[:-1, None]))
+    avail = np.clip(overlap / horizon.step_s, 0.0, 1.0)  # (T, N)
 
     cap, eta_c, eta_d = col["capacity_Wh"], col["charge_efficiency"], col["discharge_efficiency"]
     b0 = col["soc"] * cap
@@ -233,57 +250,57 @@ def _bounds(horizon: Horizon, ids: tuple[str, ...], col: dict[str, FloatArray],
     may_discharge = consent & (col["soc"] >= floor_soc - _SOC_TOLERANCE) & (col["max_discharge_power_W"] > 0)
     floor = np.where(may_discharge, np.minimum(floor_soc * cap, b0), b0)
 
-    p_max = avail * col["max_charge_power_W"][:, None]
-    p_min = -avail * np.where(may_discharge, col["max_discharge_power_W"], 0.0)[:, None]
-    step_hi = p_max * (eta_c[:, None] * dt_h)  # battery Wh per interval
-    step_lo = p_min * (dt_h / eta_d[:, None])
+    step_hi = avail * (col["max_charge_power_W"] * eta_c * dt_h)  # battery Wh per interval
+    step_lo = avail * (-np.where(may_discharge, col["max_discharge_power_W"], 0.0) * dt_h / eta_d)
 
     n = len(ids)
-    z_hi = np.empty((n, T + 1))
-    z_lo = np.empty((n, T + 1))
-    z_hi[:, 0] = 0.0
-    z_lo[:, 0] = 0.0
+    z_hi = np.empty((T + 1, n))
+    z_lo = np.empty((T + 1, n))
+    z_hi[0] = 0.0
+    z_lo[0] = 0.0
     room = (b_max - b0)
     depth = (floor - b0)
     for k in range(T):
-        z_hi[:, k + 1] = np.minimum(room, z_hi[:, k] + step_hi[:, k])
-        z_lo[:, k + 1] = np.maximum(depth, z_lo[:, k] + step_lo[:, k])
+        np.minimum(room, z_hi[k] + step_hi[k], out=z_hi[k + 1])
+        np.maximum(depth, z_lo[k] + step_lo[k], out=z_lo[k + 1])
 
     dep_index = np.clip(np.ceil((departure - horizon.start_s) / horizon.step_s - 1e-9), 0, T).astype(np.int64)
     late_h = np.maximum(departure - horizon.end_s, 0.0) / 3600.0
     need = col["target_soc"] * cap - b0 - eta_c * col["max_charge_power_W"] * late_h
-    reachable = z_hi[np.arange(n), dep_index]
+    reachable = z_hi[dep_index, np.arange(n)]
     target_reachable = need <= reachable + 1e-6
     need = np.minimum(need, reachable)
     # the target binds from the departure boundary on (the car is gone, its energy frozen)
-    after = np.arange(T + 1)[None, :] >= dep_index[:, None]
-    z_lo = np.where(after, np.maximum(z_lo, need[:, None]), z_lo)
+    after = np.arange(T + 1)[:, None] >= dep_index[None, :]
+    z_lo = np.where(after, np.maximum(z_lo, need[None, :]), z_lo)
     for k in range(T - 1, -1, -1):
-        z_hi[:, k] = np.minimum(z_hi[:, k], z_hi[:, k + 1] - step_lo[:, k])
-        z_lo[:, k] = np.maximum(z_lo[:, k], z_lo[:, k + 1] - step_hi[:, k])
-    z_lo = np.minimum(z_lo, z_hi)  # rounding only: the passes above keep z_lo ≤ z_hi
+        np.minimum(z_hi[k], z_hi[k + 1] - step_lo[k], out=z_hi[k])
+        np.maximum(z_lo[k], z_lo[k + 1] - step_hi[k], out=z_lo[k])
+    np.minimum(z_lo, z_hi, out=z_lo)  # rounding only: the passes above keep z_lo ≤ z_hi
 
     # power windows that keep the car on a feasible chain, mapped back to the grid side
-    d_hi = np.minimum(step_hi, z_hi[:, 1:] - z_lo[:, :-1])
-    d_lo = np.maximum(step_lo, z_lo[:, 1:] - z_hi[:, :-1])
+    d_hi = np.minimum(step_hi, z_hi[1:] - z_lo[:-1])
+    d_lo = np.maximum(step_lo, z_lo[1:] - z_hi[:-1])
     return FleetFlexibility(
         horizon=horizon, car_ids=ids, charge_efficiency=eta_c, discharge_efficiency=eta_d,
         initial_energy_Wh=b0, capacity_Wh=cap,
-        min_power_W=battery_to_grid_W(d_lo / dt_h, eta_c[:, None], eta_d[:, None]),
-        max_power_W=battery_to_grid_W(d_hi / dt_h, eta_c[:, None], eta_d[:, None]),
-        min_energy_Wh=z_lo, max_energy_Wh=z_hi, required_energy_Wh=need,
-        departure_index=dep_index, floor_energy_Wh=floor, target_reachable=target_reachable,
-        may_discharge=may_discharge,
+        min_power_W=np.ascontiguousarray(battery_to_grid_W(d_lo / dt_h, eta_c, eta_d).T),
+        max_power_W=np.ascontiguousarray(battery_to_grid_W(d_hi / dt_h, eta_c, eta_d).T),
+        min_energy_Wh=np.ascontiguousarray(z_lo.T), max_energy_Wh=np.ascontiguousarray(z_hi.T),
+        required_energy_Wh=need, departure_index=dep_index, floor_energy_Wh=floor,
+        target_reachable=target_reachable, may_discharge=may_discharge,
     )
 
 
 def battery_to_grid_W(battery_W: FloatArray, eta_c: FloatArray | float,
                       eta_d: FloatArray | float) -> FloatArray:
     """Grid-side power that moves ``battery_W`` in or out of the cells (monotone, piecewise linear)."""
-    return np.where(battery_W >= 0, battery_W / eta_c, battery_W * eta_d)
+    return np.asarray(np.maximum(battery_W, 0.0) / eta_c + np.minimum(battery_W, 0.0) * eta_d,
+                      dtype=np.float64)
 
 
 def grid_to_battery_W(grid_W: FloatArray, eta_c: FloatArray | float,
                       eta_d: FloatArray | float) -> FloatArray:
     """Battery-side power for a grid-side power (inverse of :func:`battery_to_grid_W`)."""
-    return np.where(grid_W >= 0, grid_W * eta_c, grid_W / eta_d)
+    return np.asarray(np.maximum(grid_W, 0.0) * eta_c + np.minimum(grid_W, 0.0) / eta_d,
+                      dtype=np.float64)
