@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from bidicharge.control.grid_controller import UnitId
 from bidicharge.control.section14a_compensation import (
     EXAMPLE_MODULE3,
-    Compensation,
     CompensationError,
     Customer,
     DimmingStep,
@@ -194,4 +193,3 @@ def test_energy_not_served_is_never_negative_and_adds_up(rows: list[tuple[bool, 
     expected = sum(max(d - lim, 0) / 60 for dimmed, lim, d in rows if dimmed)
     assert sum(r.energy_not_served_Wh for r in records) == pytest.approx(expected, abs=1e-6)
     assert all(r.energy_not_served_Wh >= 0 and r.duration_s > 0 for r in records)
-    assert isinstance(compensation(customer({M1}), []), Compensation)
