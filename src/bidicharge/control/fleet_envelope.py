@@ -15,7 +15,7 @@ sum of per-car bounds is only an *outer* bound of it (on the sample fleets its o
 ~12 % cheaper than anything the cars can deliver). We offer instead the sum of per-car
 **tubes**: for every car a reference trajectory ``c`` of its stored energy (a feasible plan,
 normally the car's optimum for the price *forecast*, see :func:`reference_plan`; without a
-forecast the middle of its window) and a half-width ``h`` around it, chosen so that
+forecast its plain charging at once, :func:`neutral_reference`) and a half-width ``h`` around it, chosen so that
 
 1. the tube lies inside the car's consistent window (SoC limits, owner's minimum SoC for
    discharge, consent, target at departure — :mod:`fleet_flexibility`), and
@@ -106,8 +106,16 @@ def reference_plan(flex: FleetFlexibility, forecast_EUR_per_MWh: FloatArray) -> 
 
 
 def neutral_reference(flex: FleetFlexibility) -> FloatArray:
-    """Without a forecast: the middle of every car's window (a feasible trajectory)."""
-    return np.asarray(0.5 * (flex.min_energy_Wh + flex.max_energy_Wh), dtype=np.float64)
+    """Without a forecast: what the cars do alone — charge at once to the target, never discharge.
+
+    A feasible trajectory of every car (the earliest way to its target), so the tubes around
+    it offer the commercial side only deviations from plain charging.
+    """
+    step = np.maximum(_step_limits_Wh(flex)[1], 0.0)
+    need = np.maximum(flex.required_energy_Wh, 0.0)[:, None]
+    stored = np.minimum(np.cumsum(step, axis=1), need)
+    ref = np.concatenate([np.zeros((flex.n_cars, 1)), stored], axis=1)
+    return np.asarray(np.clip(ref, flex.min_energy_Wh, flex.max_energy_Wh), dtype=np.float64)
 
 
 def _step_limits_Wh(flex: FleetFlexibility) -> tuple[FloatArray, FloatArray]:
