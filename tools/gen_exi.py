@@ -75,6 +75,8 @@ SCHEMA_SETS: dict[str, str] = {
     NS_DC: "V2G_CI_DC.xsd",
     NS_WPT: "V2G_CI_WPT.xsd",
     NS_ACDP: "V2G_CI_ACDP.xsd",
+    # xmldsig alone: ISO 15118-20 signs SignedInfo as an EXI fragment of this schema
+    DSIG: "xmldsig-core-schema.xsd",
 }
 # the schema folder under schemas/
 PROFILE = "iso15118_20"  # schema folder; the generated grammar module is grammars_<PROFILE>.py

@@ -175,7 +175,50 @@ def make_fragment_vectors(
             vectors.append(
                 {"name": f"{local}#{k}", "json": wire, "exi_hex": out["hex"], "fragment": not is_global}
             )
+    # SignedInfo as an EXI fragment of the xmldsig schema alone (what Josev signs)
+    dsig = "http://www.w3.org/2000/09/xmldsig#"
+    for k, wire in enumerate(signed_info_examples()):
+        out = josev.request(op="encode_only", ns=dsig, json=json.dumps(wire))
+        if "error" in out:
+            rejected["SignedInfo"] = out["error"]
+            continue
+        vectors.append(
+            {
+                "name": f"SignedInfo#{k}",
+                "namespace": dsig,
+                "json": wire,
+                "exi_hex": out["hex"],
+                "fragment": True,
+            }
+        )
     return vectors
+
+
+def signed_info_examples() -> list[dict[str, Any]]:
+    """SignedInfo as ISO 15118 PnC fills it. The jar's xmldsig path fills a template: it
+    writes the -2 algorithm URIs (ecdsa-sha256, sha256), always a canonical-exi Transform and
+    no SignedInfo Id, whatever it is given; the examples stay inside that template."""
+    c14n = {"Algorithm": "http://www.w3.org/TR/canonical-exi/"}
+    method = {"Algorithm": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"}
+    digest = {"Algorithm": "http://www.w3.org/2001/04/xmlenc#sha256"}
+
+    def ref(uri: str, value: str, transforms: bool) -> dict[str, Any]:
+        r: dict[str, Any] = {"URI": uri}
+        if transforms:
+            r["Transforms"] = {"Transform": [dict(c14n)]}
+        r.update({"DigestMethod": dict(digest), "DigestValue": value})
+        return r
+
+    d1 = "Ddw1UMq3vEUlcMKFp0jSRTKHcg9FLpDzhgVRfTNdMEM="
+    d2 = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80="
+    return [
+        {"SignedInfo": {"CanonicalizationMethod": c14n, "SignatureMethod": method,
+                        "Reference": [ref("#ID1", d1, True)]}},
+        {"SignedInfo": {"CanonicalizationMethod": c14n, "SignatureMethod": method,
+                        "Reference": [ref("#ID1", d1, True), ref("#ID2", d2, True)]}},
+        {"SignedInfo": {"CanonicalizationMethod": c14n, "SignatureMethod": method,
+                        "Reference": [ref("#signedMeteringData", d2, True)]}},
+    ]  # fmt: skip
 
 
 def main() -> int:

@@ -26,4 +26,7 @@ def load_signed_element_vectors() -> list[tuple[str, str, dict[str, Any], str, b
     """Like `load_vectors` for the signed elements, with whether Josev sent an EXI fragment
     (a local element) or an EXI document (an element also declared globally)."""
     doc = json.loads((VECTOR_DIR / "josev_fragments.json").read_text())
-    return [(v["name"], doc["namespace"], v["json"], v["exi_hex"], v["fragment"]) for v in doc["vectors"]]
+    return [
+        (v["name"], v.get("namespace", doc["namespace"]), v["json"], v["exi_hex"], v["fragment"])
+        for v in doc["vectors"]
+    ]

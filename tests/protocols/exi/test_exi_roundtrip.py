@@ -10,6 +10,7 @@ from bidicharge.protocols.exi import (
     DEFAULT_CODEC,
     NS_AC,
     NS_COMMON_MESSAGES,
+    NS_XMLDSIG,
     SCHEMA_NAMESPACES,
     decode,
     decode_element,
@@ -73,18 +74,18 @@ def test_discharge_command_survives_the_wire() -> None:
 
 
 SIGNED_ELEMENTS = [
-    "PnC_AReqAuthorizationMode",
-    "OEMProvisioningCertificateChain",
-    "SignedMeteringData",
-    "SignedInfo",
+    (NS_COMMON_MESSAGES, "PnC_AReqAuthorizationMode"),
+    (NS_COMMON_MESSAGES, "OEMProvisioningCertificateChain"),
+    (NS_COMMON_MESSAGES, "SignedMeteringData"),
+    (NS_XMLDSIG, "SignedInfo"),
 ]
 
 
-@pytest.mark.parametrize("element", SIGNED_ELEMENTS)
+@pytest.mark.parametrize(("namespace", "element"), SIGNED_ELEMENTS)
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_fragment_decode_inverts_encode(element: str, data: st.DataObject) -> None:
-    grammar = DEFAULT_CODEC.fragment_grammar(NS_COMMON_MESSAGES, element)
+def test_fragment_decode_inverts_encode(namespace: str, element: str, data: st.DataObject) -> None:
+    grammar = DEFAULT_CODEC.fragment_grammar(namespace, element)
     message = _draw_message(data, grammar)
-    encoded = encode_fragment(message, NS_COMMON_MESSAGES, element=element)
-    assert decode_element(encoded, NS_COMMON_MESSAGES, fragment=True) == (element, message)
+    encoded = encode_fragment(message, namespace, element=element)
+    assert decode_element(encoded, namespace, fragment=True) == (element, message)

@@ -32,6 +32,7 @@ NS_AC = "urn:iso:std:iso:15118:-20:AC"
 NS_DC = "urn:iso:std:iso:15118:-20:DC"
 NS_WPT = "urn:iso:std:iso:15118:-20:WPT"
 NS_ACDP = "urn:iso:std:iso:15118:-20:ACDP"
+NS_XMLDSIG = "http://www.w3.org/2000/09/xmldsig#"
 
 
 class _DocGrammar:
@@ -72,6 +73,7 @@ _NAMESPACE_OF_MODULE = {
     "dc": NS_DC,
     "wpt": NS_WPT,
     "acdp": NS_ACDP,
+    "xmldsig": NS_XMLDSIG,
 }
 
 
