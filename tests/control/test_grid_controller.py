@@ -191,6 +191,27 @@ def test_release_after_recovery_with_hysteresis() -> None:
     assert solve_fast(grid, released).transformer_loading_pct < 90
 
 
+def test_partial_recovery_releases_some_and_raises_the_next_limit() -> None:
+    grid = dorfnetz()
+    units, obs = evening(grid, 2_000, charging_homes(grid))
+    d = run(grid, units, obs, ControllerState(), EVENING_S)
+    dimmed = {c.unit_id: c.limit_W for c in d.commands}
+    finished = {u.unit_id for u in units if u.unit_id not in dimmed}
+    finished = set(sorted(finished)[:10])  # 10 of the undimmed cars are full
+    unit_power = {u.unit_id: 0.0 if u.unit_id in finished else dimmed.get(u.unit_id, 11_000.0) for u in units}
+    homes = {h: 2_000.0 for h in grid.household_ids}
+    for u in units:
+        homes[u.household_id] += unit_power[u.unit_id]
+    d2 = run(
+        grid, units, Observation(household_power_W=homes, unit_power_W=unit_power), d.state, EVENING_S + 960
+    )
+
+    assert d2.releases and len(d2.releases) < len(dimmed)
+    raised = [c for c in d2.commands if c.unit_id in dimmed]
+    assert raised and all(c.limit_W >= dimmed[c.unit_id] + 1_000 for c in raised)
+    assert d2.planned.transformer_loading_pct < 90  # released and raised units at their demand/limit
+
+
 def test_no_release_before_the_hold_time() -> None:
     grid = dorfnetz()
     units, obs = evening(grid, 2_000, charging_homes(grid))
@@ -231,6 +252,25 @@ def test_forecast_violation_triggers_dimming_before_the_limit_is_crossed() -> No
     assert d.measured.transformer_loading_pct < 100
     assert any(v.forecast and v.kind is ViolationKind.TRANSFORMER_OVERLOAD for v in d.violations)
     assert d.commands
+
+
+def test_an_external_forecast_replaces_the_trend() -> None:
+    grid = dorfnetz()
+    ev_homes = charging_homes(grid)
+    units = [wallbox(h) for h in ev_homes]
+    _, quiet = evening(grid, 2_000, ev_homes[:4])
+    _, coming = evening(grid, 2_000, ev_homes)
+    told = Observation(
+        household_power_W=quiet.household_power_W,
+        unit_power_W=quiet.unit_power_W,
+        forecast_household_power_W=coming.household_power_W,
+    )
+    d = decide(grid, units, ControllerConfig(), ControllerState(), told, 0.0)
+    assert d.measured.transformer_loading_pct < 50
+    assert any(v.forecast for v in d.violations)
+    # only the 4 cars already charging can be dimmed now; each keeps its 4.2 kW
+    assert {c.unit_id for c in d.commands} <= {UnitId(f"ev-{h}") for h in ev_homes[:4]}
+    assert all(c.limit_W >= 4_200 for c in d.commands)
 
 
 def test_feed_in_overvoltage_is_reported_not_dimmed() -> None:

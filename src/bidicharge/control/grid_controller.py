@@ -87,6 +87,9 @@ class ControllerConfig:
     release_line_pct: float = 90.0
     release_v_min_pu: float = 0.92
     min_hold_s: float = 900.0
+    """A unit stays dimmed at least this long, and its limit is raised at most this often."""
+    raise_step_W: float = 1000.0
+    """Raise a limit only by at least this much (fewer commands on the CLS channel)."""
     command_duration_s: float = 3600.0
     renew_before_s: float = 300.0
     forecast_trend_weight: float = 0.5
@@ -180,6 +183,8 @@ class Observation:
     household_power_W: Mapping[HouseholdId, float]
     unit_power_W: Mapping[UnitId, float]
     unit_demand_W: Mapping[UnitId, float] = field(default_factory=dict)
+    forecast_household_power_W: Mapping[HouseholdId, float] | None = None
+    """Next cycle's powers from an external forecast; without it: persistence plus a damped trend."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -354,7 +359,10 @@ def decide(
     hh_index = {h: i for i, h in enumerate(grid.household_ids)}
     measured = np.array([observation.household_power_W.get(h, 0.0) for h in grid.household_ids])
     forecast = measured.copy()
-    if state.previous_household_power_W is not None:
+    if observation.forecast_household_power_W is not None:
+        given = observation.forecast_household_power_W
+        forecast = np.array([given.get(h, measured[i]) for i, h in enumerate(grid.household_ids)])
+    elif state.previous_household_power_W is not None:
         prev = np.array([state.previous_household_power_W.get(h, 0.0) for h in grid.household_ids])
         forecast = measured + config.forecast_trend_weight * (measured - prev)
     unit_home = np.array([hh_index[u.household_id] for u in units], dtype=np.intp)
@@ -393,10 +401,12 @@ def decide(
         )
     _learn_demand(book.active, units, unit_power, observation)
     if not violations and not book.commands:
-        released = _release(plan, units, book.active, config, now_s)
+        released, raised = _release(plan, units, book.active, config, now_s)
         for i in released:
             book.release(units[i])
-        if released:
+        for i, limit_W in raised.items():
+            book.dim(units[i], limit_W, book.active[units[i].unit_id].demand_W)
+        if released or raised:
             planned = _solve(grid, [plan.powers()])[0]
     book.renew_expiring({u.unit_id: u for u in units})
 
@@ -530,20 +540,53 @@ def _dim_loop(plan: _Plan, config: ControllerConfig) -> tuple[GridResult, list[U
     return result, unresolved, changed
 
 
+def _below_release(r: GridResult, config: ControllerConfig) -> bool:
+    return (
+        r.transformer_loading_pct < config.release_transformer_pct
+        and r.max_line_loading_pct < config.release_line_pct
+        and r.vmin_pu >= config.release_v_min_pu
+    )
+
+
+def _over_release_W(plan: _Plan, r: GridResult, i: int, config: ControllerConfig) -> float:
+    """How many W less unit ``i`` must draw to bring ``r`` below the release thresholds (linear)."""
+    grid = plan.grid
+    home = plan.unit_home[i : i + 1]
+    needed = (r.transformer_loading_pct - config.release_transformer_pct) / 100.0 * grid.transformer_rating_VA
+    over = np.flatnonzero(r.line_loading_pct >= config.release_line_pct)
+    if over.size:
+        share = grid.line_share()[over][:, home[0]]
+        rating_VA = math.sqrt(3.0) * 400.0 * grid.line_rating_A[over]
+        with np.errstate(divide="ignore"):
+            per_line = (r.line_loading_pct[over] - config.release_line_pct) / 100.0 * rating_VA / share
+        needed = max(needed, float(per_line.max()))
+    if r.vmin_pu < config.release_v_min_pu:
+        bus = int(np.argmin(r.bus_voltage_pu))
+        sens = -float(grid.voltage_sensitivity_pu_per_W()[bus, home[0]])
+        needed = max(needed, (config.release_v_min_pu - r.vmin_pu) / sens if sens > 0 else math.inf)
+    return needed
+
+
 def _release(
     plan: _Plan,
     units: Sequence[ControllableUnit],
     active: dict[UnitId, ActiveDimming],
     config: ControllerConfig,
     now_s: float,
-) -> list[int]:
-    """Units to release now, longest-dimmed first, while the grid stays below the release thresholds."""
+) -> tuple[list[int], dict[int, float]]:
+    """Units to release now (longest-dimmed first) and units whose limit can be raised.
+
+    A unit is released when the grid with it back at its demand stays below the release
+    thresholds; otherwise its limit is raised as far as the thresholds allow, if by at least
+    ``raise_step_W`` and at most once per ``min_hold_s`` — dimming only as far as necessary.
+    """
     index = {u.unit_id: i for i, u in enumerate(units)}
     candidates = sorted(
         (a for a in active.values() if now_s - a.since_s >= config.min_hold_s and a.unit_id in index),
         key=lambda a: (a.since_s, a.unit_id),
     )
     released: list[int] = []
+    raised: dict[int, float] = {}
     for a in candidates:
         i = index[a.unit_id]
         saved_limit, saved_power, saved_base = plan.limit_W[i], plan.unit_power_W[i], plan.base_W.copy()
@@ -552,13 +595,18 @@ def _release(
         plan.limit_W[i] = math.inf
         plan.unit_power_W[i] = max(plan.unit_power_W[i], a.demand_W)
         r = _solve(plan.grid, [plan.powers()])[0]
-        ok = (
-            r.transformer_loading_pct < config.release_transformer_pct
-            and r.max_line_loading_pct < config.release_line_pct
-            and r.vmin_pu >= config.release_v_min_pu
-        )
-        if ok:
+        if _below_release(r, config):
             released.append(i)
-        else:
-            plan.limit_W[i], plan.unit_power_W[i], plan.base_W = saved_limit, saved_power, saved_base
-    return released
+            continue
+        if now_s - a.start_s >= config.min_hold_s:
+            limit = (
+                math.floor((plan.unit_power_W[i] - _over_release_W(plan, r, i, config)) / LIMIT_STEP_W)
+                * LIMIT_STEP_W
+            )
+            if limit >= saved_limit + config.raise_step_W:
+                plan.limit_W[i] = limit
+                if _below_release(_solve(plan.grid, [plan.powers()])[0], config):
+                    raised[i] = float(limit)
+                    continue
+        plan.limit_W[i], plan.unit_power_W[i], plan.base_W = saved_limit, saved_power, saved_base
+    return released, raised
