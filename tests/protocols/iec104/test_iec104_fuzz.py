@@ -26,6 +26,8 @@ def outstation() -> ControlledStation:
     db.add_monitor(1002, TypeId.M_SP_TB_1)
     db.add_command(2001, TypeId.C_SE_NC_1, feedback_ioa=1001)
     db.add_command(2002, TypeId.C_SC_NA_1)
+    db.add_command(2003, TypeId.C_DC_NA_1, select_before_operate=True)
+    db.add_monitor(3002, TypeId.M_IT_NA_1, value=7)
     return ControlledStation([db], now=0.0, on_command=lambda request: True)
 
 
@@ -75,6 +77,10 @@ def test_controlling_station_survives_arbitrary_asdus(bodies: list[bytes]) -> No
 
 ELEMENT_OCTETS = {
     TypeId.C_SC_NA_1: 1,
+    TypeId.C_DC_NA_1: 1,
+    TypeId.C_DC_TA_1: 8,
+    TypeId.C_CI_NA_1: 1,
+    TypeId.M_DP_NA_1: 1,
     TypeId.C_SE_NC_1: 5,
     TypeId.C_SC_TA_1: 8,
     TypeId.C_SE_TC_1: 12,
@@ -87,9 +93,9 @@ ELEMENT_OCTETS = {
 @st.composite
 def well_formed_requests(draw: st.DrawFn) -> bytes:
     type_id = draw(st.sampled_from(sorted(ELEMENT_OCTETS)))
-    cot = draw(st.integers(0, 255))
-    ca = draw(st.sampled_from([47, 48, 0xFFFF]))
-    ioa = draw(st.sampled_from([0, 1001, 2001, 2002, 9999]))
+    cot = draw(st.sampled_from([6, 8, 6 | 0x80]) | st.integers(0, 255))  # mostly (de)activations
+    ca = draw(st.sampled_from([47, 47, 48, 0xFFFF]))
+    ioa = draw(st.sampled_from([0, 1001, 2001, 2002, 2003, 9999]))
     element = draw(st.binary(min_size=ELEMENT_OCTETS[type_id], max_size=ELEMENT_OCTETS[type_id]))
     return bytes((type_id, 1, cot, 0)) + ca.to_bytes(2, "little") + ioa.to_bytes(3, "little") + element
 

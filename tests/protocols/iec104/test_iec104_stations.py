@@ -18,6 +18,7 @@ from bidicharge.protocols.iec104 import (
     ControlledStation,
     ControllingStation,
     Cp56Time2a,
+    DoublePointState,
     IFrame,
     InitCause,
     LocalProtocolError,
@@ -518,3 +519,95 @@ def test_every_command_gets_exactly_one_answer_whatever_the_segmentation(
     expected = [(ioa, abs(v) <= 10_000.0 if ioa == 2001 else None) for ioa, v in sent]
     assert answers == expected
     assert master.started and outstation.started
+
+
+def plant_database() -> PointDatabase:
+    """A power plant: breaker as a double point, energy counters, a breaker command."""
+    db = PointDatabase(CA)
+    db.add_monitor(3001, TypeId.M_DP_NA_1, value=DoublePointState.ON)  # grid breaker
+    db.add_monitor(3002, TypeId.M_IT_NA_1, value=12_345_678)  # export energy, Wh
+    db.add_monitor(3003, TypeId.M_IT_TB_1, value=42, group=2)  # a counter of group 2
+    db.add_command(4001, TypeId.C_DC_NA_1, feedback_ioa=3001)
+    return db
+
+
+def test_station_interrogation_reports_double_points_but_not_counters() -> None:
+    master = ControllingStation(now=0.0)
+    outstation = ControlledStation([plant_database()], now=0.0)
+    master.start(now=0.0)
+    exchange(master, outstation, now=0.0)
+    reports = [(e.ioa, e.type_id, e.value) for e in master.events() if isinstance(e, PointReported)]
+    assert reports == [(3001, TypeId.M_DP_NA_1, DoublePointState.ON)]
+
+
+@pytest.mark.parametrize(
+    ("request_", "expected"),
+    [
+        (
+            5,
+            [
+                (3002, 12_345_678, Cause.REQUESTED_BY_GENERAL_COUNTER),
+                (3003, 42, Cause.REQUESTED_BY_GENERAL_COUNTER),
+            ],
+        ),
+        (2, [(3003, 42, Cause.REQUESTED_BY_GROUP_2_COUNTER)]),
+    ],
+)
+def test_counter_interrogation_reads_the_integrated_totals(
+    request_: int, expected: list[tuple[int, int, Cause]]
+) -> None:
+    master, outstation = pair(databases=[plant_database()])
+    list(master.events())
+    master.counter_interrogate(CA, request=request_, now=1.0)
+    exchange(master, outstation, now=1.0)
+    events = list(master.events())
+    assert events[0] == ActivationConfirmed(common_address=CA, ioa=0, type_id=TypeId.C_CI_NA_1, positive=True)
+    assert [(e.ioa, e.value, e.cause) for e in events if isinstance(e, PointReported)] == expected
+    assert events[-1] == ActivationTerminated(common_address=CA, ioa=0, type_id=TypeId.C_CI_NA_1)
+
+
+def test_counter_freeze_is_confirmed_without_readings() -> None:
+    master, outstation = pair(databases=[plant_database()])
+    list(master.events())
+    master.counter_interrogate(CA, freeze=1, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert not any(isinstance(e, PointReported) for e in master.events())
+
+
+def test_double_command_opens_the_breaker_and_reports_the_double_point() -> None:
+    pool = Pool()
+    master, outstation = pair(databases=[plant_database()], pool=pool)
+    list(master.events())
+    master.send_double_command(CA, 4001, False, now=1.0)
+    exchange(master, outstation, now=1.0)
+    reports = [(e.ioa, e.value, e.cause) for e in master.events() if isinstance(e, PointReported)]
+    assert reports == [(3001, DoublePointState.OFF, Cause.RETURN_INFO_REMOTE)]
+    assert pool.requests[-1].type_id is TypeId.C_DC_NA_1 and pool.requests[-1].value is False
+
+
+def test_double_command_with_a_forbidden_state_is_confirmed_negatively() -> None:
+    pool = Pool()
+    master, outstation = pair(databases=[plant_database()], pool=pool)
+    list(master.events())
+    raw = (
+        bytes((TypeId.C_DC_NA_1, 1, Cause.ACTIVATION, 0, CA, 0))
+        + (4001).to_bytes(3, "little")
+        + bytes((0x03,))
+    )
+    master.link.send_asdu(raw, now=1.0)
+    exchange(master, outstation, now=1.0)
+    assert [e.positive for e in master.events() if isinstance(e, ActivationConfirmed)] == [False]
+    assert pool.requests == []
+
+
+def test_clock_sync_with_an_impossible_time_is_confirmed_as_received() -> None:
+    master, outstation = pair()
+    list(master.events())
+    bad_time = bytes((0x10, 0x27, 0x3B, 0x17, 0x1F, 0x0F, 0x7F))  # month 15, year 127
+    request = bytes((TypeId.C_CS_NA_1, 1, Cause.ACTIVATION, 0, CA, 0, 0, 0, 0)) + bad_time
+    master.link.send_asdu(request, now=1.0)
+    trace = exchange(master, outstation, now=1.0)
+    (answer,) = [f.asdu for d, f in trace if d == "b>a" and isinstance(f, IFrame)]
+    assert answer == request[:2] + bytes((Cause.ACTIVATION_CON,)) + request[3:]
+    (sync,) = [e for e in outstation.events() if isinstance(e, ClockSyncReceived)]
+    assert (sync.time.month, sync.time.year) == (15, 127)  # handed on as received; the application judges

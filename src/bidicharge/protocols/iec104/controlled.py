@@ -2,9 +2,10 @@
 
 It answers from point databases (one per common address):
 
-* station interrogation C_IC_NA_1 (101 7.4.5): activation confirmation (cause 7), every
-  monitor point with cause 20, activation termination (cause 10);
-* commands C_SC_NA_1/C_SC_TA_1/C_SE_NC_1/C_SE_TC_1 (101 7.4.4): the application's
+* station and group interrogation C_IC_NA_1 (101 7.4.5) and counter interrogation
+  C_CI_NA_1 (7.4.6): activation confirmation (cause 7), the points (see
+  :mod:`.interrogation`), activation termination (cause 10);
+* commands C_SC, C_DC, C_SE (with and without time tag, 101 7.4.4): the application's
   handler decides; accepted -> cause 7, the feedback point with cause 11, cause 10;
   refused -> cause 7 with P/N = 1. A select (S/E = 1) is confirmed, not executed;
 * clock synchronisation C_CS_NA_1 (101 7.4.3): confirmed, handed to the application;
@@ -18,13 +19,13 @@ M_EI_NA_1 (101 7.4.1), after which the controlling station interrogates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final
 
-from .asdu import Asdu, decode_asdu, mirror
+from .asdu import PN_BIT, TEST_BIT, Asdu, decode_asdu, mirror
 from .codes import (
     COMMAND_TYPES,
     GLOBAL_COMMON_ADDRESS,
     QOI_STATION,
+    SYSTEM_COMMAND_TYPES,
     Cause,
     InitCause,
     Quality,
@@ -43,18 +44,19 @@ from .events import (
     InterrogationAnswered,
     LinkClosed,
 )
+from .interrogation import RQT_GENERAL, counter_answer, interrogation_answer, monitor_object, reported_type
 from .link import ApciParameters, Role
 from .objects import (
     ClockSync,
+    CounterInterrogation,
+    DoubleCommand,
+    DoublePointState,
     EndOfInitialisation,
-    InformationObject,
     Interrogation,
-    MeasuredFloat,
     SetpointFloat,
     SingleCommand,
-    SinglePoint,
 )
-from .points import COMMAND_POINT_TYPES, MONITOR_POINT_TYPES, MonitorPoint, PointDatabase
+from .points import COMMAND_POINT_TYPES, MonitorPoint, PointDatabase
 from .station import Station, Tracer
 
 #: Decides a command: True executes (confirmation, return information, termination), False
@@ -62,20 +64,10 @@ from .station import Station, Tracer
 #: actual value, put it in the database with ``PointDatabase.set`` (a feedback point added
 #: with ``autoreturn=False``), not through ``update``, so it follows the confirmation.
 CommandHandler = Callable[[CommandRequest], bool]
-#: Objects per interrogation ASDU: 15 floats (3 + 5 octets each) fit the 249 octets.
-GI_OBJECTS_PER_ASDU: Final = 15
 
 
 def _refuse_all(request: CommandRequest) -> bool:
     return False
-
-
-def monitor_object(point: MonitorPoint, type_id: TypeId) -> InformationObject:
-    """The information object that reports ``point`` as ``type_id``."""
-    time = point.time if type_id in (TypeId.M_SP_TB_1, TypeId.M_ME_TF_1) else None
-    if type_id in (TypeId.M_SP_NA_1, TypeId.M_SP_TB_1):
-        return SinglePoint(ioa=point.ioa, value=bool(point.value), quality=point.quality, time=time)
-    return MeasuredFloat(ioa=point.ioa, value=float(point.value), quality=point.quality, time=time)
 
 
 class ControlledStation(Station[ControlledEvent]):
@@ -106,6 +98,7 @@ class ControlledStation(Station[ControlledEvent]):
         # parameter; 101 leaves its value to the system) on this connection only.
         self.select_timeout_s = select_timeout_s
         self._selections: dict[tuple[int, int], float] = {}  # (CA, IOA) -> selected at
+        self._request = b""  # octets of the ASDU being answered
 
     # --- intents ---------------------------------------------------------------------
 
@@ -135,7 +128,7 @@ class ControlledStation(Station[ControlledEvent]):
         """Send points as they are in the database, in their own type (periodic by default)."""
         for point in points:
             # A time-tagged point that never got a time travels without one.
-            type_id = MONITOR_POINT_TYPES[point.type_id] if point.time is None else point.type_id
+            type_id = reported_type(point, with_time=True)
             asdu = Asdu(
                 type_id=type_id,
                 cause=cause,
@@ -165,6 +158,7 @@ class ControlledStation(Station[ControlledEvent]):
             self._end_of_initialisation = None
 
     def _on_asdu(self, raw: bytes, now: float) -> None:
+        self._request = raw
         try:
             asdu = decode_asdu(raw)
             self._dispatch(asdu, raw, now)
@@ -181,7 +175,7 @@ class ControlledStation(Station[ControlledEvent]):
         return RemoteProtocolError(reason, wire_answer=mirror(raw, cause))
 
     def _dispatch(self, asdu: Asdu, raw: bytes, now: float) -> None:
-        if asdu.type_id not in COMMAND_TYPES and asdu.type_id not in (TypeId.C_IC_NA_1, TypeId.C_CS_NA_1):
+        if asdu.type_id not in COMMAND_TYPES and asdu.type_id not in SYSTEM_COMMAND_TYPES:
             raise self._reject(
                 raw, Cause.UNKNOWN_TYPE_ID, f"{asdu.type_id.name} is not a control-direction type"
             )
@@ -189,10 +183,7 @@ class ControlledStation(Station[ControlledEvent]):
             raise self._reject(
                 raw, Cause.UNKNOWN_CAUSE, f"cause {asdu.cause.name} not valid for {asdu.type_id.name}"
             )
-        broadcast = asdu.common_address == GLOBAL_COMMON_ADDRESS and asdu.type_id in (
-            TypeId.C_IC_NA_1,
-            TypeId.C_CS_NA_1,
-        )
+        broadcast = asdu.common_address == GLOBAL_COMMON_ADDRESS and asdu.type_id in SYSTEM_COMMAND_TYPES
         if asdu.common_address not in self.databases and not broadcast:
             raise self._reject(
                 raw, Cause.UNKNOWN_COMMON_ADDRESS, f"unknown common address {asdu.common_address}"
@@ -201,6 +192,9 @@ class ControlledStation(Station[ControlledEvent]):
         if asdu.type_id is TypeId.C_IC_NA_1:
             for ca in targets:
                 self._interrogate(asdu, ca, now)
+        elif asdu.type_id is TypeId.C_CI_NA_1:
+            for ca in targets:
+                self._counter_interrogate(asdu, ca, now)
         elif asdu.type_id is TypeId.C_CS_NA_1:
             self._clock_sync(asdu, raw, targets, now)
         else:
@@ -209,20 +203,18 @@ class ControlledStation(Station[ControlledEvent]):
     def _confirm(
         self, asdu: Asdu, ca: int, now: float, *, positive: bool, cause: Cause | None = None
     ) -> None:
+        """Answer the request being handled: its own octets with a new cause, P/N and CA.
+
+        Confirmations and terminations repeat the request's information objects (101
+        7.4.4); echoing the received octets also echoes fields we would not encode
+        ourselves (an invalid time tag, a forbidden DCS) instead of failing on them.
+        """
         if cause is None:
             cause = Cause.ACTIVATION_CON if asdu.cause is Cause.ACTIVATION else Cause.DEACTIVATION_CON
-        self._send(
-            Asdu(
-                type_id=asdu.type_id,
-                cause=cause,
-                negative=not positive,
-                test=asdu.test,  # answers keep the T bit of the request (101 7.2.3)
-                originator=asdu.originator,
-                common_address=ca,
-                objects=asdu.objects,
-            ),
-            now,
-        )
+        answer = bytearray(self._request)
+        answer[2] = (self._request[2] & TEST_BIT) | (0 if positive else PN_BIT) | int(cause)
+        answer[4:6] = ca.to_bytes(2, "little")
+        self._send_raw(bytes(answer), now)
 
     def _interrogate(self, asdu: Asdu, ca: int, now: float) -> None:
         request = asdu.objects[0]
@@ -233,35 +225,37 @@ class ControlledStation(Station[ControlledEvent]):
             self._confirm(asdu, ca, now, positive=False)
             return
         self._confirm(asdu, ca, now, positive=True)
-        count = self._send_interrogated(ca, qoi, asdu.originator, now)
+        answer = interrogation_answer(
+            self.databases[ca].monitor_points(),
+            qoi=qoi,
+            ca=ca,
+            originator=asdu.originator,
+            with_time=self.interrogation_with_time,
+        )
+        for data in answer:
+            self._send(data, now)
         self._confirm(asdu, ca, now, positive=True, cause=Cause.ACTIVATION_TERMINATION)
+        count = sum(len(data.objects) for data in answer)
         self._events.append(InterrogationAnswered(common_address=ca, qualifier=qoi, objects=count))
 
-    def _send_interrogated(self, ca: int, qoi: int, originator: int, now: float) -> int:
-        group = qoi - QOI_STATION
-        by_type: dict[TypeId, list[InformationObject]] = {}
-        for point in self.databases[ca].monitor_points():
-            if group and point.group != group:
-                continue
-            with_time = self.interrogation_with_time and point.time is not None
-            gi_type = point.type_id if with_time else MONITOR_POINT_TYPES[point.type_id]
-            by_type.setdefault(gi_type, []).append(monitor_object(point, gi_type))
-        count = 0
-        for type_id, objects in by_type.items():
-            for start in range(0, len(objects), GI_OBJECTS_PER_ASDU):
-                chunk = tuple(objects[start : start + GI_OBJECTS_PER_ASDU])
-                self._send(
-                    Asdu(
-                        type_id=type_id,
-                        cause=Cause(qoi),  # 20 station, 21..36 group 1..16: the same numbers
-                        originator=originator,
-                        common_address=ca,
-                        objects=chunk,
-                    ),
-                    now,
-                )
-                count += len(chunk)
-        return count
+    def _counter_interrogate(self, asdu: Asdu, ca: int, now: float) -> None:
+        request = asdu.objects[0]
+        assert isinstance(request, CounterInterrogation)
+        if asdu.cause is Cause.DEACTIVATION or not 1 <= request.request <= RQT_GENERAL:
+            self._confirm(asdu, ca, now, positive=False)
+            return
+        self._confirm(asdu, ca, now, positive=True)
+        answer: list[Asdu] = []
+        if request.freeze == 0:  # read; freeze/reset commands get no data (module docstring)
+            answer = counter_answer(
+                self.databases[ca].monitor_points(),
+                request=request.request,
+                ca=ca,
+                originator=asdu.originator,
+            )
+        for data in answer:
+            self._send(data, now)
+        self._confirm(asdu, ca, now, positive=True, cause=Cause.ACTIVATION_TERMINATION)
 
     def _clock_sync(self, asdu: Asdu, raw: bytes, targets: list[int], now: float) -> None:
         request = asdu.objects[0]
@@ -277,7 +271,7 @@ class ControlledStation(Station[ControlledEvent]):
         if len(asdu.objects) != 1 or asdu.sequence:
             raise self._reject(raw, Cause.UNKNOWN_IOA, "a command carries exactly one information object")
         obj = asdu.objects[0]
-        assert isinstance(obj, SingleCommand | SetpointFloat)
+        assert isinstance(obj, SingleCommand | DoubleCommand | SetpointFloat)
         point = self.databases[ca].command(obj.ioa)
         if point is None:
             raise self._reject(raw, Cause.UNKNOWN_IOA, f"no command point {obj.ioa} at common address {ca}")
@@ -293,7 +287,16 @@ class ControlledStation(Station[ControlledEvent]):
             )
             self._confirm(asdu, ca, now, positive=False)
             return
-        value: float | bool = obj.on if isinstance(obj, SingleCommand) else obj.value
+        value: float | bool
+        if isinstance(obj, SingleCommand):
+            value = obj.on
+        elif isinstance(obj, DoubleCommand):
+            if obj.state not in (DoublePointState.OFF, DoublePointState.ON):
+                self._confirm(asdu, ca, now, positive=False)  # DCS 0 and 3 are not permitted (7.2.6.16)
+                return
+            value = obj.state is DoublePointState.ON
+        else:
+            value = obj.value
         request = CommandRequest(
             common_address=ca,
             ioa=obj.ioa,

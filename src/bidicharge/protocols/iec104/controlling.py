@@ -14,7 +14,7 @@ application's call (IEC 104 has no command timeout of its own; t1 guards the lin
 from __future__ import annotations
 
 from .asdu import Asdu, decode_asdu
-from .codes import GLOBAL_COMMON_ADDRESS, MONITOR_TYPES, QOI_STATION, Cause, TypeId
+from .codes import GLOBAL_COMMON_ADDRESS, MONITOR_TYPES, QOI_STATION, Cause, Quality, TypeId
 from .cp56time import Cp56Time2a
 from .errors import RemoteProtocolError
 from .events import (
@@ -32,8 +32,13 @@ from .events import (
 from .link import ApciParameters, Role
 from .objects import (
     ClockSync,
+    CounterInterrogation,
+    DoubleCommand,
+    DoublePoint,
+    DoublePointState,
     EndOfInitialisation,
     InformationObject,
+    IntegratedTotal,
     Interrogation,
     MeasuredFloat,
     SetpointFloat,
@@ -112,6 +117,30 @@ class ControllingStation(Station[ControllingEvent]):
         obj = SingleCommand(ioa=ioa, on=on, select=select, qualifier=qualifier, time=time)
         self._command(TypeId.C_SC_NA_1 if time is None else TypeId.C_SC_TA_1, common_address, obj, now)
 
+    def send_double_command(
+        self,
+        common_address: int,
+        ioa: int,
+        on: bool,
+        *,
+        now: float,
+        time: Cp56Time2a | None = None,
+        select: bool = False,
+        qualifier: int = 0,
+    ) -> None:
+        """C_DC_NA_1 (DCS 2 on, 1 off), or C_DC_TA_1 when ``time`` is given."""
+        state = DoublePointState.ON if on else DoublePointState.OFF
+        obj = DoubleCommand(ioa=ioa, state=state, select=select, qualifier=qualifier, time=time)
+        self._command(TypeId.C_DC_NA_1 if time is None else TypeId.C_DC_TA_1, common_address, obj, now)
+
+    def counter_interrogate(
+        self, common_address: int, *, now: float, request: int = 5, freeze: int = 0
+    ) -> None:
+        """C_CI_NA_1: RQT 5 general or 1..4 group, FRZ 0 read (101 7.4.6)."""
+        self._command(
+            TypeId.C_CI_NA_1, common_address, CounterInterrogation(request=request, freeze=freeze), now
+        )
+
     def _command(self, type_id: TypeId, ca: int, obj: InformationObject, now: float) -> None:
         asdu = Asdu(
             type_id=type_id,
@@ -150,18 +179,7 @@ class ControllingStation(Station[ControllingEvent]):
                 self.interrogate(ca, now=now)
         elif asdu.type_id in MONITOR_TYPES:
             for obj in asdu.objects:
-                assert isinstance(obj, SinglePoint | MeasuredFloat)
-                self._events.append(
-                    PointReported(
-                        common_address=ca,
-                        ioa=obj.ioa,
-                        type_id=asdu.type_id,
-                        value=obj.value,
-                        quality=obj.quality,
-                        time=obj.time,
-                        cause=asdu.cause,
-                    )
-                )
+                self._events.append(_report(obj, asdu))
         elif asdu.cause in _REJECTIONS:
             ioa = asdu.objects[0].ioa
             if asdu.type_id is TypeId.C_IC_NA_1:
@@ -189,3 +207,24 @@ class ControllingStation(Station[ControllingEvent]):
             )
         else:
             self._events.append(UnexpectedAsdu(reason=f"{asdu.type_id.name} with cause {asdu.cause.name}"))
+
+
+def _report(obj: InformationObject, asdu: Asdu) -> PointReported:
+    value: float | bool | int
+    quality = Quality.GOOD
+    if isinstance(obj, SinglePoint | MeasuredFloat):
+        value, quality = obj.value, obj.quality
+    elif isinstance(obj, DoublePoint):
+        value, quality = obj.state, obj.quality
+    else:
+        assert isinstance(obj, IntegratedTotal)
+        value, quality = obj.counter, (Quality.INVALID if obj.invalid else Quality.GOOD)
+    return PointReported(
+        common_address=asdu.common_address,
+        ioa=obj.ioa,
+        type_id=asdu.type_id,
+        value=value,
+        quality=quality,
+        time=getattr(obj, "time", None),
+        cause=asdu.cause,
+    )

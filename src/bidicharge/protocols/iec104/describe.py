@@ -13,8 +13,12 @@ from .codes import Cause
 from .errors import RemoteProtocolError
 from .objects import (
     ClockSync,
+    CounterInterrogation,
+    DoubleCommand,
+    DoublePoint,
     EndOfInitialisation,
     InformationObject,
+    IntegratedTotal,
     Interrogation,
     MeasuredFloat,
     SetpointFloat,
@@ -38,6 +42,7 @@ _CAUSE_ABBREVIATIONS: Final = {
     Cause.RETURN_INFO_REMOTE: "retrem",
     Cause.RETURN_INFO_LOCAL: "retloc",
     Cause.INTERROGATED_BY_STATION: "inrogen",
+    Cause.REQUESTED_BY_GENERAL_COUNTER: "reqcogen",
     Cause.UNKNOWN_TYPE_ID: "unknown type",
     Cause.UNKNOWN_CAUSE: "unknown cause",
     Cause.UNKNOWN_COMMON_ADDRESS: "unknown CA",
@@ -53,6 +58,14 @@ def _object(obj: InformationObject) -> str:
         return f"{obj.ioa}={obj.value:g}" + (" select" if obj.select else "")
     if isinstance(obj, SingleCommand):
         return f"{obj.ioa}={'on' if obj.on else 'off'}" + (" select" if obj.select else "")
+    if isinstance(obj, DoublePoint):
+        return f"{obj.ioa}={obj.state.name}" + (f"[{obj.quality.name}]" if obj.quality else "")
+    if isinstance(obj, DoubleCommand):
+        return f"{obj.ioa}={obj.state.name}" + (" select" if obj.select else "")
+    if isinstance(obj, IntegratedTotal):
+        return f"{obj.ioa}={obj.counter}" + ("[INVALID]" if obj.invalid else "")
+    if isinstance(obj, CounterInterrogation):
+        return f"RQT={obj.request} FRZ={obj.freeze}"
     if isinstance(obj, Interrogation):
         return f"QOI={obj.qualifier}"
     if isinstance(obj, ClockSync):

@@ -18,7 +18,7 @@ class CommandRequest:
     common_address: int
     ioa: int
     type_id: TypeId
-    value: float | bool  # set-point value, or the single command's state (True = on)
+    value: float | bool  # set-point value, or the single/double command's state (True = on)
     select: bool  # S/E: True = select only, False = execute
     qualifier: int  # QU of a single command, QL of a set-point
     time: Cp56Time2a | None
@@ -65,7 +65,7 @@ class PointReported:
     common_address: int
     ioa: int
     type_id: TypeId
-    value: float | bool
+    value: float | bool | int  # int: DoublePointState of a double point, reading of a counter
     quality: Quality
     time: Cp56Time2a | None
     cause: Cause

@@ -1,7 +1,7 @@
 """The point database of a controlled station (one common address, IEC 60870-5-101 7.2.4).
 
 Monitor points hold the last value of an information object (a measured value, a
-single point); command points say which commands the station executes, and which
+single or double point, a counter reading); command points say which commands the station executes, and which
 monitor point returns the result with cause 11 (101 7.4.4: "return information caused
 by a remote command"). The database is plain data: setting a value reports nothing,
 the station (:class:`~.controlled.ControlledStation`) decides what goes on the wire.
@@ -16,33 +16,63 @@ from typing import Final
 from .codes import Quality, TypeId
 from .cp56time import Cp56Time2a
 from .errors import LocalProtocolError
+from .objects import DoublePointState
 
 #: Monitor types a point may have, and the type used for it in an interrogation
 #: answer (interrogated data travels without time tag, 101 7.4.5 / 104 clause 8).
 MONITOR_POINT_TYPES: Final = {
     TypeId.M_SP_NA_1: TypeId.M_SP_NA_1,
     TypeId.M_SP_TB_1: TypeId.M_SP_NA_1,
+    TypeId.M_DP_NA_1: TypeId.M_DP_NA_1,
+    TypeId.M_DP_TB_1: TypeId.M_DP_NA_1,
     TypeId.M_ME_NC_1: TypeId.M_ME_NC_1,
     TypeId.M_ME_TF_1: TypeId.M_ME_NC_1,
+    TypeId.M_IT_NA_1: TypeId.M_IT_NA_1,
+    TypeId.M_IT_TB_1: TypeId.M_IT_NA_1,
 }
+#: Integrated totals answer counter interrogations (101 7.4.6), not station interrogations.
+COUNTER_TYPES: Final = frozenset({TypeId.M_IT_NA_1, TypeId.M_IT_TB_1})
+SINGLE_POINT_TYPES: Final = frozenset({TypeId.M_SP_NA_1, TypeId.M_SP_TB_1})
+DOUBLE_POINT_TYPES: Final = frozenset({TypeId.M_DP_NA_1, TypeId.M_DP_TB_1})
 #: Command types a command point may have, and the twin type it also accepts.
 COMMAND_POINT_TYPES: Final = {
     TypeId.C_SC_NA_1: frozenset({TypeId.C_SC_NA_1, TypeId.C_SC_TA_1}),
     TypeId.C_SC_TA_1: frozenset({TypeId.C_SC_NA_1, TypeId.C_SC_TA_1}),
     TypeId.C_SE_NC_1: frozenset({TypeId.C_SE_NC_1, TypeId.C_SE_TC_1}),
     TypeId.C_SE_TC_1: frozenset({TypeId.C_SE_NC_1, TypeId.C_SE_TC_1}),
+    TypeId.C_DC_NA_1: frozenset({TypeId.C_DC_NA_1, TypeId.C_DC_TA_1}),
+    TypeId.C_DC_TA_1: frozenset({TypeId.C_DC_NA_1, TypeId.C_DC_TA_1}),
 }
-TIMED_TYPES: Final = frozenset({TypeId.M_SP_TB_1, TypeId.M_ME_TF_1})
+TIMED_TYPES: Final = frozenset({TypeId.M_SP_TB_1, TypeId.M_DP_TB_1, TypeId.M_ME_TF_1, TypeId.M_IT_TB_1})
+
+#: A monitor value: bool (single point), DoublePointState (double point; a bool means
+#: on/off), int (integrated total, a counter reading), float (measured value).
+PointValue = float | bool | int
+
+
+def coerce_value(type_id: TypeId, value: PointValue) -> PointValue:
+    """The value as a point of ``type_id`` holds it."""
+    if type_id in SINGLE_POINT_TYPES:
+        return bool(value)
+    if type_id in DOUBLE_POINT_TYPES:
+        if isinstance(value, bool):
+            return DoublePointState.ON if value else DoublePointState.OFF
+        return DoublePointState(int(value))
+    if type_id in COUNTER_TYPES:
+        return int(value)
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorPoint:
     ioa: int
     type_id: TypeId
-    value: float | bool
+    value: PointValue
     quality: Quality = Quality.GOOD
     time: Cp56Time2a | None = None  # time tag of the last change, for the timed types
-    group: int | None = None  # interrogation group 1..16 (QOI 21..36), besides the station interrogation
+    # interrogation group 1..16 (QOI 21..36) besides the station interrogation; for
+    # integrated totals the counter group 1..4 (RQT 1..4) besides the general request
+    group: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +99,7 @@ class PointDatabase:
         ioa: int,
         type_id: TypeId,
         *,
-        value: float | bool = 0.0,
+        value: PointValue = 0,
         quality: Quality = Quality.GOOD,
         group: int | None = None,
     ) -> MonitorPoint:
@@ -78,8 +108,9 @@ class PointDatabase:
         if group is not None and not 1 <= group <= 16:
             raise LocalProtocolError(f"interrogation group {group} out of 1..16")
         self._check_free(ioa)
-        value = bool(value) if type_id in (TypeId.M_SP_NA_1, TypeId.M_SP_TB_1) else float(value)
-        point = MonitorPoint(ioa=ioa, type_id=type_id, value=value, quality=quality, group=group)
+        point = MonitorPoint(
+            ioa=ioa, type_id=type_id, value=coerce_value(type_id, value), quality=quality, group=group
+        )
         self._monitor[ioa] = point
         return point
 
@@ -112,7 +143,7 @@ class PointDatabase:
     def set(
         self,
         ioa: int,
-        value: float | bool,
+        value: PointValue,
         *,
         quality: Quality = Quality.GOOD,
         time: Cp56Time2a | None = None,
@@ -126,8 +157,7 @@ class PointDatabase:
             ) from None
         if point.type_id in TIMED_TYPES and time is None:
             raise LocalProtocolError(f"{point.type_id.name} point {ioa} needs a time tag")
-        value = bool(value) if isinstance(point.value, bool) else float(value)
-        updated = replace(point, value=value, quality=quality, time=time)
+        updated = replace(point, value=coerce_value(point.type_id, value), quality=quality, time=time)
         self._monitor[ioa] = updated
         return updated
 
