@@ -15,7 +15,9 @@ import pytest
 from exi_vector_fixtures import load_signed_element_vectors, load_vectors
 
 from bidicharge.protocols.exi import (
+    DEFAULT_CODEC,
     NS_COMMON_MESSAGES,
+    NS_XMLDSIG,
     decode,
     decode_element,
     encode,
@@ -65,7 +67,7 @@ def test_signed_elements_match_josev(
 
 def test_vectors_cover_every_request_and_response() -> None:
     """Every message of the schema sets Josev's jar can encode (it has no WPT/ACDP grammar)."""
-    from bidicharge.protocols.exi import DEFAULT_CODEC, NS_AC, NS_APP_PROTOCOL, NS_DC
+    from bidicharge.protocols.exi import NS_AC, NS_APP_PROTOCOL, NS_DC
 
     messages = {
         local
@@ -87,3 +89,41 @@ def test_session_setup_req_matches_the_libcbv2g_vector() -> None:
     )
     assert encode(message) == expected
     assert decode(expected, NS_COMMON_MESSAGES) == message
+
+
+@pytest.mark.parametrize(
+    ("namespace", "element", "libcbv2g_event"),
+    [
+        # event numbers of encode_iso20_exiFragment / encode_iso20_xmldsigFragment in libcbv2g
+        # (EVerest, lib/cbv2g/iso_20/iso20_CommonMessages_Encoder.c), an independent generator
+        (NS_COMMON_MESSAGES, "TimeStamp", 253),
+        (NS_COMMON_MESSAGES, "Transform", 254),
+        (NS_COMMON_MESSAGES, "VehicleCheckInReq", 258),
+        (NS_COMMON_MESSAGES, "X448_EncryptedPrivateKey", 264),
+        (NS_COMMON_MESSAGES, "shortValue", 280),
+        (NS_XMLDSIG, "CanonicalizationMethod", 0),
+        (NS_XMLDSIG, "RSAKeyValue", 21),
+        (NS_XMLDSIG, "SignedInfo", 32),
+        (NS_XMLDSIG, "Y", 44),
+    ],
+)
+def test_fragment_event_codes_match_libcbv2g(namespace: str, element: str, libcbv2g_event: int) -> None:
+    """libcbv2g ends a CommonMessages fragment with event 282 in 9 bits and an xmldsig fragment
+    with event 46 in 6 bits; its element events must be ours."""
+    data = encode_fragment(_any_instance(namespace, element), namespace, element=element)
+    nbits, end = (9, 282) if namespace == NS_COMMON_MESSAGES else (6, 46)
+    bits = int.from_bytes(data, "big")
+    total = 8 * len(data)
+    assert (bits >> (total - 8 - nbits)) & ((1 << nbits) - 1) == libcbv2g_event
+    assert end == len(DEFAULT_CODEC._fragments[namespace].globals) + 1  # ED follows the SE codes
+
+
+def _any_instance(namespace: str, element: str) -> object:
+    """A small valid value of an element of the fragment grammar."""
+    from bidicharge.protocols.exi.grammar import Grammar
+    from bidicharge.protocols.exi.samples import sample_message, sample_value
+
+    g = next(g for _u, loc, g in DEFAULT_CODEC._fragments[namespace].globals if loc == element)
+    if isinstance(g, Grammar):
+        return sample_message(g, lambda n: 0)
+    return sample_value(g, lambda n: n - 1)
