@@ -5,7 +5,8 @@
 dataclass. The schema set is named by its namespace: ``urn:iso:15118:2:2010:AppProtocol``
 (SupportedAppProtocol), ``urn:iso:std:iso:15118:-20:CommonMessages``, ``…:-20:AC``,
 ``…:-20:DC``, ``…:-20:WPT``, ``…:-20:ACDP``; the V2GTP payload type tells the receiver
-which one applies.
+which one applies. ``http://www.w3.org/2000/09/xmldsig#`` (xmldsig alone) is the schema set
+of the SignedInfo fragment that Plug & Charge signatures are computed over.
 
 Options (the ISO 15118 profile, as Josev's EXIficient jar and EVerest's libcbv2g use it):
 schema-informed, ``strict = false`` (default fidelity options, no preserve flags),
