@@ -28,6 +28,7 @@ from bidicharge.protocols.iec104 import (
     ControlledStation,
     ControllingStation,
     Cp56Time2a,
+    DoublePointState,
     IFrame,
     PointDatabase,
     RequestRejected,
@@ -630,3 +631,85 @@ async def test_c104_restarted_controlled_station_is_redialled_and_interrogated_b
                     restarted.stop()
             finally:
                 task.cancel()
+
+
+# --- double points, double commands, integrated totals ---------------------------------
+
+
+async def test_c104_plant_double_points_and_counters_against_our_controlling_station() -> None:
+    port = free_port()
+    server = c104.Server(ip="127.0.0.1", port=port, tick_rate_ms=50)
+    station = server.add_station(common_address=CA)
+    breaker = station.add_point(io_address=3001, type=c104.Type.M_DP_NA_1)
+    breaker.value = c104.Double.ON
+    energy = station.add_point(io_address=3002, type=c104.Type.M_IT_NA_1)
+    energy.value = 12_345_678
+    command = station.add_point(
+        io_address=4001, type=c104.Type.C_DC_NA_1, related_io_address=3001, related_io_autoreturn=True
+    )
+
+    def on_double_command(
+        point: c104.Point, previous_info: c104.Information, message: c104.IncomingMessage
+    ) -> c104.ResponseState:
+        breaker.value = point.value
+        return c104.ResponseState.SUCCESS
+
+    command.on_receive(callable=on_double_command)
+    server.start()
+    try:
+        client = Iec104Client("127.0.0.1", port)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await until(lambda: (CA, 3001) in client.points)
+                assert client.points[CA, 3001].value is DoublePointState.ON
+                assert (CA, 3002) not in client.points  # counters are not part of a station interrogation
+                await client.counter_interrogate(CA)
+                assert client.points[CA, 3002].value == 12_345_678
+                assert client.points[CA, 3002].cause is Cause.REQUESTED_BY_GENERAL_COUNTER
+                confirmation = await client.double_command(CA, 4001, False)
+                assert isinstance(confirmation, ActivationConfirmed) and confirmation.positive
+                await until(lambda: client.points[CA, 3001].value is DoublePointState.OFF)
+                assert breaker.value == c104.Double.OFF
+            finally:
+                task.cancel()
+    finally:
+        server.stop()
+
+
+async def test_c104_controlling_station_reads_our_double_points_and_counters() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(3001, TypeId.M_DP_NA_1, value=DoublePointState.ON)
+    db.add_monitor(3002, TypeId.M_IT_NA_1, value=12_345_678)
+    db.add_command(4001, TypeId.C_DC_NA_1, feedback_ioa=3001)
+    async with Iec104Server([db], on_command=lambda request: True) as server:
+        port = server.port
+
+        def c104_side() -> tuple[bool, object, bool]:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            station = connection.add_station(common_address=CA)
+            breaker = station.add_point(io_address=3001, type=c104.Type.M_DP_NA_1)
+            energy = station.add_point(io_address=3002, type=c104.Type.M_IT_NA_1)
+            command = station.add_point(io_address=4001, type=c104.Type.C_DC_NA_1)
+            client.start()
+            try:
+                seen_on = c104_sees(connection, lambda: breaker.value == c104.Double.ON)
+                for _ in range(3):
+                    connection.counter_interrogation(common_address=CA)
+                    if wait_for(lambda: energy.value == 12_345_678, timeout_s=2.0):
+                        break
+                for _ in range(3):  # a False from transmit() is "unknown": the double point decides
+                    command.value = c104.Double.OFF
+                    command.transmit(cause=c104.Cot.ACTIVATION)
+                    if wait_for(lambda: breaker.value == c104.Double.OFF, timeout_s=2.0):
+                        break
+                return seen_on, energy.value, breaker.value == c104.Double.OFF
+            finally:
+                client.stop()
+
+        seen_on, energy, switched_off = await asyncio.to_thread(c104_side)
+    assert seen_on
+    assert energy == 12_345_678
+    assert switched_off
+    assert db.monitor(3001).value is DoublePointState.OFF  # type: ignore[union-attr]

@@ -18,6 +18,7 @@ from bidicharge.protocols.iec104 import (
     AsduReceived,
     Cause,
     CommandRequest,
+    DoublePointState,
     IFrame,
     LinkClosed,
     PointDatabase,
@@ -341,3 +342,24 @@ async def test_end_of_initialisation_goes_to_the_first_connection_that_starts_on
 
             await running(client, body)
             assert len(initialised) == expected
+
+
+async def test_double_command_and_counter_interrogation_over_loopback() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(3001, TypeId.M_DP_NA_1, value=True)  # a bool on a double point is on/off
+    db.add_monitor(3002, TypeId.M_IT_NA_1, value=500)
+    db.add_command(4001, TypeId.C_DC_NA_1, feedback_ioa=3001)
+    async with Iec104Server([db], on_command=lambda request: True) as server:
+        client = Iec104Client("127.0.0.1", server.port)
+
+        async def body() -> None:
+            await client.wait_started()
+            await client.counter_interrogate(CA)
+            assert client.points[CA, 3002].value == 500
+            server.update(CA, 3002, 750)
+            await until(lambda: client.points[CA, 3002].value == 750)
+            confirmation = await client.double_command(CA, 4001, False)
+            assert isinstance(confirmation, ActivationConfirmed) and confirmation.positive
+            await until(lambda: client.points[CA, 3001].value == DoublePointState.OFF)
+
+        await running(client, body)

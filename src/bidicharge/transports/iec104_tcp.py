@@ -275,6 +275,7 @@ class Iec104Server:
 
 
 Confirmation = ActivationConfirmed | RequestRejected
+_INTERROGATIONS = frozenset({TypeId.C_IC_NA_1, TypeId.C_CI_NA_1})
 _CommandKey = tuple[int, int, TypeId]
 
 
@@ -316,7 +317,8 @@ class Iec104Client:
         self.dialer: Dialer | None = None
         self._started = asyncio.Event()
         self._pending: dict[_CommandKey, asyncio.Future[Confirmation]] = {}
-        self._interrogations: dict[int, asyncio.Future[None]] = {}
+        # (C_IC_NA_1 or C_CI_NA_1, common address) -> until terminated
+        self._interrogations: dict[tuple[TypeId, int], asyncio.Future[None]] = {}
 
     async def run(self) -> None:
         """Connect, serve, reconnect after a loss; runs until cancelled.
@@ -422,14 +424,44 @@ class Iec104Client:
         self._flush()
         return await self._confirmation(key, future)
 
-    async def interrogate(self, common_address: int) -> None:
-        """Station interrogation; returns once terminated (values are in :attr:`points`)."""
+    async def double_command(
+        self,
+        common_address: int,
+        ioa: int,
+        on: bool,
+        *,
+        time: Cp56Time2a | None = None,
+        select: bool = False,
+    ) -> Confirmation:
+        """C_DC_NA_1 (C_DC_TA_1 with ``time``): DCS on or off, e.g. a breaker."""
         station = self._station()
-        future = asyncio.get_running_loop().create_future()
-        self._interrogations[common_address] = future
-        station.interrogate(common_address, now=self._clock(), qualifier=QOI_STATION)
+        type_id = TypeId.C_DC_NA_1 if time is None else TypeId.C_DC_TA_1
+        key = (common_address, ioa, type_id)
+        future = self._expect(key)
+        station.send_double_command(common_address, ioa, on, time=time, select=select, now=self._clock())
+        self._flush()
+        return await self._confirmation(key, future)
+
+    async def interrogate(self, common_address: int, *, qualifier: int = QOI_STATION) -> None:
+        """Station (or group) interrogation; returns once terminated (values in :attr:`points`)."""
+        station = self._station()
+        future = self._expect_termination(TypeId.C_IC_NA_1, common_address)
+        station.interrogate(common_address, now=self._clock(), qualifier=qualifier)
         self._flush()
         await future
+
+    async def counter_interrogate(self, common_address: int, *, request: int = 5) -> None:
+        """Counter interrogation (read); returns once terminated (readings in :attr:`points`)."""
+        station = self._station()
+        future = self._expect_termination(TypeId.C_CI_NA_1, common_address)
+        station.counter_interrogate(common_address, request=request, now=self._clock())
+        self._flush()
+        await future
+
+    def _expect_termination(self, type_id: TypeId, common_address: int) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._interrogations[type_id, common_address] = future
+        return future
 
     # --- internals -------------------------------------------------------------------
 
@@ -474,8 +506,8 @@ class Iec104Client:
         self._pending.clear()
         self._interrogations.clear()
 
-    def _finish_interrogation(self, common_address: int) -> None:
-        future = self._interrogations.pop(common_address, None)
+    def _finish_interrogation(self, type_id: TypeId, common_address: int) -> None:
+        future = self._interrogations.pop((type_id, common_address), None)
         if future is not None and not future.done():
             future.set_result(None)
 
@@ -485,13 +517,13 @@ class Iec104Client:
         elif isinstance(event, PointReported):
             self.points[event.common_address, event.ioa] = event
         elif isinstance(event, ActivationConfirmed | RequestRejected):
-            if event.type_id is TypeId.C_IC_NA_1:
+            if event.type_id in _INTERROGATIONS:
                 if isinstance(event, RequestRejected) or not event.positive:
-                    self._finish_interrogation(event.common_address)
+                    self._finish_interrogation(event.type_id, event.common_address)
             else:
                 self._resolve((event.common_address, event.ioa, event.type_id), event)
-        elif isinstance(event, ActivationTerminated) and event.type_id is TypeId.C_IC_NA_1:
-            self._finish_interrogation(event.common_address)
+        elif isinstance(event, ActivationTerminated) and event.type_id in _INTERROGATIONS:
+            self._finish_interrogation(event.type_id, event.common_address)
         elif isinstance(event, LinkClosed):
             log.info("IEC 104 link to %s:%s closed: %s", self.host, self.port, event.reason)
         if self.on_event is not None:
