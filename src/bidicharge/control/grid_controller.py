@@ -17,7 +17,9 @@ grid-state data (net power per household connection point, power per controllabl
    EEBUS LPP).
 3. **Release** with hysteresis once nothing is violated: a unit dimmed for at least
    ``min_hold_s`` is released (longest-dimmed first) when the grid with that unit back at its
-   demand stays below the release thresholds (transformer/line 90 %, voltage ≥ 0.92 pu).
+   demand stays below the release thresholds (transformer/line 90 %, voltage ≥ 0.92 pu);
+   otherwise its limit is raised as far as those thresholds allow (dimming only as far and as
+   long as necessary, BK6-22-300).
 4. **Renew** commands before they expire (the control box falls back to unlimited at the end
    of a command's duration).
 
