@@ -517,7 +517,13 @@ class Resolver:
 # ----------------------------------------------------------------------------- names
 
 
+# spellings the camel-case splitter would tear apart (V2X -> v2_x, PnC -> pn_c, IDs -> i_ds)
+_WORDS = {"V2X": "V2x", "PnC": "Pnc", "IDs": "Ids"}
+
+
 def snake(name: str) -> str:
+    for word, spelled in _WORDS.items():
+        name = name.replace(word, spelled)
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     s = re.sub(r"[^0-9a-zA-Z]+", "_", s).strip("_").lower()

@@ -102,7 +102,7 @@ def test_two_choices_at_once_are_our_fault() -> None:
         header=HEADER,
         selected_authorization_service=cm.Authorization.EIM,
         eim_a_req_authorization_mode=cm.EIM_AReqAuthorizationMode(),
-        pn_c_a_req_authorization_mode=cm.PnC_AReqAuthorizationMode(
+        pnc_a_req_authorization_mode=cm.PnC_AReqAuthorizationMode(
             id="a1",
             gen_challenge=bytes(16),
             contract_certificate_chain=cm.ContractCertificateChain(

@@ -160,8 +160,8 @@ class BPT_Dynamic_AC_CLReqControlMode:
     ev_minimum_discharge_power: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMinimumDischargePower', 'kind': 'element'})
     ev_minimum_discharge_power_l2: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMinimumDischargePower_L2', 'kind': 'element'})
     ev_minimum_discharge_power_l3: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMinimumDischargePower_L3', 'kind': 'element'})
-    ev_maximum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMaximumV2XEnergyRequest', 'kind': 'element'})
-    ev_minimum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMinimumV2XEnergyRequest', 'kind': 'element'})
+    ev_maximum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMaximumV2XEnergyRequest', 'kind': 'element'})
+    ev_minimum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:AC}EVMinimumV2XEnergyRequest', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

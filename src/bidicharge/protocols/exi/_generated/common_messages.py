@@ -129,7 +129,7 @@ class AuthorizationReq:
     header: common_types.MessageHeader = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonTypes}Header', 'kind': 'element'})
     selected_authorization_service: Authorization = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}SelectedAuthorizationService', 'kind': 'element'})
     eim_a_req_authorization_mode: EIM_AReqAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EIM_AReqAuthorizationMode', 'kind': 'element'})
-    pn_c_a_req_authorization_mode: PnC_AReqAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PnC_AReqAuthorizationMode', 'kind': 'element'})
+    pnc_a_req_authorization_mode: PnC_AReqAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PnC_AReqAuthorizationMode', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -157,7 +157,7 @@ class AuthorizationSetupRes:
     authorization_services: tuple[Authorization, ...] = field(default=(), metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}AuthorizationServices', 'kind': 'element'})
     certificate_installation_service: bool = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}CertificateInstallationService', 'kind': 'element'})
     eim_as_res_authorization_mode: EIM_ASResAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EIM_ASResAuthorizationMode', 'kind': 'element'})
-    pn_c_as_res_authorization_mode: PnC_ASResAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PnC_ASResAuthorizationMode', 'kind': 'element'})
+    pnc_as_res_authorization_mode: PnC_ASResAuthorizationMode | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PnC_ASResAuthorizationMode', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,9 +174,9 @@ class CertificateInstallationReq:
 
     header: common_types.MessageHeader = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonTypes}Header', 'kind': 'element'})
     oem_provisioning_certificate_chain: SignedCertificateChain = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}OEMProvisioningCertificateChain', 'kind': 'element'})
-    list_of_root_certificate_i_ds: common_types.ListOfRootCertificateIDs = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}ListOfRootCertificateIDs', 'kind': 'element'})
+    list_of_root_certificate_ids: common_types.ListOfRootCertificateIDs = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}ListOfRootCertificateIDs', 'kind': 'element'})
     maximum_contract_certificate_chains: int = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}MaximumContractCertificateChains', 'kind': 'element'})
-    prioritized_emai_ds: EMAIDList | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PrioritizedEMAIDs', 'kind': 'element'})
+    prioritized_ema_ids: EMAIDList | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}PrioritizedEMAIDs', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,8 +225,8 @@ class Dynamic_SEReqControlMode:
     ev_target_energy_request: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVTargetEnergyRequest', 'kind': 'element'})
     ev_maximum_energy_request: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMaximumEnergyRequest', 'kind': 'element'})
     ev_minimum_energy_request: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMinimumEnergyRequest', 'kind': 'element'})
-    ev_maximum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMaximumV2XEnergyRequest', 'kind': 'element'})
-    ev_minimum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMinimumV2XEnergyRequest', 'kind': 'element'})
+    ev_maximum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMaximumV2XEnergyRequest', 'kind': 'element'})
+    ev_minimum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}EVMinimumV2XEnergyRequest', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -642,7 +642,7 @@ class ServiceDiscoveryReq:
     """XSD complex type {urn:iso:std:iso:15118:-20:CommonMessages}ServiceDiscoveryReqType."""
 
     header: common_types.MessageHeader = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonTypes}Header', 'kind': 'element'})
-    supported_service_i_ds: ServiceIDList | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}SupportedServiceIDs', 'kind': 'element'})
+    supported_service_ids: ServiceIDList | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:CommonMessages}SupportedServiceIDs', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

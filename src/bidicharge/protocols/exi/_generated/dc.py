@@ -62,8 +62,8 @@ class BPT_Dynamic_DC_CLReqControlMode:
     ev_maximum_discharge_power: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMaximumDischargePower', 'kind': 'element'})
     ev_minimum_discharge_power: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMinimumDischargePower', 'kind': 'element'})
     ev_maximum_discharge_current: common_types.RationalNumber = field(metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMaximumDischargeCurrent', 'kind': 'element'})
-    ev_maximum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMaximumV2XEnergyRequest', 'kind': 'element'})
-    ev_minimum_v2_x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMinimumV2XEnergyRequest', 'kind': 'element'})
+    ev_maximum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMaximumV2XEnergyRequest', 'kind': 'element'})
+    ev_minimum_v2x_energy_request: common_types.RationalNumber | None = field(default=None, metadata={'xml': '{urn:iso:std:iso:15118:-20:DC}EVMinimumV2XEnergyRequest', 'kind': 'element'})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

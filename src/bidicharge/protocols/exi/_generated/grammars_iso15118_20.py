@@ -218,8 +218,8 @@ TYPES['ac.BPT_Dynamic_AC_CLReqControlMode'] = TypeDef(ac.BPT_Dynamic_AC_CLReqCon
     ('ev_minimum_discharge_power', 'urn:iso:std:iso:15118:-20:AC', 'EVMinimumDischargePower', 'e', T('common_types.RationalNumber'), False),
     ('ev_minimum_discharge_power_l2', 'urn:iso:std:iso:15118:-20:AC', 'EVMinimumDischargePower_L2', 'e', T('common_types.RationalNumber'), False),
     ('ev_minimum_discharge_power_l3', 'urn:iso:std:iso:15118:-20:AC', 'EVMinimumDischargePower_L3', 'e', T('common_types.RationalNumber'), False),
-    ('ev_maximum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:AC', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
-    ('ev_minimum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:AC', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_maximum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:AC', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_minimum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:AC', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
 ), (
     (1, (('S', 0, 1), ('S', 1, 2),)),
     (1, (('S', 1, 1),)),
@@ -653,7 +653,7 @@ TYPES['common_messages.AuthorizationReq'] = TypeDef(common_messages.Authorizatio
     ('header', 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'e', T('common_types.MessageHeader'), False),
     ('selected_authorization_service', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SelectedAuthorizationService', 'e', V.enum(common_messages.Authorization, ('EIM', 'PnC')), False),
     ('eim_a_req_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EIM_AReqAuthorizationMode', 'e', T('common_messages.EIM_AReqAuthorizationMode'), False),
-    ('pn_c_a_req_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PnC_AReqAuthorizationMode', 'e', T('common_messages.PnC_AReqAuthorizationMode'), False),
+    ('pnc_a_req_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PnC_AReqAuthorizationMode', 'e', T('common_messages.PnC_AReqAuthorizationMode'), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1),)),
@@ -682,7 +682,7 @@ TYPES['common_messages.AuthorizationSetupRes'] = TypeDef(common_messages.Authori
     ('authorization_services', 'urn:iso:std:iso:15118:-20:CommonMessages', 'AuthorizationServices', 'e', V.enum(common_messages.Authorization, ('EIM', 'PnC')), True),
     ('certificate_installation_service', 'urn:iso:std:iso:15118:-20:CommonMessages', 'CertificateInstallationService', 'e', V.boolean(), False),
     ('eim_as_res_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EIM_ASResAuthorizationMode', 'e', T('common_messages.EIM_ASResAuthorizationMode'), False),
-    ('pn_c_as_res_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PnC_ASResAuthorizationMode', 'e', T('common_messages.PnC_ASResAuthorizationMode'), False),
+    ('pnc_as_res_authorization_mode', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PnC_ASResAuthorizationMode', 'e', T('common_messages.PnC_ASResAuthorizationMode'), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1),)),
@@ -703,9 +703,9 @@ TYPES['common_messages.CertificateChain'] = TypeDef(common_messages.CertificateC
 TYPES['common_messages.CertificateInstallationReq'] = TypeDef(common_messages.CertificateInstallationReq, (
     ('header', 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'e', T('common_types.MessageHeader'), False),
     ('oem_provisioning_certificate_chain', 'urn:iso:std:iso:15118:-20:CommonMessages', 'OEMProvisioningCertificateChain', 'e', T('common_messages.SignedCertificateChain'), False),
-    ('list_of_root_certificate_i_ds', 'urn:iso:std:iso:15118:-20:CommonMessages', 'ListOfRootCertificateIDs', 'e', T('common_types.ListOfRootCertificateIDs'), False),
+    ('list_of_root_certificate_ids', 'urn:iso:std:iso:15118:-20:CommonMessages', 'ListOfRootCertificateIDs', 'e', T('common_types.ListOfRootCertificateIDs'), False),
     ('maximum_contract_certificate_chains', 'urn:iso:std:iso:15118:-20:CommonMessages', 'MaximumContractCertificateChains', 'e', V.nbit(0, 255), False),
-    ('prioritized_emai_ds', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PrioritizedEMAIDs', 'e', T('common_messages.EMAIDList'), False),
+    ('prioritized_ema_ids', 'urn:iso:std:iso:15118:-20:CommonMessages', 'PrioritizedEMAIDs', 'e', T('common_messages.EMAIDList'), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1),)),
@@ -758,8 +758,8 @@ TYPES['common_messages.Dynamic_SEReqControlMode'] = TypeDef(common_messages.Dyna
     ('ev_target_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVTargetEnergyRequest', 'e', T('common_types.RationalNumber'), False),
     ('ev_maximum_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumEnergyRequest', 'e', T('common_types.RationalNumber'), False),
     ('ev_minimum_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumEnergyRequest', 'e', T('common_types.RationalNumber'), False),
-    ('ev_maximum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
-    ('ev_minimum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_maximum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_minimum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:CommonMessages', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1), ('S', 2, 2), ('S', 3, 3),)),
@@ -1212,7 +1212,7 @@ TYPES['common_messages.ServiceDetailRes'] = TypeDef(common_messages.ServiceDetai
 ))
 TYPES['common_messages.ServiceDiscoveryReq'] = TypeDef(common_messages.ServiceDiscoveryReq, (
     ('header', 'urn:iso:std:iso:15118:-20:CommonTypes', 'Header', 'e', T('common_types.MessageHeader'), False),
-    ('supported_service_i_ds', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SupportedServiceIDs', 'e', T('common_messages.ServiceIDList'), False),
+    ('supported_service_ids', 'urn:iso:std:iso:15118:-20:CommonMessages', 'SupportedServiceIDs', 'e', T('common_messages.ServiceIDList'), False),
 ), (
     (1, (('S', 0, 1),)),
     (1, (('S', 1, 1), ('E', -1, 0),)),
@@ -1727,8 +1727,8 @@ TYPES['dc.BPT_Dynamic_DC_CLReqControlMode'] = TypeDef(dc.BPT_Dynamic_DC_CLReqCon
     ('ev_maximum_discharge_power', 'urn:iso:std:iso:15118:-20:DC', 'EVMaximumDischargePower', 'e', T('common_types.RationalNumber'), False),
     ('ev_minimum_discharge_power', 'urn:iso:std:iso:15118:-20:DC', 'EVMinimumDischargePower', 'e', T('common_types.RationalNumber'), False),
     ('ev_maximum_discharge_current', 'urn:iso:std:iso:15118:-20:DC', 'EVMaximumDischargeCurrent', 'e', T('common_types.RationalNumber'), False),
-    ('ev_maximum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:DC', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
-    ('ev_minimum_v2_x_energy_request', 'urn:iso:std:iso:15118:-20:DC', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_maximum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:DC', 'EVMaximumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
+    ('ev_minimum_v2x_energy_request', 'urn:iso:std:iso:15118:-20:DC', 'EVMinimumV2XEnergyRequest', 'e', T('common_types.RationalNumber'), False),
 ), (
     (1, (('S', 0, 1), ('S', 1, 2),)),
     (1, (('S', 1, 1),)),
