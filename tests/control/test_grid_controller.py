@@ -22,6 +22,7 @@ from bidicharge.control.grid_controller import (
     ControllerConfig,
     ControllerState,
     Decision,
+    GridLimits,
     Observation,
     UnitId,
     ViolationKind,
@@ -34,7 +35,7 @@ from bidicharge.control.section14a import (
     check_device_command,
     current_limit_A,
 )
-from bidicharge.physics.lv_grid import HouseholdId, LvGrid, build_lv_grid, solve, solve_fast
+from bidicharge.physics.lv_grid import LANDNETZ, HouseholdId, LvGrid, build_lv_grid, solve, solve_fast
 
 EVENING_S = 18 * 3600.0
 
@@ -42,6 +43,11 @@ EVENING_S = 18 * 3600.0
 @functools.lru_cache(maxsize=1)
 def dorfnetz() -> LvGrid:
     return build_lv_grid()
+
+
+@functools.lru_cache(maxsize=1)
+def landnetz() -> LvGrid:
+    return build_lv_grid(LANDNETZ)
 
 
 def wallbox(home: HouseholdId, rated_W: float = 11_000, phases: int = 3) -> ControllableUnit:
@@ -364,3 +370,48 @@ def test_no_command_is_ever_below_a_units_guaranteed_minimum(base_W: float, spec
         assert a.limit_W >= minimum[a.unit_id] - 1e-6
     if not d.unresolved:
         assert d.planned.transformer_loading_pct <= 100 + 1e-6
+
+
+def test_undervoltage_alone_dims_the_homes_on_the_weak_feeder() -> None:
+    grid = dorfnetz()
+    units, obs = evening(grid, 4_000, list(grid.household_ids))  # every home charges
+    voltage_only = ControllerConfig(limits=GridLimits(transformer_max_pct=1_000, line_max_pct=1_000))
+    d = decide(grid, units, voltage_only, ControllerState(), obs, EVENING_S)
+
+    assert d.measured.vmin_pu < 0.88
+    assert {v.kind for v in d.violations} == {ViolationKind.UNDERVOLTAGE}
+    assert not d.unresolved
+    after = solve(grid, applied(grid, obs, units, d))
+    assert after.vmin_pu >= 0.90
+    assert 0 < len(d.commands) <= 16
+    assert all(c.household_id.startswith("loadbus_3_") for c in d.commands)  # the long feeder
+    assert all(c.limit_W >= 4_200 for c in d.commands)
+    # the dimmed homes are those whose draw lowers the weakest bus most
+    weakest = int(np.argmin(d.measured.bus_voltage_pu))
+    sens = -grid.voltage_sensitivity_pu_per_W()[weakest]
+    index = {h: i for i, h in enumerate(grid.household_ids)}
+    dimmed = [index[c.household_id] for c in d.commands]
+    others = [i for i in range(len(grid.household_ids)) if i not in dimmed]
+    assert sens[dimmed].min() >= np.median(sens[others])
+
+
+def test_landnetz_is_dimmed_to_its_minimums_and_the_rest_reported() -> None:
+    grid = landnetz()
+    units, obs = evening(grid, grid.design_load_W, list(grid.household_ids))
+    d = decide(grid, units, ControllerConfig(), ControllerState(), obs, EVENING_S)
+    assert d.measured.transformer_loading_pct == pytest.approx(172, rel=0.02)
+    assert all(c.limit_W == pytest.approx(4_200) for c in d.commands) and len(d.commands) == len(units)
+    assert d.planned.transformer_loading_pct == pytest.approx(106, rel=0.02)  # the reference's "dimmed" row
+    assert [u.violation.kind for u in d.unresolved] == [ViolationKind.TRANSFORMER_OVERLOAD]
+
+
+def test_decide_is_pure() -> None:
+    grid = dorfnetz()
+    units, obs = evening(grid, 2_000, charging_homes(grid))
+    first = decide(grid, units, ControllerConfig(), ControllerState(), obs, EVENING_S)
+    snapshot = dict(first.state.active)
+    again = decide(grid, units, ControllerConfig(), ControllerState(), obs, EVENING_S)
+    assert again.commands == first.commands
+    later = decide(grid, units, ControllerConfig(), first.state, obs, EVENING_S + 60)
+    assert dict(first.state.active) == snapshot  # the given state is not changed
+    assert later.state is not first.state
