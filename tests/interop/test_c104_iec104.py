@@ -713,3 +713,47 @@ async def test_c104_controlling_station_reads_our_double_points_and_counters() -
     assert energy == 12_345_678
     assert switched_off
     assert db.monitor(3001).value is DoublePointState.OFF  # type: ignore[union-attr]
+
+
+# --- read command ----------------------------------------------------------------------
+
+
+async def test_c104_controlled_station_answers_our_read() -> None:
+    with C104Outstation() as outstation:
+        client = Iec104Client("127.0.0.1", outstation.port, interrogate_on_start=None)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await client.wait_started()
+                answer = await client.read(CA, 1001)
+                assert answer.cause is Cause.REQUEST
+                assert getattr(answer, "value", None) == 2950.0
+            finally:
+                task.cancel()
+
+
+async def test_c104_controlling_station_reads_our_point() -> None:
+    async with Iec104Server([our_pool()], end_of_initialisation=None) as server:
+        port = server.port
+        loop = asyncio.get_running_loop()
+
+        def c104_side() -> bool:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            power = connection.add_station(common_address=CA).add_point(
+                io_address=1001, type=c104.Type.M_ME_NC_1
+            )
+            client.start()
+            try:
+                assert c104_sees(connection, lambda: power.value == 12.5)
+                # change the value without reporting it: only a read can bring it
+                loop.call_soon_threadsafe(lambda: server.databases[0].set(1001, 99.5))
+                for _ in range(3):
+                    power.read()
+                    if wait_for(lambda: power.value == 99.5, timeout_s=2.0):
+                        return True
+                return False
+            finally:
+                client.stop()
+
+        assert await asyncio.to_thread(c104_side)

@@ -363,3 +363,17 @@ async def test_double_command_and_counter_interrogation_over_loopback() -> None:
             await until(lambda: client.points[CA, 3001].value == DoublePointState.OFF)
 
         await running(client, body)
+
+
+async def test_read_over_loopback() -> None:
+    async with Iec104Server([pool_database(power_W=321.0)]) as server:
+        client = Iec104Client("127.0.0.1", server.port, interrogate_on_start=None)
+
+        async def body() -> None:
+            await client.wait_started()
+            answer = await client.read(CA, 1001)
+            assert answer.cause is Cause.REQUEST and getattr(answer, "value", None) == 321.0
+            refused = await client.read(CA, 4242)
+            assert refused.cause is Cause.UNKNOWN_IOA
+
+        await running(client, body)

@@ -317,6 +317,7 @@ class Iec104Client:
         self.dialer: Dialer | None = None
         self._started = asyncio.Event()
         self._pending: dict[_CommandKey, asyncio.Future[Confirmation]] = {}
+        self._reads: dict[tuple[int, int], asyncio.Future[PointReported | RequestRejected]] = {}
         # (C_IC_NA_1 or C_CI_NA_1, common address) -> until terminated
         self._interrogations: dict[tuple[TypeId, int], asyncio.Future[None]] = {}
 
@@ -458,6 +459,22 @@ class Iec104Client:
         self._flush()
         await future
 
+    async def read(self, common_address: int, ioa: int) -> PointReported | RequestRejected:
+        """C_RD_NA_1: the point's current value (cause 5), or the station's refusal."""
+        station = self._station()
+        key = (common_address, ioa)
+        if key in self._reads:
+            raise RuntimeError(f"a read of {key} is already under way")
+        future: asyncio.Future[PointReported | RequestRejected] = asyncio.get_running_loop().create_future()
+        self._reads[key] = future
+        station.read(common_address, ioa, now=self._clock())
+        self._flush()
+        try:
+            return await future
+        finally:
+            if self._reads.get(key) is future:
+                del self._reads[key]
+
     def _expect_termination(self, type_id: TypeId, common_address: int) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._interrogations[type_id, common_address] = future
@@ -496,15 +513,22 @@ class Iec104Client:
             future.set_result(result)
 
     def _fail_pending(self, error: Exception) -> None:
-        futures: list[asyncio.Future[Confirmation] | asyncio.Future[None]] = [
-            *self._pending.values(),
-            *self._interrogations.values(),
-        ]
+        futures: list[
+            asyncio.Future[Confirmation]
+            | asyncio.Future[None]
+            | asyncio.Future[PointReported | RequestRejected]
+        ] = [*self._pending.values(), *self._interrogations.values(), *self._reads.values()]
         for future in futures:
             if not future.done():
                 future.set_exception(error)
         self._pending.clear()
         self._interrogations.clear()
+        self._reads.clear()
+
+    def _answer_read(self, answer: PointReported | RequestRejected) -> None:
+        future = self._reads.pop((answer.common_address, answer.ioa), None)
+        if future is not None and not future.done():
+            future.set_result(answer)
 
     def _finish_interrogation(self, type_id: TypeId, common_address: int) -> None:
         future = self._interrogations.pop((type_id, common_address), None)
@@ -516,6 +540,10 @@ class Iec104Client:
             self._started.set()
         elif isinstance(event, PointReported):
             self.points[event.common_address, event.ioa] = event
+            if event.cause is Cause.REQUEST:
+                self._answer_read(event)
+        elif isinstance(event, RequestRejected) and event.type_id is TypeId.C_RD_NA_1:
+            self._answer_read(event)
         elif isinstance(event, ActivationConfirmed | RequestRejected):
             if event.type_id in _INTERROGATIONS:
                 if isinstance(event, RequestRejected) or not event.positive:

@@ -25,6 +25,7 @@ from bidicharge.protocols.iec104 import (
     LocalProtocolError,
     MeasuredFloat,
     Quality,
+    ReadCommand,
     RemoteProtocolError,
     SetpointFloat,
     SingleCommand,
@@ -127,6 +128,8 @@ def _objects_for(type_id: TypeId) -> st.SearchStrategy[object]:
             invalid=st.booleans(),
             time=time,
         )
+    if type_id is TypeId.C_RD_NA_1:
+        return st.builds(ReadCommand, ioa=ioas)
     if type_id is TypeId.C_CI_NA_1:
         return st.builds(
             CounterInterrogation, ioa=st.just(0), request=st.integers(1, 5), freeze=st.integers(0, 3)

@@ -611,3 +611,16 @@ def test_clock_sync_with_an_impossible_time_is_confirmed_as_received() -> None:
     assert answer == request[:2] + bytes((Cause.ACTIVATION_CON,)) + request[3:]
     (sync,) = [e for e in outstation.events() if isinstance(e, ClockSyncReceived)]
     assert (sync.time.month, sync.time.year) == (15, 127)  # handed on as received; the application judges
+
+
+def test_read_returns_the_point_with_cause_request() -> None:
+    master, outstation = pair()
+    list(master.events())
+    master.read(CA, 1001, now=1.0)
+    master.read(CA, 9999, now=1.0)
+    exchange(master, outstation, now=1.0)
+    events = list(master.events())
+    assert [(e.ioa, e.value, e.cause) for e in events if isinstance(e, PointReported)] == [
+        (1001, 2950.0, Cause.REQUEST)
+    ]
+    assert [(e.ioa, e.cause) for e in events if isinstance(e, RequestRejected)] == [(9999, Cause.UNKNOWN_IOA)]

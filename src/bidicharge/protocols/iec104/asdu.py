@@ -33,6 +33,7 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    ReadCommand,
     SetpointFloat,
     SingleCommand,
     SinglePoint,
@@ -216,6 +217,10 @@ def _dec_qcc(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject
     return CounterInterrogation(ioa=ioa, request=b[0] & 0x3F, freeze=b[0] >> 6)
 
 
+def _dec_read(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    return ReadCommand(ioa=ioa)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ElementCodec:
     """How one type id's elements look: object class, octets without IOA and time, time tag."""
@@ -259,6 +264,9 @@ ELEMENT_CODECS: Final[dict[TypeId, ElementCodec]] = {
     TypeId.M_IT_TB_1: ElementCodec(cls=IntegratedTotal, size=5, timed=True, encode=_enc_bcr, decode=_dec_bcr),
     TypeId.C_CI_NA_1: ElementCodec(
         cls=CounterInterrogation, size=1, timed=False, encode=_enc_qcc, decode=_dec_qcc
+    ),
+    TypeId.C_RD_NA_1: ElementCodec(
+        cls=ReadCommand, size=0, timed=False, encode=_enc_nothing, decode=_dec_read
     ),
 }
 

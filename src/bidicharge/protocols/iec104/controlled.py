@@ -175,6 +175,9 @@ class ControlledStation(Station[ControlledEvent]):
         return RemoteProtocolError(reason, wire_answer=mirror(raw, cause))
 
     def _dispatch(self, asdu: Asdu, raw: bytes, now: float) -> None:
+        if asdu.type_id is TypeId.C_RD_NA_1:
+            self._read(asdu, raw, now)
+            return
         if asdu.type_id not in COMMAND_TYPES and asdu.type_id not in SYSTEM_COMMAND_TYPES:
             raise self._reject(
                 raw, Cause.UNKNOWN_TYPE_ID, f"{asdu.type_id.name} is not a control-direction type"
@@ -199,6 +202,20 @@ class ControlledStation(Station[ControlledEvent]):
             self._clock_sync(asdu, raw, targets, now)
         else:
             self._command(asdu, raw, now)
+
+    def _read(self, asdu: Asdu, raw: bytes, now: float) -> None:
+        """C_RD_NA_1 (101 7.4.7): cause 5 request; answered with the point, cause 5."""
+        if asdu.cause is not Cause.REQUEST or asdu.negative:
+            raise self._reject(raw, Cause.UNKNOWN_CAUSE, f"read with cause {asdu.cause.name}")
+        database = self.databases.get(asdu.common_address)
+        if database is None:
+            raise self._reject(
+                raw, Cause.UNKNOWN_COMMON_ADDRESS, f"unknown common address {asdu.common_address}"
+            )
+        point = database.monitor(asdu.objects[0].ioa)
+        if point is None or len(asdu.objects) != 1:
+            raise self._reject(raw, Cause.UNKNOWN_IOA, f"no monitor point {asdu.objects[0].ioa} to read")
+        self.report(asdu.common_address, [point], now=now, cause=Cause.REQUEST)
 
     def _confirm(
         self, asdu: Asdu, ca: int, now: float, *, positive: bool, cause: Cause | None = None

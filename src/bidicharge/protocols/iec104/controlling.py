@@ -41,6 +41,7 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    ReadCommand,
     SetpointFloat,
     SingleCommand,
     SinglePoint,
@@ -141,10 +142,16 @@ class ControllingStation(Station[ControllingEvent]):
             TypeId.C_CI_NA_1, common_address, CounterInterrogation(request=request, freeze=freeze), now
         )
 
-    def _command(self, type_id: TypeId, ca: int, obj: InformationObject, now: float) -> None:
+    def read(self, common_address: int, ioa: int, *, now: float) -> None:
+        """C_RD_NA_1: the point comes back as PointReported with cause 5 (request)."""
+        self._command(TypeId.C_RD_NA_1, common_address, ReadCommand(ioa=ioa), now, cause=Cause.REQUEST)
+
+    def _command(
+        self, type_id: TypeId, ca: int, obj: InformationObject, now: float, *, cause: Cause = Cause.ACTIVATION
+    ) -> None:
         asdu = Asdu(
             type_id=type_id,
-            cause=Cause.ACTIVATION,
+            cause=cause,
             originator=self.originator,
             common_address=ca,
             objects=(obj,),

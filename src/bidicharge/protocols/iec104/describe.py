@@ -21,6 +21,7 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    ReadCommand,
     SetpointFloat,
     SingleCommand,
     SinglePoint,
@@ -66,6 +67,8 @@ def _object(obj: InformationObject) -> str:
         return f"{obj.ioa}={obj.counter}" + ("[INVALID]" if obj.invalid else "")
     if isinstance(obj, CounterInterrogation):
         return f"RQT={obj.request} FRZ={obj.freeze}"
+    if isinstance(obj, ReadCommand):
+        return f"{obj.ioa}"
     if isinstance(obj, Interrogation):
         return f"QOI={obj.qualifier}"
     if isinstance(obj, ClockSync):

@@ -135,6 +135,13 @@ class CounterInterrogation:
     freeze: int = 0
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadCommand:
+    """Read command (7.3.4.3): the address alone; the answer is the point with cause 5."""
+
+    ioa: int
+
+
 InformationObject = (
     SinglePoint
     | MeasuredFloat
@@ -147,4 +154,5 @@ InformationObject = (
     | DoubleCommand
     | IntegratedTotal
     | CounterInterrogation
+    | ReadCommand
 )
