@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -117,13 +118,16 @@ async def csms_anchor(port: int) -> tuple[Any, Any]:
     return server, (lambda: list(stations), probe)
 
 
-async def child(role: str, port: int, probes: int, seed: int) -> None:
+async def child(role: str, port: int, probes: int, seed: int, gc_freeze: bool) -> None:
     server, (connected, probe) = await (csms_ours(port) if role == "ours" else csms_anchor(port))
     print("READY", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     await reader.readline()  # the parent says: all stations are up
+    if gc_freeze:  # server tuning, applied alike to both: long-lived objects leave the collector's scans
+        gc.collect()
+        gc.freeze()
     rng = random.Random(seed)
     names = connected()
     await probe(names[0])  # warm-up, not timed: both sides build their SetChargingProfile validators here
@@ -190,13 +194,14 @@ async def station(i: int, port: int, period_s: float, up: asyncio.Semaphore, rea
         pass
 
 
-async def run_load(role: str, stations: int, accel: float, probes: int, seed: int) -> dict[str, Any]:
+async def run_load(role: str, stations: int, accel: float, probes: int, seed: int, gc_freeze: bool) -> dict[str, Any]:
     with contextlib.closing(__import__("socket").socket()) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = await asyncio.create_subprocess_exec(sys.executable, __file__, "--child", role, "--port", str(port),
                                                 "--probes", str(probes), "--seed", str(seed),
+                                                *(["--gc-freeze"] if gc_freeze else []),
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None and proc.stdin is not None
     assert (await proc.stdout.readline()).strip() == b"READY"
@@ -234,12 +239,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child", choices=["ours", "anchor"])
     parser.add_argument("--port", type=int)
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() in both CSMS processes before probing")
+    parser.add_argument("--only", choices=["ours", "anchor"], help="diagnostics: run one side only")
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child, args.port, args.probes, args.seed))
+        asyncio.run(child(args.child, args.port, args.probes, args.seed, args.gc_freeze))
         return
-    ours = asyncio.run(run_load("ours", args.stations, args.accel, args.probes, args.seed))
-    anchor = asyncio.run(run_load("anchor", args.stations, args.accel, args.probes, args.seed))
+    if args.only:
+        print(asyncio.run(run_load(args.only, args.stations, args.accel, args.probes, args.seed, args.gc_freeze)))
+        return
+    ours = asyncio.run(run_load("ours", args.stations, args.accel, args.probes, args.seed, args.gc_freeze))
+    anchor = asyncio.run(run_load("anchor", args.stations, args.accel, args.probes, args.seed, args.gc_freeze))
     n = f"{ours['connected']} stations"
     print(f"BENCH csms_scale_p99: {ours['p99_ms']:.1f} ms SetChargingProfile, {n} "
           f"(anchor {anchor['p99_ms']:.1f}, ratio {anchor['p99_ms'] / ours['p99_ms']:.2f})")
