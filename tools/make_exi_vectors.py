@@ -137,6 +137,41 @@ def is_message(local: str) -> bool:
     return local.endswith(("Req", "Res"))
 
 
+def make_boundary_vectors(josev: JosevCodec, rejected: dict[str, str]) -> list[dict[str, Any]]:
+    """Bounded lists filled to maxOccurs and one short of it: the grammar state after the
+    last allowed item has fewer productions, so its event codes are narrower."""
+    sap = "urn:iso:15118:2:2010:AppProtocol"
+    cm = "urn:iso:std:iso:15118:-20:CommonMessages"
+    header = {"SessionID": "0102030405060708", "TimeStamp": 1_700_000_000}
+
+    def app(i: int) -> dict[str, Any]:
+        ns = ("urn:iso:std:iso:15118:-20:AC", "urn:iso:std:iso:15118:-20:DC")[i % 2]
+        return {
+            "ProtocolNamespace": ns,
+            "VersionNumberMajor": 1,
+            "VersionNumberMinor": 0,
+            "SchemaID": i,
+            "Priority": i + 1,
+        }
+
+    cases = [
+        (sap, f"supportedAppProtocolReq/{n}", {"supportedAppProtocolReq": {"AppProtocol": [app(i) for i in range(n)]}})
+        for n in (19, 20)
+    ] + [
+        (cm, f"ServiceDiscoveryReq/{n}",
+         {"ServiceDiscoveryReq": {"Header": header, "SupportedServiceIDs": {"ServiceID": list(range(1, n + 1))}}})
+        for n in (15, 16)
+    ]  # fmt: skip
+    vectors = []
+    for ns, name, wire in cases:
+        out = josev.request(op="encode", ns=ns, json=json.dumps(wire))
+        if "error" in out:
+            rejected[name] = out["error"]
+            continue
+        vectors.append({"name": name, "namespace": ns, "json": wire, "exi_hex": out["hex"]})
+    return vectors
+
+
 # the elements ISO 15118-20 signs (their digest is taken over their EXI fragment encoding)
 SIGNED_ELEMENTS = (
     "PnC_AReqAuthorizationMode",
@@ -284,6 +319,17 @@ def main() -> int:
             }
             (VECTOR_DIR / filename).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
             print(f"{filename}: {len(vectors)} vectors")
+        boundary = make_boundary_vectors(josev, rejected)
+        doc = {
+            "source": f"Josev iso15118 0.31.2 EXICodec.jar {josev.version} (EXIficient), lists at their "
+            "maxOccurs, made by tools/make_exi_vectors.py",
+            "namespace": "",
+            "vectors": boundary,
+        }
+        (VECTOR_DIR / "josev_boundaries.json").write_text(
+            json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+        )
+        print(f"josev_boundaries.json: {len(boundary)} vectors")
         vectors = make_fragment_vectors(josev, choose, args.per_message, rejected)
         ns = "urn:iso:std:iso:15118:-20:CommonMessages"
         doc = {

@@ -18,7 +18,7 @@ def load_vectors() -> list[tuple[str, str, dict[str, Any], str]]:
         if doc.get("fragment", False):
             continue
         for v in doc["vectors"]:
-            out.append((v["name"], doc["namespace"], v["json"], v["exi_hex"]))
+            out.append((v["name"], v.get("namespace", doc["namespace"]), v["json"], v["exi_hex"]))
     return out
 
 
