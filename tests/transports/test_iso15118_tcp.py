@@ -49,7 +49,9 @@ async def _session(evcc_config: EvccConfig, ev_state: EvState, script):
 
     async with SeccServer(make_session, host="::1", sdp_port=0) as server:
         async with asyncio.timeout(20):
-            found = await connect_evcc(evcc, on_events=on_ev_events, sdp_target="::1", sdp_port=server.sdp_port)
+            found = await connect_evcc(
+                evcc, on_events=on_ev_events, sdp_target="::1", sdp_port=server.sdp_port
+            )
             await secc_done.wait()
     assert found.port == server.port
     return evses[0], owner
@@ -58,7 +60,8 @@ async def _session(evcc_config: EvccConfig, ev_state: EvState, script):
 async def test_ac_bpt_dynamic_session_over_tcp_sdp_to_session_stop():
     config = EvccConfig(namespaces=(NS_ISO20_AC,), control_mode=ControlMode.DYNAMIC, loop_interval_s=0.01)
     evse, ev_owner = await _session(
-        config, EvState(soc=0.5, capacity_Wh=60_000),
+        config,
+        EvState(soc=0.5, capacity_Wh=60_000),
         {2: lambda secc, evcc: secc.set_power_target(-7_000), 4: lambda secc, evcc: evcc.stop()},
     )
     commanded = [c.target_power_W for c in ev_owner.trace if isinstance(c, ev.PowerCommanded)]
@@ -70,9 +73,15 @@ async def test_ac_bpt_dynamic_session_over_tcp_sdp_to_session_stop():
 
 
 async def test_dc_bpt_scheduled_session_over_tcp():
-    config = EvccConfig(namespaces=(NS_ISO20_DC,), control_mode=ControlMode.SCHEDULED, loop_interval_s=0.01,
-                        ongoing_interval_s=0.01)
-    evse, ev_owner = await _session(config, EvState(soc=0.5, capacity_Wh=60_000), {3: lambda secc, evcc: evcc.stop()})
+    config = EvccConfig(
+        namespaces=(NS_ISO20_DC,),
+        control_mode=ControlMode.SCHEDULED,
+        loop_interval_s=0.01,
+        ongoing_interval_s=0.01,
+    )
+    evse, ev_owner = await _session(
+        config, EvState(soc=0.5, capacity_Wh=60_000), {3: lambda secc, evcc: evcc.stop()}
+    )
     progress = [p.progress for p in evse.trace if isinstance(p, ev.PowerDeliveryRequested)]
     assert progress == [cm.ChargeProgress.Start, cm.ChargeProgress.Stop]
     assert any(isinstance(e, ev.WeldingDetectionRequested) for e in evse.trace)

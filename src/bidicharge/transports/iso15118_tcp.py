@@ -92,6 +92,16 @@ async def run_session(
             await writer.wait_closed()
 
 
+def link_local_address(interface: str) -> str:
+    """The interface's ``fe80::`` address (Linux ``/proc/net/if_inet6``), for binding the SECC."""
+    with open("/proc/net/if_inet6", encoding="ascii") as table:
+        for line in table:
+            hex_addr, _index, _plen, scope, _flags, name = line.split()
+            if name == interface and int(scope, 16) == 0x20:  # link scope
+                return str(ipaddress.IPv6Address(bytes.fromhex(hex_addr)))
+    raise LookupError(f"{interface} has no link-local IPv6 address")
+
+
 # ---- SDP ----------------------------------------------------------------------------------
 class _SdpServerProtocol(asyncio.DatagramProtocol):
     def __init__(self, answer: Callable[[sdp.SdpRequest], sdp.SdpResponse | None]) -> None:
@@ -251,7 +261,16 @@ class SeccServer:
         scope = socket.if_nametoindex(self._interface) if self._interface else 0
         sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port, 0, scope))
+        # port 0: the first free port of the dynamic range the SDP response must name
+        for port in [self._port] if self._port else sdp.TCP_PORT_RANGE:
+            try:
+                sock.bind((self._host, port, 0, scope))
+                break
+            except OSError:
+                if self._port:
+                    raise
+        else:
+            raise OSError(f"no free TCP port in {sdp.TCP_PORT_RANGE}")
         self._server = await asyncio.start_server(self._serve, sock=sock, ssl=self._ssl)
         self.port = int(sock.getsockname()[1])
         if self._sdp_port is not None:
@@ -284,11 +303,16 @@ async def connect_evcc(
     ssl_context: ssl.SSLContext | None = None,
     clock: Clock | None = None,
     server_hostname: str | None = None,
+    sdp_attempts: int = sdp.SDP_MAX_REQUESTS,
 ) -> sdp.SdpResponse:
     """Discover the SECC by SDP, connect, and run `evcc` until the session ends."""
     clock = clock or WallClock()
     found = await discover_secc(
-        tls=ssl_context is not None, target=sdp_target, port=sdp_port, interface=interface
+        tls=ssl_context is not None,
+        target=sdp_target,
+        port=sdp_port,
+        interface=interface,
+        attempts=sdp_attempts,
     )
     if (found.security == sdp.Security.TLS) != (ssl_context is not None):
         raise ConnectionError(f"the SECC offers {found.security.name}, we asked for the other")

@@ -20,8 +20,18 @@ from bidicharge.protocols.iec61851 import (
 )
 
 
-@pytest.mark.parametrize(("level_V", "state"), [(12.0, CpState.A), (9.4, CpState.B), (5.2, CpState.C), (3.0, CpState.D),
-                                              (0.3, CpState.E), (-12.0, CpState.F), (7.5, None)])
+@pytest.mark.parametrize(
+    ("level_V", "state"),
+    [
+        (12.0, CpState.A),
+        (9.4, CpState.B),
+        (5.2, CpState.C),
+        (3.0, CpState.D),
+        (0.3, CpState.E),
+        (-12.0, CpState.F),
+        (7.5, None),
+    ],
+)
 def test_levels_map_to_states(level_V, state):
     assert classify_voltage(level_V) is state
 
@@ -30,21 +40,26 @@ def test_nominal_levels_classify_as_themselves():
     assert all(classify_voltage(v) is s for s, v in NOMINAL_V.items())
 
 
-@pytest.mark.parametrize(("current_A", "duty"), [(6, 0.10), (16, 0.2667), (32, 0.5333), (51, 0.85), (63, 0.892), (80, 0.96)])
+@pytest.mark.parametrize(
+    ("current_A", "duty"), [(6, 0.10), (16, 0.2667), (32, 0.5333), (51, 0.85), (63, 0.892), (80, 0.96)]
+)
 def test_evse_duty_for_current(current_A, duty):
     assert duty_from_current(current_A) == pytest.approx(duty, abs=1e-4)
 
 
-@pytest.mark.parametrize(("duty", "meaning", "current_A"), [
-    (0.02, DutyMeaning.NO_CHARGING, None),
-    (0.05, DutyMeaning.HIGH_LEVEL_COMMUNICATION, None),
-    (0.075, DutyMeaning.NO_CHARGING, None),
-    (0.09, DutyMeaning.CURRENT, 6.0),
-    (0.25, DutyMeaning.CURRENT, 15.0),
-    (0.90, DutyMeaning.CURRENT, 65.0),
-    (0.965, DutyMeaning.CURRENT, 80.0),
-    (0.99, DutyMeaning.ERROR, None),
-])
+@pytest.mark.parametrize(
+    ("duty", "meaning", "current_A"),
+    [
+        (0.02, DutyMeaning.NO_CHARGING, None),
+        (0.05, DutyMeaning.HIGH_LEVEL_COMMUNICATION, None),
+        (0.075, DutyMeaning.NO_CHARGING, None),
+        (0.09, DutyMeaning.CURRENT, 6.0),
+        (0.25, DutyMeaning.CURRENT, 15.0),
+        (0.90, DutyMeaning.CURRENT, 65.0),
+        (0.965, DutyMeaning.CURRENT, 80.0),
+        (0.99, DutyMeaning.ERROR, None),
+    ],
+)
 def test_ev_reads_duty(duty, meaning, current_A):
     reading = current_from_duty(duty)
     assert reading.meaning is meaning

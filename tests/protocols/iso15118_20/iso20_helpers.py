@@ -40,7 +40,9 @@ def secc_after_session_setup(config: SeccConfig | None = None) -> tuple[Secc, by
 class Pair:
     """An SECC and an EVCC with simple owners, paired in memory."""
 
-    def __init__(self, ev_state: EvState, evcc_config: EvccConfig, secc_config: SeccConfig | None = None) -> None:
+    def __init__(
+        self, ev_state: EvState, evcc_config: EvccConfig, secc_config: SeccConfig | None = None
+    ) -> None:
         self.secc = Secc(secc_config or SeccConfig())
         self.evcc = Evcc(ev_state, evcc_config)
         self.evse = SimpleEvse(self.secc)

@@ -37,8 +37,14 @@ def ended(secc: Secc) -> ev.SessionEnded:
 def test_request_out_of_sequence_is_answered_sequence_error_and_stops():
     secc = Secc()
     ask(secc, sap.offer())
-    answer = ask(secc, cm.AuthorizationReq(header=header(), selected_authorization_service=cm.Authorization.EIM,
-                                           eim_a_req_authorization_mode=cm.EIM_AReqAuthorizationMode()))
+    answer = ask(
+        secc,
+        cm.AuthorizationReq(
+            header=header(),
+            selected_authorization_service=cm.Authorization.EIM,
+            eim_a_req_authorization_mode=cm.EIM_AReqAuthorizationMode(),
+        ),
+    )
     assert isinstance(answer, cm.AuthorizationRes) and answer.response_code is RC.FAILED_SequenceError
     assert secc.closed and secc.state is SeccState.STOPPED
     assert ended(secc).response_code is RC.FAILED_SequenceError
@@ -74,12 +80,23 @@ def test_not_v2gtp_closes_without_answer():
 
 def test_unoffered_service_selection_is_refused():
     secc, sid = secc_after_session_setup()
-    for req in (cm.AuthorizationSetupReq(header=header(sid)),
-                cm.AuthorizationReq(header=header(sid), selected_authorization_service=cm.Authorization.EIM,
-                                    eim_a_req_authorization_mode=cm.EIM_AReqAuthorizationMode()),
-                cm.ServiceDiscoveryReq(header=header(sid))):
+    for req in (
+        cm.AuthorizationSetupReq(header=header(sid)),
+        cm.AuthorizationReq(
+            header=header(sid),
+            selected_authorization_service=cm.Authorization.EIM,
+            eim_a_req_authorization_mode=cm.EIM_AReqAuthorizationMode(),
+        ),
+        cm.ServiceDiscoveryReq(header=header(sid)),
+    ):
         assert ask(secc, req).response_code is RC.OK
-    answer = ask(secc, cm.ServiceSelectionReq(header=header(sid), selected_energy_transfer_service=cm.SelectedService(service_id=6, parameter_set_id=1)))
+    answer = ask(
+        secc,
+        cm.ServiceSelectionReq(
+            header=header(sid),
+            selected_energy_transfer_service=cm.SelectedService(service_id=6, parameter_set_id=1),
+        ),
+    )
     assert answer.response_code is RC.FAILED_ServiceSelectionInvalid  # DC_BPT in an AC session
 
 
@@ -133,7 +150,9 @@ def test_cable_check_ongoing_until_the_evse_reports_isolation():
 @given(data=st.lists(st.binary(max_size=60), max_size=4), prefix=st.integers(min_value=0, max_value=3))
 def test_fuzzed_bytes_never_crash_the_secc(data, prefix):
     secc = Secc()
-    steps = [encode_message(sap.offer()), encode_message(cm.SessionSetupReq(header=header(), evccid="X"))][:prefix]
+    steps = [encode_message(sap.offer()), encode_message(cm.SessionSetupReq(header=header(), evccid="X"))][
+        :prefix
+    ]
     for chunk in steps:
         secc.receive_data(chunk, T0)
     for chunk in data:

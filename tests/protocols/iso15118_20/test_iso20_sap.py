@@ -8,7 +8,11 @@ from bidicharge.protocols.iso15118_20 import sap
 
 def _proto(ns: str, priority: int, schema_id: int, major: int = 1, minor: int = 0) -> ap.AppProtocol:
     return ap.AppProtocol(
-        protocol_namespace=ns, version_number_major=major, version_number_minor=minor, schema_id=schema_id, priority=priority
+        protocol_namespace=ns,
+        version_number_major=major,
+        version_number_minor=minor,
+        schema_id=schema_id,
+        priority=priority,
     )
 
 
@@ -21,7 +25,11 @@ def test_ev_priority_decides_among_common_protocols():
         )
     )
     response, ns = sap.negotiate(request)
-    assert (response.response_code, response.schema_id, ns) == (ap.ResponseCode.OK_SuccessfulNegotiation, 12, sap.NS_ISO20_AC)
+    assert (response.response_code, response.schema_id, ns) == (
+        ap.ResponseCode.OK_SuccessfulNegotiation,
+        12,
+        sap.NS_ISO20_AC,
+    )
     assert sap.chosen_namespace(request, response) == sap.NS_ISO20_AC
 
 

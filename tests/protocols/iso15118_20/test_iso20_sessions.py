@@ -30,7 +30,9 @@ def test_ac_bpt_dynamic_charge_then_commanded_discharge_then_stop():
     (selected,) = of(secc_trace, ev.ServiceSelected)
     assert selected.service is ServiceId.AC_BPT
     assert selected.parameter_set.control_mode is ControlMode.DYNAMIC
-    assert selected.parameter_set.bpt_channel is not None and selected.parameter_set.generator_mode is not None
+    assert (
+        selected.parameter_set.bpt_channel is not None and selected.parameter_set.generator_mode is not None
+    )
     assert selected.parameter_set.islanding_detection is not None
     assert [c.target_power_W for c in of(ev_trace, ev.PowerCommanded)] == [11_000.0] * 3 + [-7_000.0] * 3
     # the EV reports what it does: 11 kW, then -7 kW
@@ -39,7 +41,10 @@ def test_ac_bpt_dynamic_charge_then_commanded_discharge_then_stop():
     needs = of(secc_trace, ev.EvEnergyNeeds)[0]
     assert needs.departure_time_s == 8 * 3600 and needs.target_energy_Wh == pytest.approx(18_000)
     assert needs.min_v2x_energy_Wh == pytest.approx(-18_000)  # may discharge down to 20 %
-    assert [p.progress for p in of(secc_trace, ev.PowerDeliveryRequested)] == [cm.ChargeProgress.Start, cm.ChargeProgress.Stop]
+    assert [p.progress for p in of(secc_trace, ev.PowerDeliveryRequested)] == [
+        cm.ChargeProgress.Start,
+        cm.ChargeProgress.Stop,
+    ]
     assert of(secc_trace, ev.SessionEnded) == [ev.SessionEnded()]
     assert of(ev_trace, ev.SessionEnded) == [ev.SessionEnded()]
     # 3 s at 11 kW in, 2 s at -7 kW out (the last command is not acted on before stop)
@@ -54,9 +59,15 @@ def test_dc_bpt_scheduled_discharge_schedule_with_cable_check_pre_charge_and_wel
     secc_trace, ev_trace = pair.evse.trace, pair.ev.trace
     assert of(secc_trace, ev.ServiceSelected)[0].service is ServiceId.DC_BPT
     (schedule,) = of(ev_trace, ev.ScheduleReceived)
-    assert schedule.entries == (ev.ScheduleEntry(start_s=0, duration_s=3600, max_charge_power_W=0.0, max_discharge_power_W=7_000.0),)
+    assert schedule.entries == (
+        ev.ScheduleEntry(start_s=0, duration_s=3600, max_charge_power_W=0.0, max_discharge_power_W=7_000.0),
+    )
     kinds = [type(e) for e in secc_trace]
-    assert kinds.index(ev.CableCheckRequested) < kinds.index(ev.PreChargeRequested) < kinds.index(ev.PowerDeliveryRequested)
+    assert (
+        kinds.index(ev.CableCheckRequested)
+        < kinds.index(ev.PreChargeRequested)
+        < kinds.index(ev.PowerDeliveryRequested)
+    )
     assert kinds.index(ev.WeldingDetectionRequested) > max(i for i, k in enumerate(kinds) if k is ev.EvStatus)
     start = of(secc_trace, ev.PowerDeliveryRequested)[0]
     assert start.channel == cm.ChannelSelection.Discharge
@@ -72,7 +83,12 @@ def test_dc_bpt_dynamic_forces_the_target_through_the_power_window():
     pair.secc.set_power_target(20_000)
     pair.run({2: lambda p: p.secc.set_power_target(-7_000), 4: lambda p: p.evcc.stop()})
     commands = of(pair.ev.trace, ev.PowerCommanded)
-    assert [c.target_power_W for c in commands] == [11_000.0, 11_000.0, -7_000.0, -7_000.0]  # 20 kW capped by the EV's 11 kW
+    assert [c.target_power_W for c in commands] == [
+        11_000.0,
+        11_000.0,
+        -7_000.0,
+        -7_000.0,
+    ]  # 20 kW capped by the EV's 11 kW
 
 
 def test_ac_scheduled_change_while_charging_renegotiates_the_schedule():
@@ -86,7 +102,12 @@ def test_ac_scheduled_change_while_charging_renegotiates_the_schedule():
         (0.0, 3_000.0),
     ]
     progress = [p.progress for p in of(pair.evse.trace, ev.PowerDeliveryRequested)]
-    assert progress == [cm.ChargeProgress.Start, cm.ChargeProgress.ScheduleRenegotiation, cm.ChargeProgress.Start, cm.ChargeProgress.Stop]
+    assert progress == [
+        cm.ChargeProgress.Start,
+        cm.ChargeProgress.ScheduleRenegotiation,
+        cm.ChargeProgress.Start,
+        cm.ChargeProgress.Stop,
+    ]
     assert of(pair.evse.trace, ev.SessionEnded) == [ev.SessionEnded()]
 
 
@@ -107,7 +128,9 @@ def test_pause_then_resume_joins_the_old_session():
     assert session_id is not None
 
     config = EvccConfig(namespaces=(NS_ISO20_AC,), loop_interval_s=1.0, resume_session_id=session_id)
-    again = Pair(EvState(soc=0.5, capacity_Wh=60_000), config, SeccConfig(paused_session_ids=frozenset({session_id})))
+    again = Pair(
+        EvState(soc=0.5, capacity_Wh=60_000), config, SeccConfig(paused_session_ids=frozenset({session_id}))
+    )
     again.run({1: lambda p: p.evcc.stop()})
     (started,) = of(again.evse.trace, ev.SessionStarted)
     assert started.resumed and started.session_id == session_id
@@ -141,7 +164,9 @@ def test_eim_refused_fails_the_session():
 @pytest.mark.parametrize("negative", [False, True])
 def test_discharge_limit_sign_convention_is_configurable_and_understood(negative):
     pair = Pair(
-        EvState(soc=0.9, capacity_Wh=60_000, target_soc=0.8), DC_SCHEDULED, SeccConfig(negative_discharge_limits=negative)
+        EvState(soc=0.9, capacity_Wh=60_000, target_soc=0.8),
+        DC_SCHEDULED,
+        SeccConfig(negative_discharge_limits=negative),
     )
     pair.secc.set_schedule([(600, -4_000.0)])
     pair.run({2: lambda p: p.evcc.stop()})

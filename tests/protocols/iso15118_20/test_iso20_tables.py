@@ -33,9 +33,13 @@ def test_mermaid_diagram_lists_every_transition():
     assert "WaitPreCharge --> WaitPreCharge: DC_PreCharge" in diagram
 
 
-@pytest.mark.parametrize("request_type", sorted(FAILED_RESPONSE, key=lambda t: t.__name__), ids=lambda t: t.__name__)
+@pytest.mark.parametrize(
+    "request_type", sorted(FAILED_RESPONSE, key=lambda t: t.__name__), ids=lambda t: t.__name__
+)
 def test_every_failure_answer_is_a_valid_message(request_type):
-    answer = failed_response(request_type, ct.MessageHeader(session_id=bytes(8), time_stamp=0), ct.ResponseCode.FAILED)
+    answer = failed_response(
+        request_type, ct.MessageHeader(session_id=bytes(8), time_stamp=0), ct.ResponseCode.FAILED
+    )
     assert encode(answer)  # the schema accepts it
 
 

@@ -59,3 +59,6 @@ class EvccConfig:
     welding_safe_voltage_V: float = 60.0
     maximum_supporting_points: int = 1024
     resume_session_id: bytes | None = None  # a paused session to rejoin
+    # Multiplies the standard's message timeouts (1.0 = as ISO 15118-20 sets them); a
+    # larger value tolerates slow peers, e.g. a JVM-based stack warming up on a busy host.
+    timeout_factor: float = 1.0

@@ -182,7 +182,8 @@ class Evcc:
         self._out += encode_message(message)
         self.awaiting = type(message)
         self.state = EvccState.WAITING
-        self._response_deadline = now + _TIMEOUT_OF.get(type(message), timeouts.MESSAGE_s)
+        timeout = _TIMEOUT_OF.get(type(message), timeouts.MESSAGE_s) * self.config.timeout_factor
+        self._response_deadline = now + timeout
 
     def _later(self, delay_s: float, make: Callable[[float], object], now: float) -> None:
         if delay_s <= 0:
@@ -403,12 +404,16 @@ class Evcc:
             if self._bpt():
                 first = self._profile[0][1] if self._profile else self.ev.present_power_W
                 channel = cm.ChannelSelection.Discharge if first < 0 else cm.ChannelSelection.Charge
-            if (
-                self.parameter_set is not None
-                and self.parameter_set.control_mode is ControlMode.SCHEDULED
-                and self._profile
-            ):
+            # the EV states its planned profile with every Finished PowerDelivery(Start)
+            # (ISO 15118-20 §8.3.4.3.8.2; Josev rejects the request without it)
+            scheduled = (
+                self.parameter_set is not None and self.parameter_set.control_mode is ControlMode.SCHEDULED
+            )
+            if scheduled and self._profile:
                 profile = build.power_profile(self._anchor, self._profile)
+            else:
+                plan = ((max(1, self.ev.departure_time_s), self.ev.max_charge_power_W),)
+                profile = build.power_profile(int(now), plan, dynamic=True)
         return cm.PowerDeliveryReq(
             header=self._header(now),
             ev_processing=ct.Processing.Finished,

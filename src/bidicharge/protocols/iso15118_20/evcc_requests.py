@@ -77,8 +77,8 @@ def schedule_exchange(
                 ev_target_energy_request=r(s.target_energy_Wh),
                 ev_maximum_energy_request=r(s.max_energy_Wh),
                 ev_minimum_energy_request=r(s.min_energy_Wh),
-                ev_maximum_v2_x_energy_request=r(s.max_energy_Wh) if bpt else None,
-                ev_minimum_v2_x_energy_request=r(s.min_v2x_energy_Wh) if bpt else None,
+                ev_maximum_v2x_energy_request=r(s.max_energy_Wh) if bpt else None,
+                ev_minimum_v2x_energy_request=r(s.min_v2x_energy_Wh) if bpt else None,
             ),
         )
     return cm.ScheduleExchangeReq(
@@ -94,8 +94,12 @@ def schedule_exchange(
 
 
 def _display(s: EvState) -> ct.DisplayParameters:
+    # ChargingComplete is optional in the XSD, but Josev's model requires it
     return ct.DisplayParameters(
-        present_soc=_pct(s.soc), minimum_soc=_pct(s.min_soc), target_soc=_pct(s.target_soc)
+        present_soc=_pct(s.soc),
+        minimum_soc=_pct(s.min_soc),
+        target_soc=_pct(s.target_soc),
+        charging_complete=s.soc >= s.target_soc,
     )
 
 
@@ -121,8 +125,8 @@ def ac_charge_loop(h: H, mode: ControlMode, bpt: bool, s: EvState) -> ac.AC_Char
                     **dyn,
                     ev_maximum_discharge_power=r(s.max_discharge_power_W),
                     ev_minimum_discharge_power=r(s.min_discharge_power_W),
-                    ev_maximum_v2_x_energy_request=r(s.max_energy_Wh),
-                    ev_minimum_v2_x_energy_request=r(s.min_v2x_energy_Wh),
+                    ev_maximum_v2x_energy_request=r(s.max_energy_Wh),
+                    ev_minimum_v2x_energy_request=r(s.min_v2x_energy_Wh),
                 ),
             )
         return ac.AC_ChargeLoopReq(
@@ -175,8 +179,8 @@ def dc_charge_loop(h: H, mode: ControlMode, bpt: bool, s: EvState) -> dc.DC_Char
                     ev_maximum_discharge_power=r(s.max_discharge_power_W),
                     ev_minimum_discharge_power=r(s.min_discharge_power_W),
                     ev_maximum_discharge_current=r(s.max_discharge_current_A),
-                    ev_maximum_v2_x_energy_request=r(s.max_energy_Wh),
-                    ev_minimum_v2_x_energy_request=r(s.min_v2x_energy_Wh),
+                    ev_maximum_v2x_energy_request=r(s.max_energy_Wh),
+                    ev_minimum_v2x_energy_request=r(s.min_v2x_energy_Wh),
                 ),
             )
         return dc.DC_ChargeLoopReq(
@@ -199,11 +203,20 @@ def dc_charge_loop(h: H, mode: ControlMode, bpt: bool, s: EvState) -> dc.DC_Char
     )
 
 
-def power_profile(time_anchor: int, entries: tuple[tuple[int, float], ...]) -> cm.EVPowerProfile:
-    """The EV's planned power per interval (Scheduled mode, PowerDeliveryReq Start)."""
+def power_profile(
+    time_anchor: int, entries: tuple[tuple[int, float], ...], *, dynamic: bool = False
+) -> cm.EVPowerProfile:
+    """The EV's planned power per interval (PowerDeliveryReq Start)."""
     return cm.EVPowerProfile(
         time_anchor=time_anchor,
-        scheduled_evppt_control_mode=cm.Scheduled_EVPPTControlMode(selected_schedule_tuple_id=1),
+        dynamic_evppt_control_mode=cm.Dynamic_EVPPTControlMode() if dynamic else None,
+        # PowerToleranceAcceptance is optional in the XSD; Josev's model requires it
+        scheduled_evppt_control_mode=None
+        if dynamic
+        else cm.Scheduled_EVPPTControlMode(
+            selected_schedule_tuple_id=1,
+            power_tolerance_acceptance=cm.PowerToleranceAcceptance.PowerToleranceConfirmed,
+        ),
         ev_power_profile_entries=cm.EVPowerProfileEntryList(
             ev_power_profile_entry=tuple(cm.PowerScheduleEntry(duration=d, power=r(p)) for d, p in entries)
         ),

@@ -17,6 +17,11 @@ def to_rational(value: float) -> ct.RationalNumber:
     for exponent in range(-3, 128):
         scaled = round(value / 10.0**exponent) if exponent > 0 else round(value * 10 ** (-exponent))
         if _SHORT_MIN <= scaled <= _SHORT_MAX:
+            while exponent < 0 and scaled % 10 == 0 and scaled:  # 400 V is 400 × 10^0, not 4000 × 10^-1
+                scaled //= 10
+                exponent += 1
+            if scaled == 0:
+                exponent = 0
             return ct.RationalNumber(exponent=exponent, value=scaled)
     raise ValueError(f"{value} does not fit a RationalNumber")
 

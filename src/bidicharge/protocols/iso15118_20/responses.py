@@ -49,7 +49,10 @@ FAILED_RESPONSE: Final[dict[type[Any], Callable[[Header, Code], Any]]] = {
     ),
     cm.ServiceSelectionReq: lambda h, c: cm.ServiceSelectionRes(header=h, response_code=c),
     cm.ScheduleExchangeReq: lambda h, c: cm.ScheduleExchangeRes(
-        header=h, response_code=c, evse_processing=_FIN, dynamic_se_res_control_mode=cm.Dynamic_SEResControlMode()
+        header=h,
+        response_code=c,
+        evse_processing=_FIN,
+        dynamic_se_res_control_mode=cm.Dynamic_SEResControlMode(),
     ),
     cm.PowerDeliveryReq: lambda h, c: cm.PowerDeliveryRes(header=h, response_code=c),
     cm.SessionStopReq: lambda h, c: cm.SessionStopRes(header=h, response_code=c),

@@ -227,8 +227,8 @@ class Secc(EnergyMixin):
 
     def _service_discovery(self, request: cm.ServiceDiscoveryReq, now: float) -> cm.ServiceDiscoveryRes:
         offers = self._offers_for_namespace()
-        if request.supported_service_i_ds is not None:
-            wanted = set(request.supported_service_i_ds.service_id)
+        if request.supported_service_ids is not None:
+            wanted = set(request.supported_service_ids.service_id)
             offers = [o for o in offers if o.service in wanted] or offers
         return cm.ServiceDiscoveryRes(
             header=self._header(now),

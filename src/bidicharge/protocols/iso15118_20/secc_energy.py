@@ -303,8 +303,8 @@ class EnergyMixin:
                     target_energy_Wh=from_rational(dyn.ev_target_energy_request),
                     max_energy_Wh=from_rational(dyn.ev_maximum_energy_request),
                     min_energy_Wh=from_rational(dyn.ev_minimum_energy_request),
-                    max_v2x_energy_Wh=opt_float(dyn.ev_maximum_v2_x_energy_request),
-                    min_v2x_energy_Wh=opt_float(dyn.ev_minimum_v2_x_energy_request),
+                    max_v2x_energy_Wh=opt_float(dyn.ev_maximum_v2x_energy_request),
+                    min_v2x_energy_Wh=opt_float(dyn.ev_minimum_v2x_energy_request),
                     target_soc=_soc(dyn.target_soc),
                     min_soc=_soc(dyn.minimum_soc),
                 )
@@ -349,6 +349,20 @@ class EnergyMixin:
     def _schedule_tuple(self, max_points: int) -> cm.ScheduleTuple:
         intervals = self._intervals()[: max(1, max_points)]
 
+        # One flat price level over the whole schedule: the schema makes the price schedule
+        # optional, but Josev's model (and so Josev EVCCs in the field) requires one.
+        prices = cm.PriceLevelSchedule(
+            id="PLS1",
+            time_anchor=self._time_anchor,
+            price_schedule_id=1,
+            number_of_price_levels=1,
+            price_level_schedule_entries=cm.PriceLevelScheduleEntryList(
+                price_level_schedule_entry=(
+                    cm.PriceLevelScheduleEntry(duration=sum(d for d, _c, _x in intervals), price_level=0),
+                )
+            ),
+        )
+
         def schedule(values: list[ct.RationalNumber]) -> cm.ChargingSchedule:
             return cm.ChargingSchedule(
                 power_schedule=cm.PowerSchedule(
@@ -359,7 +373,8 @@ class EnergyMixin:
                             for (d, _c, _x), v in zip(intervals, values, strict=True)
                         )
                     ),
-                )
+                ),
+                price_level_schedule=prices,
             )
 
         return cm.ScheduleTuple(
@@ -467,8 +482,8 @@ class EnergyMixin:
                 target_energy_Wh=from_rational(mode.ev_target_energy_request),
                 max_energy_Wh=from_rational(mode.ev_maximum_energy_request),
                 min_energy_Wh=from_rational(mode.ev_minimum_energy_request),
-                max_v2x_energy_Wh=opt_float(getattr(mode, "ev_maximum_v2_x_energy_request", None)),
-                min_v2x_energy_Wh=opt_float(getattr(mode, "ev_minimum_v2_x_energy_request", None)),
+                max_v2x_energy_Wh=opt_float(getattr(mode, "ev_maximum_v2x_energy_request", None)),
+                min_v2x_energy_Wh=opt_float(getattr(mode, "ev_minimum_v2x_energy_request", None)),
                 target_soc=self._needs.target_soc if self._needs else None,
                 min_soc=self._needs.min_soc if self._needs else None,
             )
