@@ -100,3 +100,24 @@ def test_schedule_of_the_wrong_length_is_refused() -> None:
     envelope = build_envelope(flex, build_tubes(flex, neutral_reference(flex)))
     with pytest.raises(ScheduleOutsideEnvelope, match="need 96 values"):
         check_schedule(envelope, np.zeros(95))
+
+
+@pytest.mark.parametrize("shift", [0.0, -60.0])  # -60 €/MWh: many negative-price intervals
+def test_charge_only_plan_costs_what_the_lp_costs(shift: float) -> None:
+    from dataclasses import replace
+
+    from bidicharge.control.fleet_envelope import charge_only_plan
+    from bidicharge.control.fleet_flexibility import battery_to_grid_W
+
+    horizon = planning_horizon()
+    rng = np.random.default_rng(9)
+    cars = [replace(c, v2g_consent=False) for c in sample_fleet(rng, 80)]
+    flex = build_flexibility(cars, horizon, now_s=horizon.start_s)
+    price = sample_day_ahead_prices(rng, horizon) + shift
+    plan = charge_only_plan(flex, price)
+    assert np.all(plan >= flex.min_energy_Wh - 1e-6) and np.all(plan <= flex.max_energy_Wh + 1e-6)
+    power = battery_to_grid_W(np.diff(plan, axis=1) / 0.25, flex.charge_efficiency[:, None],
+                              flex.discharge_efficiency[:, None])
+    assert np.all(power <= flex.max_power_W + 1e-6) and np.all(power >= -1e-9)
+    cost = float(np.sum(price * power.sum(axis=0)) * 0.25 / 1e6)
+    assert cost == pytest.approx(solve_joint(flex, price).cost_EUR, rel=1e-6, abs=1e-4)

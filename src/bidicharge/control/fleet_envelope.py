@@ -42,9 +42,11 @@ A schedule outside the series is rejected naming the first violating interval
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bidicharge.control.fleet_flexibility import (
     FleetFlexibility,
@@ -101,8 +103,50 @@ class FleetEnvelope:
 
 
 def reference_plan(flex: FleetFlexibility, forecast_EUR_per_MWh: FloatArray) -> FloatArray:
-    """Every car's optimal stored-energy trajectory for a price forecast (N, T+1)."""
-    return solve_joint(flex, forecast_EUR_per_MWh, chunk_cars=PLAN_CHUNK_CARS).energy_Wh
+    """Every car's optimal stored-energy trajectory for a price forecast (N, T+1).
+
+    Cars that may discharge are planned with the joint LP in chunks (nothing couples them);
+    cars that only charge need no LP: their optimum fills the cheapest intervals of their
+    window first (:func:`charge_only_plan`).
+    """
+    price = np.asarray(forecast_EUR_per_MWh, dtype=np.float64)
+    plan = charge_only_plan(flex, price)
+    v2g = np.nonzero(flex.may_discharge)[0]
+    if v2g.size:
+        plan[v2g] = solve_joint(_subset(flex, v2g), price, chunk_cars=PLAN_CHUNK_CARS).energy_Wh
+    return plan
+
+
+def charge_only_plan(flex: FleetFlexibility, price_EUR_per_MWh: FloatArray) -> FloatArray:
+    """Cheapest trajectory of every car if it only charges (exact for cars without discharge).
+
+    Charging only ever raises the stored energy, so the windows reduce to the total: at
+    least the need, at most the room. The LP optimum is then a fill in price order — all
+    negative-price energy the room allows, then the cheapest intervals until the need is met.
+    """
+    lo_step, hi_step = _step_limits_Wh(flex)
+    del lo_step
+    order = np.argsort(price_EUR_per_MWh, kind="stable")
+    cap = hi_step[:, order]
+    before = np.cumsum(cap, axis=1) - cap
+    negative = price_EUR_per_MWh[order] < 0
+    room = flex.max_energy_Wh[:, -1]
+    need = np.maximum(flex.required_energy_Wh, 0.0)
+    total = np.clip(np.maximum(need, (cap * negative).sum(axis=1)), 0.0, np.maximum(room, need))
+    take = np.clip(total[:, None] - before, 0.0, cap)
+    steps = np.empty_like(take)
+    steps[:, order] = take
+    plan = np.concatenate([np.zeros((flex.n_cars, 1)), np.cumsum(steps, axis=1)], axis=1)
+    return np.asarray(np.clip(plan, flex.min_energy_Wh, flex.max_energy_Wh), dtype=np.float64)
+
+
+def _subset(flex: FleetFlexibility, cars: NDArray[np.intp]) -> FleetFlexibility:
+    fields = {f.name: getattr(flex, f.name) for f in dataclass_fields(flex)}
+    for name, value in fields.items():
+        if isinstance(value, np.ndarray):
+            fields[name] = value[cars]
+    fields["car_ids"] = tuple(flex.car_ids[int(i)] for i in cars)
+    return FleetFlexibility(**fields)
 
 
 def neutral_reference(flex: FleetFlexibility) -> FloatArray:
