@@ -91,7 +91,7 @@ def test_schedule_inside_the_envelope_is_split_exactly_and_every_car_keeps_its_r
     schedule = optimal_pool_schedule(envelope, price)
     check_schedule(envelope, schedule)
     dispatch = disaggregate(flex, schedule, tubes)
-    assert dispatch.power_W.sum(axis=0) == pytest.approx(schedule, abs=1e-2)
+    assert dispatch.power_W.sum(axis=0) == pytest.approx(schedule, abs=0.1)  # W
     assert dispatch.first_infeasible_interval is None
     assert_every_car_keeps_its_rules(cars, flex, dispatch.power_W)
 
