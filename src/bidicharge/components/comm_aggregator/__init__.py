@@ -1,0 +1,271 @@
+"""Commercial aggregator (C-COMM-AGG): markets the pool's flexibility and delivers FCR/aFRR.
+
+* Bids (I-44, REST in live mode, ``Link.request`` in study mode): from the pool's envelope,
+  FCR capacity per 4-hour block that keeps 15 minutes at full power in either direction
+  (``control.aggregator_bidding.max_fcr_offers``), then day-ahead buys and sells inside what is
+  left (``plan_day_ahead``). The sold position (awards) becomes the pool's schedule.
+* Delivers (I-24, IEC 60870-5-104, the TSO controlling): FCR on the ``central`` path from the
+  frequency the TSO sends (C_SE_NC_1 on IOA 2002), or on the ``local`` path from the frequency
+  the EVSEs measure themselves with the droop shares the aggregator gave them; aFRR from the
+  TSO's set-point (IOA 2001) up to ``afrr_capacity_W`` (more is refused: negative confirmation).
+  The pool's delivered change, what it is asked for and the FCR held go back as measured values.
+* The limited energy reservoir is managed (``ler_management_W``) beside the schedule.
+
+The pool is modelled here (``pool.py``) until the technical aggregator (I-23) and the CPO
+backend / OCPP 2.1 / ISO 15118-20 path exist; the I-22 supplier exchange is not built yet.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field
+
+from bidicharge.components.comm_aggregator.pool import Arr, CarPool, PoolConfig
+from bidicharge.components.interfaces.i2x_markets import (
+    I24,
+    IEC104,
+    REST,
+    MarketResults,
+    ResultsRequest,
+    SubmitCapacityBids,
+    SubmitDayAheadBids,
+)
+from bidicharge.components.tso_control_center.telecontrol import ControlledEnd
+from bidicharge.control import aggregator_bidding as bidding
+from bidicharge.control.frequency_reserve import fcr_activation, ler_management_W, reservoir_of
+from bidicharge.control.market_clearing import BLOCK_DURATION_S, MTU_DURATION_S, CapacityProduct, Side
+from bidicharge.protocols.iec104 import CommandRequest, PointDatabase, TypeId
+from bidicharge.runtime.clock import Clock
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import ELECTRICAL, provides, requires
+
+DAY_S = 86_400.0
+#: a typical day-ahead shape (€/MWh per local hour) when no better forecast is given
+DEFAULT_FORECAST = [62, 58, 55, 53, 54, 60, 75, 90, 88, 76, 64, 55, 50, 48, 52, 60, 72, 92, 105, 98, 85, 76, 70, 65]
+
+
+class CommAggConfig(ComponentConfig):
+    bidder_id: str = "comm-agg"
+    common_address: int = Field(47, ge=1, le=65534)
+    pool: PoolConfig = PoolConfig()
+    fcr_path: Literal["central", "local"] = "central"
+    central_latency_s: float = Field(2.0, ge=0, description="aggregator → tech. aggregator → CPO → OCPP → EVSE → car")
+    local_latency_s: float = Field(0.3, ge=0, description="EVSE frequency measurement and ISO 15118-20 loop")
+    fcr_price_EUR_per_MW: float = Field(12.0, ge=0)
+    bid_day_ahead: bool = True
+    price_forecast_EUR_per_MWh: list[float] = Field(default_factory=lambda: list(DEFAULT_FORECAST), min_length=24, max_length=24)
+    afrr_capacity_W: float = Field(0.0, ge=0)
+    bid_time: str = Field("07:00", pattern=r"^\d\d:\d\d$", description="local time of day the next day is bid")
+    utc_offset_h: float = Field(1.0, ge=-12, le=14)
+    report_threshold_W: float = Field(2_000.0, gt=0)
+    reallocate_threshold_W: float = Field(1_000.0, gt=0)
+    results_poll_s: float = Field(60.0, gt=0)
+
+
+@component_type
+class CommAggregator(Component):
+    kind = "comm_aggregator"
+    catalogue_id = "C-COMM-AGG"
+    Config = CommAggConfig
+    PORTS = (
+        provides("tso", "I-24", IEC104),
+        requires("energy_market", "I-44", REST),
+        requires("grid", "I-42", ELECTRICAL, optional=True,
+                 description="the pool's connection (stands in for the LV/MV grid); the EVSEs measure frequency here"),
+    )
+    phase = Phase.CONTROL
+    OBSERVABLES: ClassVar[tuple[str, ...]] = (
+        "pool_power_W", "baseline_W", "requested_upward_W", "delivered_upward_W", "fcr_contracted_W", "stored_kWh")
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        c: CommAggConfig = config
+        self.cfg = c
+        self.pool = CarPool(c.pool, context.rng, context.end_s)
+        db = PointDatabase(c.common_address)
+        for ioa in (I24.POOL_UPWARD_W, I24.FCR_CONTRACTED_W, I24.AFRR_FEEDBACK_W, I24.FREQUENCY_FEEDBACK_HZ, I24.REQUESTED_UPWARD_W):
+            db.add_monitor(ioa, TypeId.M_ME_NC_1, value=50.0 if ioa == I24.FREQUENCY_FEEDBACK_HZ else 0.0)
+        db.add_command(I24.AFRR_SETPOINT_W, TypeId.C_SE_NC_1, feedback_ioa=I24.AFRR_FEEDBACK_W)
+        db.add_command(I24.FREQUENCY_HZ, TypeId.C_SE_NC_1, feedback_ioa=I24.FREQUENCY_FEEDBACK_HZ)
+        self.tso_end = ControlledEnd(db, self._on_command)
+        self.central_frequency_Hz = 50.0
+        self.afrr_setpoint_W = 0.0
+        self.fcr_W_by_block: dict[int, float] = {}  # absolute block number (start // 4 h) -> W
+        self.schedule_W: dict[int, float] = {}  # absolute MTU number (start // 900) -> W, + = buy
+        self._bid_days: set[float] = set()
+        self._results: dict[float, MarketResults] = {}
+        self._next_poll = -math.inf
+        self.base_W: Arr = np.zeros(c.pool.cars)
+        self._base_key: tuple[int, float] | None = None
+        self._up_W: Arr = np.zeros(c.pool.cars)  # local droop shares: set-point at full upward activation
+        self._down_W: Arr = np.zeros(c.pool.cars)
+        self._last_request = math.nan
+        self._reported: dict[int, float] = {}
+        self.requested_upward_W = 0.0
+        self.shortfall_Wh = 0.0
+        self.rejections: list[str] = []
+        self.revenue_EUR = 0.0
+
+    def telecontrol_end(self, port: str) -> ControlledEnd:
+        return self.tso_end
+
+    @property
+    def grid_injection_MW(self) -> float:
+        return -float(self.pool.power_W.sum()) / 1e6
+
+    # --- I-24 commands -------------------------------------------------------------------
+    def _on_command(self, request: CommandRequest) -> bool:
+        value = float(request.value)
+        if request.ioa == I24.FREQUENCY_HZ:
+            if not 45.0 <= value <= 55.0:
+                return False
+            self.central_frequency_Hz = value
+            return True
+        if request.ioa == I24.AFRR_SETPOINT_W:
+            if abs(value) > self.cfg.afrr_capacity_W + 1e-6:
+                return False  # more than contracted: reported, not hidden
+            self.afrr_setpoint_W = value
+            return True
+        return False
+
+    # --- markets (I-44) ------------------------------------------------------------------
+    def _local_day_start(self, t: float) -> float:
+        off = self.cfg.utc_offset_h * 3600.0
+        return math.floor((t + off) / DAY_S) * DAY_S - off
+
+    def _forecast(self) -> list[float]:
+        return [float(self.cfg.price_forecast_EUR_per_MWh[q // 4]) for q in range(96)]
+
+    def _bid(self, day: float, now: float) -> None:
+        market = self.link("energy_market")
+        if market is None:
+            return
+        self._bid_days.add(day)
+        first = max(0, int((now - day) // MTU_DURATION_S))  # a day already running: only what is left
+        envelope = self.pool.envelope(day + first * MTU_DURATION_S, 96 - first)
+        offers = bidding.max_fcr_offers(envelope)
+        block0 = first // bidding.INTERVALS_PER_BLOCK
+        caps = [o.capacity_W for o in offers]
+        cap_bids = [replace(b, block_index=b.block_index + block0, bid_id=f"{self.cfg.bidder_id}-{int(day)}-FCR-{b.block_index + block0}")
+                    for b in bidding.fcr_capacity_bids(offers, bidder_id=self.cfg.bidder_id,
+                                                       price_EUR_per_MW=self.cfg.fcr_price_EUR_per_MW, submitted_at_s=now)]
+        receipt = market.request(SubmitCapacityBids(delivery_day_start_s=day, bids=tuple(cap_bids)))
+        self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
+        if self.cfg.bid_day_ahead:
+            reduced = bidding.reserve_fcr(envelope, caps)
+            plan = bidding.plan_day_ahead(reduced, self._forecast()[first:])
+            da = bidding.day_ahead_bids(plan, bidder_id=f"{self.cfg.bidder_id}", submitted_at_s=now)
+            da = [replace(b, bid_id=f"{self.cfg.bidder_id}-{int(day)}-DA-{b.mtu_index + first}", mtu_index=b.mtu_index + first)
+                  for b in da]
+            receipt = market.request(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(da)))
+            self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
+
+    def _poll_results(self, now: float) -> None:
+        market = self.link("energy_market")
+        if market is None or now < self._next_poll:
+            return
+        self._next_poll = now + self.cfg.results_poll_s
+        for day in sorted(self._bid_days - set(self._results)):
+            res = market.request(ResultsRequest(bidder_id=self.cfg.bidder_id, delivery_day_start_s=day))
+            if res.published:
+                self._take_results(day, res)
+
+    def _take_results(self, day: float, res: MarketResults) -> None:
+        self._results[day] = res
+        for a in res.capacity_awards:
+            if a.product is CapacityProduct.FCR:
+                block = int((day + a.block_index * BLOCK_DURATION_S) // BLOCK_DURATION_S)
+                self.fcr_W_by_block[block] = self.fcr_W_by_block.get(block, 0.0) + a.accepted_MW * 1e6
+                self.revenue_EUR += a.accepted_MW * a.price_EUR_per_MW
+        for a in res.awards:
+            mtu = int((day + a.mtu_index * MTU_DURATION_S) // MTU_DURATION_S)
+            sign = 1.0 if a.side is Side.BUY else -1.0
+            self.schedule_W[mtu] = self.schedule_W.get(mtu, 0.0) + sign * a.accepted_power_MW * 1e6
+            self.revenue_EUR -= sign * a.accepted_power_MW * 0.25 * a.price_EUR_per_MWh
+        self._base_key = None
+
+    # --- delivery ------------------------------------------------------------------------
+    def fcr_contracted_W(self, t: float) -> float:
+        return self.fcr_W_by_block.get(int(t // BLOCK_DURATION_S), 0.0)
+
+    def _rebase(self, now: float) -> None:
+        """New operating points at each quarter-hour: the schedule plus reservoir management."""
+        mtu = int(now // MTU_DURATION_S)
+        fcr = self.fcr_contracted_W(now)
+        key = (mtu, fcr)
+        if key == self._base_key:
+            return
+        self._base_key = key
+        cars = self.pool.pool_cars(now, np.zeros(len(self.pool.ids)))
+        target = self.schedule_W.get(mtu, 0.0) + ler_management_W(reservoir_of(cars), fcr)
+        self.base_W, _ = self.pool.allocate(now, np.zeros(len(self.pool.ids)), -target, MTU_DURATION_S)
+        self._up_W, _ = self.pool.allocate(now, self.base_W, fcr, MTU_DURATION_S)
+        self._down_W, _ = self.pool.allocate(now, self.base_W, -fcr, MTU_DURATION_S)
+        self._last_request = math.nan
+
+    def _frequency(self) -> float:
+        if self.cfg.fcr_path == "central":
+            return self.central_frequency_Hz
+        grid = self.link("grid")
+        return float(grid.peer.frequency_Hz) if grid is not None else 50.0  # type: ignore[attr-defined]
+
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        day = self._local_day_start(now)
+        if day not in self._bid_days and now - day < DAY_S - 3600.0:
+            self._bid(day, now)
+        bid_at = day + int(self.cfg.bid_time[:2]) * 3600.0 + int(self.cfg.bid_time[3:]) * 60.0
+        if now >= bid_at and day + DAY_S not in self._bid_days:
+            self._bid(day + DAY_S, now)
+        self._poll_results(now)
+        self._rebase(now)
+        fcr = self.fcr_contracted_W(now)
+        activation = fcr_activation(self._frequency())
+        request = activation * fcr + self.afrr_setpoint_W
+        self.requested_upward_W = request
+        if self.cfg.fcr_path == "local" and self.afrr_setpoint_W == 0.0:
+            shares = self._up_W if activation >= 0 else self._down_W
+            setpoints = self.base_W + abs(activation) * (shares - self.base_W)
+            if request != self._last_request:
+                self.pool.command(setpoints, now + self.cfg.local_latency_s)
+                self._last_request = request
+        elif not abs(request - self._last_request) < self.cfg.reallocate_threshold_W:
+            setpoints, shortfall = self.pool.allocate(now, self.base_W, request, MTU_DURATION_S)
+            self.pool.command(setpoints, now + self.cfg.central_latency_s)
+            self._last_request = request
+        self.pool.step(now, dt_s)
+        delivered = float(self.base_W.sum() - self.pool.power_W.sum())
+        self.shortfall_Wh += abs(request - delivered) * dt_s / 3600.0 if fcr > 0 else 0.0
+        self._telemeter(now, delivered, request, fcr)
+
+    def _telemeter(self, now: float, delivered: float, request: float, fcr: float) -> None:
+        for ioa, value in ((I24.POOL_UPWARD_W, delivered), (I24.REQUESTED_UPWARD_W, request), (I24.FCR_CONTRACTED_W, fcr)):
+            last = self._reported.get(ioa)
+            if last is None or abs(value - last) >= self.cfg.report_threshold_W or (value == 0.0 and last != 0.0):
+                self._reported[ioa] = value
+                self.tso_end.update(ioa, value, now=now)
+
+    def observe(self) -> tuple[float, ...]:
+        return (float(self.pool.power_W.sum()), float(self.base_W.sum()), self.requested_upward_W,
+                float(self.base_W.sum() - self.pool.power_W.sum()), self.fcr_contracted_W(self.now), self.pool.stored_Wh() / 1000.0)
+
+    def report(self) -> dict[str, Any]:
+        soc, target = self.pool.soc, self.pool.cfg.target_soc
+        return {
+            "cars": len(self.pool.ids),
+            "cars_at_target": int((soc >= target - 1e-6).sum()),
+            "min_soc": float(soc.min()),
+            "fcr_MW_by_block": {k: v / 1e6 for k, v in sorted(self.fcr_W_by_block.items())},
+            "day_ahead_MWh": sum(self.schedule_W.values()) / 1e6 * 0.25,
+            "revenue_EUR": self.revenue_EUR,
+            "rejections": list(self.rejections),
+        }
+
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: the I-24 controlled station on a free loopback port."""
+        await self.tso_end.serve()
+
