@@ -1,0 +1,172 @@
+"""§14a control unit (C-CU, kind ``control_unit``): the "Steuerbox" behind the gateway.
+
+It receives dimming commands (limit, start, duration, id) through the SMGW's CLS channel
+(I-10) and passes them into the home on I-09, either as EEBUS LPC Energy Guard
+(`PowerLimit`, `output: eebus`) or on its potential-free relay contacts for legacy homes
+(`ContactState`, `output: relay`, the largest configured step not above the limit). It
+answers with the status (applied, current consumption, demand).
+
+Refused and logged, nothing forwarded (the limit in force stays):
+
+* a command for another unit (``unknown-unit``), an id seen before (``replayed``),
+* a command already over (``expired``) or starting more than `max_start_ahead_s` ahead,
+* a limit below the guaranteed §14a minimum of its devices (``below_minimum``:
+  4.2 kW per device, n × 4.2 kW × GZF behind an EMS; BK6-22-300 Tenor 4.2, Anlage 1),
+* a release of a command that is not the one in force (``unknown-command``).
+
+Failsafe: a limit lapses at start + duration unless renewed, and the control unit then
+lifts it in the home by itself (``lapsed``). `offline` windows make the unit unreachable
+(the gateway answers ``cls-unreachable`` and the DSO retries).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bidicharge.components.interfaces.i09_control_unit import ContactState, GridGuardStatus, PowerLimit, StatusRequest
+from bidicharge.components.interfaces.i10_cls import CommandStatus, DimmingCommand, LimitRelease, StatusQuery
+from bidicharge.control.section14a import (
+    ControllableDevice,
+    DeviceId,
+    DeviceKind,
+    check_limit,
+    device_minimum_W,
+    ems_minimum_W,
+)
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import Link, provides, requires
+from bidicharge.runtime.scenario import parse_time_s
+
+log = logging.getLogger(__name__)
+
+
+class ControlledDevice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    kind: DeviceKind = DeviceKind.CHARGE_POINT
+    rated_power_W: float = Field(11_000.0, gt=0)
+    phases: int = Field(3, ge=1, le=3)
+
+
+class ControlUnitConfig(ComponentConfig):
+    unit_id: str
+    devices: tuple[ControlledDevice, ...] = Field(..., min_length=1)
+    via_ems: bool = False
+    output: Literal["eebus", "relay"] = "eebus"
+    relay_steps_W: tuple[float, ...] = (4200.0,)  # contact step k -> limit (same steps set in the HEMS)
+    max_start_ahead_s: float = Field(300.0, ge=0)
+    offline: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times: CLS side unreachable
+
+
+@component_type
+class ControlUnit(Component):
+    kind = "control_unit"
+    catalogue_id = "C-CU"
+    Config = ControlUnitConfig
+    PORTS = (
+        provides("cls", "I-10", "in-memory", wire_protocol="CLS channel (TLS through the SMGW)"),
+        requires("home", "I-09", "in-memory", wire_protocol="EEBUS LPC / relay contacts"),
+    )
+    phase = Phase.CONTROL
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("limit_W",)
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        devices = tuple(ControllableDevice(device_id=DeviceId(d.id), kind=d.kind, rated_power_W=d.rated_power_W,
+                                           phases=d.phases) for d in config.devices)
+        if not config.via_ems and len(devices) != 1:
+            raise ValueError("several devices are controlled through an EMS (via_ems: true)")
+        self.minimum_W = ems_minimum_W(devices) if config.via_ems else device_minimum_W(devices[0])
+        self._offline = [(parse_time_s(a), parse_time_s(b)) for a, b in config.offline]
+        self.active: DimmingCommand | None = None
+        self._seen: set[str] = set()
+        self.log: list[tuple[float, str | None, str]] = []  # (time, command id, outcome)
+
+    def offline(self, now: float) -> bool:
+        return any(a <= now < b for a, b in self._offline)
+
+    def _sync(self) -> float:
+        if self.context.clock is not None:
+            self.now = max(self.now, self.context.clock.now())
+        return self.now
+
+    # -- into the home (I-09) ------------------------------------------------------------
+    def _to_home(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
+        home = self.link("home")
+        assert home is not None
+        if self.config.output == "relay":
+            steps = self.config.relay_steps_W
+            fitting = [k for k, w in enumerate(steps, start=1) if limit_W is not None and w <= limit_W]
+            step = 0 if limit_W is None else max(fitting, key=lambda k: steps[k - 1])
+            answer: GridGuardStatus = home.request(ContactState(step=step))
+            return answer
+        message = PowerLimit(command_id=command.command_id if command else "release", limit_W=limit_W,
+                             issued_s=command.start_s if command else self.now,
+                             duration_s=command.duration_s if command else None)
+        answer = home.request(message)
+        return answer
+
+    def _status(self, command_id: str | None, accepted: bool, reason: str,
+                home: GridGuardStatus | None = None) -> CommandStatus:
+        if home is None:
+            link = self.link("home")
+            assert link is not None
+            home = link.request(StatusRequest())
+        self.log.append((self.now, command_id, reason))
+        if not accepted:
+            log.warning("control unit %s refused %s: %s", self.name, command_id, reason)
+        return CommandStatus(unit_id=self.config.unit_id, command_id=command_id, accepted=accepted, reason=reason,
+                             limit_W=None if self.active is None else self.active.limit_W,
+                             consumption_W=home.consumption_W, demand_W=home.demand_W,
+                             hems_applied=home.applied)
+
+    # -- from the CLS channel (I-10) -----------------------------------------------------
+    def handle(self, port: str, message: object, link: Link) -> object:
+        now = self._sync()
+        if isinstance(message, StatusQuery):
+            return self._status(None, True, "status")
+        if isinstance(message, DimmingCommand | LimitRelease):
+            refusal = self._refusal(message, now)
+            self._seen.add(message.command_id)
+            if refusal is not None:
+                return self._status(message.command_id, False, refusal)
+            if isinstance(message, LimitRelease):
+                self.active = None
+                return self._status(message.command_id, True, "released", self._to_home(None, None))
+            self.active = message
+            home = self._to_home(message.limit_W, message)
+            return self._status(message.command_id, home.applied, "applied" if home.applied else "hems-refused", home)
+        return super().handle(port, message, link)
+
+    def _refusal(self, message: DimmingCommand | LimitRelease, now: float) -> str | None:
+        if message.unit_id != self.config.unit_id:
+            return "unknown-unit"
+        if message.command_id in self._seen:
+            return "replayed"
+        if message.start_s > now + self.config.max_start_ahead_s:
+            return "start-in-future"
+        if isinstance(message, LimitRelease):
+            if self.active is None or self.active.command_id != message.releases_command_id:
+                return "unknown-command"
+            return None
+        if message.start_s + message.duration_s <= now:
+            return "expired"
+        check = check_limit(message.limit_W, self.minimum_W, duration_s=message.duration_s, what=self.config.unit_id)
+        return None if check.accepted else str(check.reason)
+
+    # -- failsafe: a limit lapses unless renewed ---------------------------------------------
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        if self.active is not None and now >= self.active.start_s + self.active.duration_s:
+            lapsed = self.active
+            self.active = None
+            self._status(lapsed.command_id, True, "lapsed", self._to_home(None, None))
+
+    def observe(self) -> tuple[float, ...]:
+        return (float("nan") if self.active is None else self.active.limit_W,)
+
+    def report(self) -> dict[str, Any]:
+        return {"minimum_W": self.minimum_W, "log": list(self.log)}

@@ -1,0 +1,165 @@
+"""Smart meter gateway (C-SMGW, kind ``smgw``): the TR-03109 core (`protocols.tr03109`) as a
+component of the simulated world.
+
+* LMN (I-15): polls its meters each step and feeds the SML bytes to `SmgwCore.receive_sml`.
+* Administration (I-17): reports its inventory, applies a profile only when the GWA signed it
+  (`ProfileRefused` otherwise: not-gwa, expired, replayed, bad-profile — the old one stays).
+* WAN (I-16): seals what the profile's TAFs capture (CMS signed + enveloped for each EMT) and
+  delivers each EMT's backlog in order, acknowledging only what the EMT stored; during a
+  configured WAN outage nothing is sent and nothing is lost.
+* CLS channel (I-10): the proxy's decision `tr03109.cls.decide` (channel in the profile,
+  client certificate from the SM-PKI with the permitted fingerprint); only then the payload
+  reaches the control unit named by the permission. Refusals are logged and answered.
+
+Live mode wires the same core to `transports.smgw_wan` / `transports.cls_proxy` (see
+`docs/section14a_chain.md`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from bidicharge.components.interfaces.i10_cls import ClsRequest, ClsResponse
+from bidicharge.components.interfaces.i15_lmn import SmlPoll
+from bidicharge.components.interfaces.i16_taf import MeterDataAck, MeterDataPush, Octets
+from bidicharge.components.interfaces.i17_gwa import (
+    GatewayInventory,
+    InventoryRequest,
+    ProfileUpdate,
+    ProfileUpdateResult,
+)
+from bidicharge.components.smgw.world_pki import world_pki
+from bidicharge.protocols.tr03109 import MeterSilent, ProfileRefused, SmgwCore, SmgwEvent, cls
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import Link, provides, requires
+from bidicharge.runtime.scenario import parse_time_s
+
+log = logging.getLogger(__name__)
+
+
+class SmgwConfig(ComponentConfig):
+    gateway_id: str = Field(..., min_length=1)
+    gwa: str = "gwa"  # the GWA's identity in the SM-PKI (its component name)
+    pki_seed: int = Field(0, ge=0)
+    wan_outages: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times without WAN
+
+
+@component_type
+class Smgw(Component):
+    kind = "smgw"
+    catalogue_id = "C-SMGW"
+    Config = SmgwConfig
+    PORTS = (
+        requires("meters", "I-15", "SML 1.04", many=True),
+        provides("admin", "I-17", "in-memory", wire_protocol="BSI TR-03109 (CMS-signed profiles)"),
+        requires("emts", "I-16", "BSI TR-03109 CMS", wire_protocol="BSI TR-03109 (HTTPS, mutual TLS)",
+                 many=True, optional=True),
+        provides("cls", "I-10", "in-memory", wire_protocol="CLS channel (TLS proxy, BSI TR-03109 HKS4)"),
+        requires("cls_devices", "I-10", "in-memory", wire_protocol="CLS channel (TLS)", many=True, optional=True),
+    )
+    phase = Phase.BACKEND
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("backlog",)
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        self.world = world_pki(config.pki_seed, context.start_s)
+        identity = self.world.identity(config.gateway_id)
+        self.core = SmgwCore(gateway_id=config.gateway_id, signer=identity.signer,
+                             gwa_certificate=self.world.identity(config.gwa).certificate,
+                             roots=(self.world.pki.root,), random_bytes=lambda n: context.rng.bytes(n))
+        self._outages = [(parse_time_s(a), parse_time_s(b)) for a, b in config.wan_outages]
+        self.events: list[tuple[float, SmgwEvent]] = []
+        self.cls_log: list[tuple[float, str, str, str]] = []  # (time, channel, client, reason)
+        self.delivered = 0
+
+    def _sync(self) -> float:
+        if self.context.clock is not None:
+            self.now = max(self.now, self.context.clock.now())
+        return self.now
+
+    def _drain(self) -> list[SmgwEvent]:
+        new = list(self.core.events())
+        for event in new:
+            self.events.append((self.now, event))
+            if isinstance(event, ProfileRefused | MeterSilent):
+                log.warning("%s: %s", self.config.gateway_id, event)
+        return new
+
+    # -- each step: LMN in, captures, WAN out ---------------------------------------------
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        for link in self.peers("meters"):
+            telegram = link.request(SmlPoll())
+            if telegram.data:
+                self.core.receive_sml(bytes(telegram.data), now=now)
+        if self.core.profile is not None:
+            self.core.poll(now=now)
+        self._drain()
+        if not any(a <= now < b for a, b in self._outages):
+            self._deliver()
+
+    def _deliver(self) -> None:
+        emts = {link.peer.name: link for link in self.peers("emts")}
+        for emt_id in self.core.emts_with_backlog():
+            link = emts.get(emt_id)
+            if link is None:
+                continue  # no route to this EMT (yet): the messages wait
+            for message in self.core.pending(emt_id):
+                ack = link.request(MeterDataPush(gateway_id=self.config.gateway_id, emt_id=emt_id,
+                                                 sequence_no=message.sequence_no, cms=Octets(message.cms)))
+                if not isinstance(ack, MeterDataAck) or not ack.stored:
+                    break  # refused: keep it and everything after it, try again next step
+                self.core.acknowledge(emt_id, message.sequence_no)
+                self.delivered += 1
+
+    def observe(self) -> tuple[float, ...]:
+        return (float(self.core.backlog_size),)
+
+    # -- administration and CLS -------------------------------------------------------------
+    def handle(self, port: str, message: object, link: Link) -> object:
+        now = self._sync()
+        if isinstance(message, InventoryRequest):
+            profile = self.core.profile
+            return GatewayInventory(
+                gateway_id=self.config.gateway_id,
+                meter_ids=tuple(link.peer.meter_id for link in self.peers("meters")),  # type: ignore[attr-defined]
+                cls_devices=tuple(link.peer.name for link in self.peers("cls_devices")),
+                profile_version=0 if profile is None else profile.version,
+            )
+        if isinstance(message, ProfileUpdate):
+            applied = self.core.apply_profile_update(bytes(message.cms), now=now)
+            refused = [e for e in self._drain() if isinstance(e, ProfileRefused)]
+            profile = self.core.profile
+            return ProfileUpdateResult(applied=applied, version=0 if profile is None else profile.version,
+                                       reason="applied" if applied else (refused[-1].reason if refused else "refused"))
+        if isinstance(message, ClsRequest):
+            return self._proxy(message, now)
+        return super().handle(port, message, link)
+
+    def _proxy(self, request: ClsRequest, now: float) -> ClsResponse:
+        decision = cls.decide(self.core.profile, channel_id=request.channel_id,
+                              client_certificate_der=bytes(request.client_certificate_der),
+                              roots=(self.world.pki.root,), intermediates=(self.world.pki.sub_ca,), now=now)
+        if not decision.allowed or decision.permission is None:
+            return self._refuse(now, request.channel_id, decision.client, decision.reason)
+        target = next((lk for lk in self.peers("cls_devices") if lk.peer.name == decision.permission.target_host), None)
+        if target is None or getattr(target.peer, "offline", lambda t: False)(now):
+            return self._refuse(now, request.channel_id, decision.client, "cls-unreachable")
+        self.cls_log.append((now, request.channel_id, decision.client, "opened"))
+        return ClsResponse(allowed=True, reason="allowed", status=target.request(request.payload))
+
+    def _refuse(self, now: float, channel: str, client: str, reason: str) -> ClsResponse:
+        self.cls_log.append((now, channel, client, reason))
+        log.warning("%s: CLS refused channel=%s client=%s reason=%s", self.config.gateway_id, channel, client, reason)
+        return ClsResponse(allowed=False, reason=reason)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "delivered": self.delivered,
+            "backlog": self.core.backlog_size,
+            "events": [(t, type(e).__name__, getattr(e, "reason", "")) for t, e in self.events],
+            "cls_log": list(self.cls_log),
+        }

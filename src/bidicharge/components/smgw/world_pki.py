@@ -1,0 +1,55 @@
+"""The simulated world's SM-PKI: one `DemoSmPki` per (seed, start), identities by name.
+
+Every component of a study that needs a certificate (gateways, GWA, EMTs, control units)
+asks for `world_pki(seed, start_s).identity(name)` and gets the same key and certificate
+as everybody else, as if all of them had been issued by one Sub-CA before the run. Keys
+are derived from the seed and the name (SHA-256 in counter mode), so an identity does not
+depend on who asked first; the cache is per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import lru_cache
+
+from bidicharge.protocols.tr03109 import DemoSmPki, Identity
+
+
+def _stream(label: str) -> Callable[[int], bytes]:
+    counter = 0
+
+    def read(n: int) -> bytes:
+        nonlocal counter
+        out = b""
+        while len(out) < n:
+            out += hashlib.sha256(f"{label}/{counter}".encode()).digest()
+            counter += 1
+        return out[:n]
+
+    return read
+
+
+class WorldPki:
+    def __init__(self, seed: int, start_s: float) -> None:
+        self._seed = seed
+        self._read = _stream(f"bidicharge-world-pki/{seed}/root")
+        self.pki = DemoSmPki(random_bytes=lambda n: self._read(n), now=start_s)
+        self._identities: dict[str, Identity] = {}
+
+    @property
+    def roots(self) -> tuple[object, ...]:
+        return (self.pki.root,)
+
+    def identity(self, name: str) -> Identity:
+        found = self._identities.get(name)
+        if found is None:
+            self._read = _stream(f"bidicharge-world-pki/{self._seed}/{name}")
+            found = self.pki.issue(name, dns_names=(name.replace("_", "-"),))
+            self._identities[name] = found
+        return found
+
+
+@lru_cache(maxsize=8)
+def world_pki(seed: int, start_s: float) -> WorldPki:
+    return WorldPki(seed, start_s)
