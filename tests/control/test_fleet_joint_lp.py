@@ -57,3 +57,39 @@ def test_joint_schedules_stay_inside_every_cars_window() -> None:
     assert np.all(solution.power_W >= flex.min_power_W - 1e-3)
     assert np.all(solution.energy_Wh >= flex.min_energy_Wh - 1e-3)
     assert np.all(solution.energy_Wh[np.arange(40), flex.departure_index] >= flex.required_energy_Wh - 1e-3)
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_dynamic_programme_finds_the_lp_optimum_for_non_negative_prices(seed: int) -> None:
+    from bidicharge.control.fleet_flexibility import battery_to_grid_W
+    from bidicharge.control.fleet_joint_lp import plan_by_slopes
+
+    horizon = planning_horizon()
+    rng = np.random.default_rng(seed)
+    flex = build_flexibility(sample_fleet(rng, 150), horizon, now_s=horizon.start_s)
+    price = np.maximum(sample_day_ahead_prices(rng, horizon), 0.0)
+    stored = plan_by_slopes(flex, price, chunk_cars=64)
+    power = battery_to_grid_W(np.diff(stored, axis=1) / 0.25, flex.charge_efficiency[:, None],
+                              flex.discharge_efficiency[:, None])
+    assert np.all(stored >= flex.min_energy_Wh - 1e-3) and np.all(stored <= flex.max_energy_Wh + 1e-3)
+    assert np.all(power <= np.maximum(flex.max_power_W, 0) + 1e-3)
+    assert np.all(power >= np.minimum(flex.min_power_W, 0) - 1e-3)
+    cost = float(np.sum(price * power.sum(axis=0)) * 0.25 / 1e6)
+    assert cost == pytest.approx(solve_joint(flex, price).cost_EUR, rel=1e-6, abs=1e-3)
+
+
+def test_dynamic_programme_stays_physical_at_negative_prices() -> None:
+    from bidicharge.control.fleet_flexibility import battery_to_grid_W
+    from bidicharge.control.fleet_joint_lp import plan_by_slopes
+
+    horizon = planning_horizon()
+    rng = np.random.default_rng(23)
+    flex = build_flexibility(sample_fleet(rng, 100), horizon, now_s=horizon.start_s)
+    price = sample_day_ahead_prices(rng, horizon) - 80.0  # a third of the day below zero
+    stored = plan_by_slopes(flex, price)
+    power = battery_to_grid_W(np.diff(stored, axis=1) / 0.25, flex.charge_efficiency[:, None],
+                              flex.discharge_efficiency[:, None])
+    assert np.all(stored >= flex.min_energy_Wh - 1e-3) and np.all(stored <= flex.max_energy_Wh + 1e-3)
+    cost = float(np.sum(price * power.sum(axis=0)) * 0.25 / 1e6)
+    # the LP may charge and discharge at once (burning energy for money): a lower bound
+    assert cost >= solve_joint(flex, price).cost_EUR - 1e-3

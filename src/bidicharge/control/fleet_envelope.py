@@ -55,11 +55,11 @@ from bidicharge.control.fleet_flexibility import (
     battery_to_grid_W,
     grid_to_battery_W,
 )
-from bidicharge.control.fleet_joint_lp import solve_joint, solve_lp
+from bidicharge.control.fleet_joint_lp import plan_by_slopes, solve_lp
 
 _TOLERANCE_W: Final = 1.0
 _TOLERANCE_WH: Final = 1.0
-PLAN_CHUNK_CARS: Final = 50
+PLAN_CHUNK_CARS: Final = 2000
 
 
 class ScheduleOutsideEnvelope(ValueError):
@@ -105,15 +105,16 @@ class FleetEnvelope:
 def reference_plan(flex: FleetFlexibility, forecast_EUR_per_MWh: FloatArray) -> FloatArray:
     """Every car's optimal stored-energy trajectory for a price forecast (N, T+1).
 
-    Cars that may discharge are planned with the joint LP in chunks (nothing couples them);
-    cars that only charge need no LP: their optimum fills the cheapest intervals of their
-    window first (:func:`charge_only_plan`).
+    Cars that may discharge are planned by dynamic programming over their convex
+    cost-to-go (:func:`fleet_joint_lp.plan_by_slopes`: the joint LP's optimum for
+    non-negative prices, without an LP); cars that only charge fill the cheapest intervals of
+    their window first (:func:`charge_only_plan`).
     """
     price = np.asarray(forecast_EUR_per_MWh, dtype=np.float64)
     plan = charge_only_plan(flex, price)
     v2g = np.nonzero(flex.may_discharge)[0]
     if v2g.size:
-        plan[v2g] = solve_joint(_subset(flex, v2g), price, chunk_cars=PLAN_CHUNK_CARS).energy_Wh
+        plan[v2g] = plan_by_slopes(_subset(flex, v2g), price, chunk_cars=PLAN_CHUNK_CARS)
     return plan
 
 

@@ -174,3 +174,104 @@ def _solve_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Join
     energy = np.clip(z, min_energy, max_energy)  # solver tolerance only
     return JointSolution(power_W=charge - discharge, charge_W=charge, discharge_W=discharge,
                          energy_Wh=energy, cost_EUR=objective, solve_time_s=run_s)
+
+
+def plan_by_slopes(flex: FleetFlexibility, price_EUR_per_MWh: FloatArray, *,
+                   chunk_cars: int = 500) -> FloatArray:
+    """Every car's cost-optimal stored-energy trajectory, by dynamic programming (N, T+1).
+
+    The same per-car problem as :func:`solve_joint`, solved without an LP and for all cars
+    of a chunk at once. On the battery side the cost of a step ``β`` is convex and piecewise
+    linear (``price/η_c`` per Wh charged, ``price·η_d`` per Wh discharged), so every cost-to-go
+    ``V_k`` is convex and piecewise linear too and is kept as a sorted list of (slope, length)
+    pieces: ``V_k`` is the infimal convolution of ``V_{k+1}`` with the step cost (merge two
+    pieces into the list) cut to the car's window ``[min_energy, max_energy]``; the forward
+    pass then moves each car to where the slope of ``V_{k+1}`` meets the step's price.
+    For non-negative prices this is the LP optimum (the LP never charges and discharges at
+    once then); at a negative price a discharge is valued like a charge, so the plan stays
+    physical (one direction per interval) and discharges less than the LP relaxation would.
+    """
+    price = np.asarray(price_EUR_per_MWh, dtype=np.float64)
+    T = flex.horizon.n_steps
+    if price.shape != (T,):
+        raise ValueError(f"need {T} prices, got shape {price.shape}")
+    out = np.zeros((flex.n_cars, T + 1))
+    for a in range(0, flex.n_cars, chunk_cars):
+        cars = slice(a, min(a + chunk_cars, flex.n_cars))
+        out[cars] = _slopes_block(flex, price, cars)
+    return out
+
+
+def _slopes_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> FloatArray:
+    T = flex.horizon.n_steps
+    dt_h = flex.horizon.step_s / 3600.0
+    eta_c, eta_d = flex.charge_efficiency[cars, None], flex.discharge_efficiency[cars, None]
+    lo = np.minimum(flex.min_power_W[cars], 0.0)
+    lo = np.where(lo < 0, lo / eta_d, 0.0) * dt_h  # battery Wh per interval, ≤ 0
+    hi = np.maximum(flex.max_power_W[cars], 0.0) * eta_c * dt_h  # ≥ 0
+    low, high = flex.min_energy_Wh[cars], flex.max_energy_Wh[cars]
+    s_c = price[None, :] / eta_c  # cost per Wh charged (cells)
+    s_d = np.minimum(price[None, :] * eta_d, s_c)  # per Wh discharged; ≤ s_c keeps V convex
+    n = low.shape[0]
+    width = 1 + 2 * T
+    rows = np.arange(n)[:, None]
+    slope = np.full((n, width), np.inf)
+    length = np.zeros((n, width))
+    slope[:, 0] = 0.0
+    length[:, 0] = high[:, T] - low[:, T]
+    left = low[:, T].copy()
+    kept_slope = np.full((T + 1, n, width), np.inf, dtype=np.float32)
+    kept_length = np.zeros((T + 1, n, width), dtype=np.float32)
+    kept_left = np.empty((T + 1, n))
+    kept_used = np.ones(T + 1, dtype=np.int64)
+    kept_slope[T], kept_length[T], kept_left[T] = slope, length, left
+    used = 1
+    for k in range(T - 1, 0, -1):
+        x1, x2 = -s_c[:, k], -s_d[:, k]  # x1 ≤ x2: charge pieces first
+        view_s, view_l = slope[:, :used], length[:, :used]
+        p1 = (view_s < x1[:, None]).sum(axis=1)
+        p2 = (view_s < x2[:, None]).sum(axis=1)
+        j = np.arange(used)[None, :]
+        target = j + (j >= p1[:, None]) + (j >= p2[:, None])
+        new_s = np.full((n, used + 2), np.inf)
+        new_l = np.zeros((n, used + 2))
+        new_s[rows, target] = view_s
+        new_l[rows, target] = view_l
+        new_s[np.arange(n), p1] = x1
+        new_l[np.arange(n), p1] = hi[:, k]
+        new_s[np.arange(n), p2 + 1] = x2
+        new_l[np.arange(n), p2 + 1] = -lo[:, k]
+        used += 2
+        left = left - hi[:, k]
+        # cut to the window [low_k, high_k]: smallest slopes from the left, largest from the right
+        cut = np.maximum(low[:, k] - left, 0.0)
+        cum = np.cumsum(new_l, axis=1)
+        new_l = np.clip(cum - cut[:, None], 0.0, new_l)
+        left = left + cut
+        keep = np.maximum(high[:, k] - left, 0.0)
+        cum = np.cumsum(new_l, axis=1)
+        new_l = np.clip(keep[:, None] - (cum - new_l), 0.0, new_l)
+        # drop the pieces the window cut away (most of them): keep the order of the rest
+        alive = new_l > 0.0
+        order = np.argsort(~alive, axis=1, kind="stable")
+        new_s = np.take_along_axis(np.where(alive, new_s, np.inf), order, axis=1)
+        new_l = np.take_along_axis(new_l, order, axis=1)
+        used = max(int(alive.sum(axis=1).max()), 1)
+        slope[:, :used], length[:, :used] = new_s[:, :used], new_l[:, :used]
+        slope[:, used:used + 2], length[:, used:used + 2] = np.inf, 0.0
+        kept_slope[k, :, :used], kept_length[k, :, :used] = new_s[:, :used], new_l[:, :used]
+        kept_left[k], kept_used[k] = left, used
+    z = np.zeros((n, T + 1))
+    for k in range(T):
+        u = kept_used[k + 1]
+        s, ln, a = kept_slope[k + 1, :, :u], kept_length[k + 1, :, :u].astype(np.float64), kept_left[k + 1]
+        b = a + ln.sum(axis=1)
+        # where V'_{k+1} meets −price: the best level for charging resp. discharging
+        y_c = a + np.where(s < -s_c[:, k, None], ln, 0.0).sum(axis=1)
+        y_d = a + np.where(s < -s_d[:, k, None], ln, 0.0).sum(axis=1)
+        now = z[:, k]
+        lowest = np.maximum(now + lo[:, k], a)
+        highest = np.maximum(np.minimum(now + hi[:, k], b), lowest)
+        y = np.where(y_c > now, y_c, np.where(y_d < now, y_d, now))
+        z[:, k + 1] = np.clip(y, lowest, highest)
+    return np.clip(z, low, high)
