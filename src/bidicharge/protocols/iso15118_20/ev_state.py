@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .pnc import ContractCredentials
 from .services import ControlMode, ServiceId
 
 
@@ -62,3 +63,4 @@ class EvccConfig:
     # Multiplies the standard's message timeouts (1.0 = as ISO 15118-20 sets them); a
     # larger value tolerates slow peers, e.g. a JVM-based stack warming up on a busy host.
     timeout_factor: float = 1.0
+    contract: ContractCredentials | None = None  # Plug & Charge when the SECC offers it

@@ -32,7 +32,7 @@ from bidicharge.protocols.exi.messages import common_types as ct
 
 from . import evcc_requests as build
 from . import events as ev
-from . import sap, timeouts
+from . import pnc, sap, timeouts
 from .errors import LocalProtocolError, RemoteProtocolError
 from .ev_state import EvccConfig, EvState
 from .rational import from_rational, opt_float, to_rational
@@ -111,6 +111,7 @@ class Evcc:
         self._after_stop = cm.ChargingSession.Terminate
         self._renegotiating = False
         self._power_delivery: cm.ChargeProgress | None = None
+        self._challenge: bytes | None = None  # set when Plug & Charge is used
 
     # ---- owner -----------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -259,6 +260,26 @@ class Evcc:
         self._request(cm.AuthorizationSetupReq(header=self._header(now)), now)
 
     def _authorization_req(self, now: float) -> cm.AuthorizationReq:
+        contract = self.config.contract
+        if contract is not None and self._challenge is not None:
+            element = cm.PnC_AReqAuthorizationMode(
+                id="ID1",
+                gen_challenge=self._challenge,
+                contract_certificate_chain=cm.ContractCertificateChain(
+                    certificate=contract.certificate,
+                    sub_certificates=cm.SubCertificates(certificate=contract.sub_certificates),
+                ),
+            )
+            header = ct.MessageHeader(
+                session_id=self.session_id,
+                time_stamp=max(0, int(now)),
+                signature=pnc.sign(element, contract.private_key),
+            )
+            return cm.AuthorizationReq(
+                header=header,
+                selected_authorization_service=cm.Authorization.PnC,
+                pnc_a_req_authorization_mode=element,
+            )
         return cm.AuthorizationReq(
             header=self._header(now),
             selected_authorization_service=cm.Authorization.EIM,
@@ -266,8 +287,15 @@ class Evcc:
         )
 
     def _on_authorization_setup(self, res: cm.AuthorizationSetupRes, now: float) -> None:
-        if cm.Authorization.EIM not in res.authorization_services:
-            self._end(error="the SECC offers no EIM authorization")
+        pnc_mode = res.pnc_as_res_authorization_mode
+        if (
+            self.config.contract is not None
+            and cm.Authorization.PnC in res.authorization_services
+            and pnc_mode
+        ):
+            self._challenge = pnc_mode.gen_challenge
+        elif cm.Authorization.EIM not in res.authorization_services:
+            self._end(error="the SECC offers no authorization we can use")
             return
         self._request(self._authorization_req(now), now)
 

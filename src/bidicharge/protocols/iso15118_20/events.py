@@ -31,9 +31,13 @@ class ServiceSelected:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuthorizationRequested:
-    """EIM: the SECC answers Ongoing until its owner calls `authorize()` (unless auto-authorizing)."""
+    """The SECC answers Ongoing until its owner calls `authorize()` (unless auto-authorizing).
+
+    For Plug & Charge the contract's signature and chain have been checked already; `emaid`
+    is the contract id for the owner's (backend's) decision."""
 
     method: cm.Authorization
+    emaid: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

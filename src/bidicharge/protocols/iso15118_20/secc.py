@@ -27,7 +27,7 @@ from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.exi.messages import common_types as ct
 
 from . import events as ev
-from . import sap, timeouts
+from . import pnc, sap, timeouts
 from .errors import LocalProtocolError, RemoteProtocolError, UnknownSessionError
 from .responses import failed_response
 from .secc_config import SeccConfig
@@ -52,6 +52,7 @@ class Secc(EnergyMixin):
         self.parameter_set: ParameterSet | None = None
         self._authorized: bool | None = True if self.config.auto_authorize else None
         self._auth_announced = False
+        self._challenge = b""
         self._reader = FrameReader()
         self._out = bytearray()
         self._events: deque[ev.SeccEvent] = deque()
@@ -193,7 +194,20 @@ class Secc(EnergyMixin):
         code = ct.ResponseCode.OK_OldSessionJoined if resumed else ct.ResponseCode.OK_NewSessionEstablished
         return cm.SessionSetupRes(header=self._header(now), response_code=code, evseid=self.config.evse_id)
 
+    def _pnc_offered(self) -> bool:
+        return bool(self.config.pnc_trust_anchors) and self.config.new_challenge is not None
+
     def _authorization_setup(self, request: cm.AuthorizationSetupReq, now: float) -> cm.AuthorizationSetupRes:
+        if self._pnc_offered():
+            assert self.config.new_challenge is not None
+            self._challenge = self.config.new_challenge()
+            return cm.AuthorizationSetupRes(
+                header=self._header(now),
+                response_code=OK,
+                authorization_services=(cm.Authorization.EIM, cm.Authorization.PnC),
+                certificate_installation_service=False,
+                pnc_as_res_authorization_mode=cm.PnC_ASResAuthorizationMode(gen_challenge=self._challenge),
+            )
         return cm.AuthorizationSetupRes(
             header=self._header(now),
             response_code=OK,
@@ -202,16 +216,29 @@ class Secc(EnergyMixin):
             eim_as_res_authorization_mode=cm.EIM_ASResAuthorizationMode(),
         )
 
+    def _check_pnc(self, request: cm.AuthorizationReq, now: float) -> str:
+        """Challenge, chain, signature (pnc.py); the contract's eMAID."""
+        element = request.pnc_a_req_authorization_mode
+        if not self._pnc_offered() or element is None:
+            raise RemoteProtocolError("Plug & Charge not offered or not filled in")
+        if element.gen_challenge != self._challenge:
+            raise RemoteProtocolError(
+                "GenChallenge differs", response_code=ct.ResponseCode.WARNING_ChallengeInvalid
+            )
+        contract = pnc.verify_chain(element.contract_certificate_chain, self.config.pnc_trust_anchors, now)
+        pnc.verify_signature(request.header.signature, element, contract)
+        return pnc.emaid_of(contract)
+
     def _authorization(self, request: cm.AuthorizationReq, now: float) -> cm.AuthorizationRes:
-        if (
-            request.selected_authorization_service != cm.Authorization.EIM
-            or request.eim_a_req_authorization_mode is None
-        ):
-            # we offered EIM only (AuthorizationSetupRes)
-            raise RemoteProtocolError("only EIM is offered", response_code=ct.ResponseCode.FAILED)
+        method = request.selected_authorization_service
+        emaid = None
+        if method == cm.Authorization.PnC:
+            emaid = self._check_pnc(request, now)
+        elif request.eim_a_req_authorization_mode is None:
+            raise RemoteProtocolError("EIM selected without EIM_AReqAuthorizationMode")
         if not self._auth_announced:
             self._auth_announced = True
-            self._emit(ev.AuthorizationRequested(method=cm.Authorization.EIM))
+            self._emit(ev.AuthorizationRequested(method=method, emaid=emaid))
         header = self._header(now)
         if self._authorized is None:
             return cm.AuthorizationRes(header=header, response_code=OK, evse_processing=ct.Processing.Ongoing)

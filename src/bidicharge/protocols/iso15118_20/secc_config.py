@@ -66,3 +66,8 @@ class SeccConfig:
     new_session_id: Callable[[], bytes] = field(default_factory=_counter_session_ids)
     paused_session_ids: frozenset[bytes] = frozenset()
     notification_max_delay_s: int = 0
+    # Plug & Charge is offered when both are given: the roots (DER) contract certificate
+    # chains must lead to, and the source of the 16-byte GenChallenge (a CSPRNG in the field,
+    # e.g. ``lambda: os.urandom(16)``; injected so that tests are deterministic).
+    pnc_trust_anchors: tuple[bytes, ...] = ()
+    new_challenge: Callable[[], bytes] | None = None
