@@ -32,6 +32,7 @@ from bidicharge.protocols.iec104 import (
     IFrame,
     PointDatabase,
     RequestRejected,
+    SetpointKind,
     TypeId,
     decode_apdu,
     decode_asdu,
@@ -757,3 +758,84 @@ async def test_c104_controlling_station_reads_our_point() -> None:
                 client.stop()
 
         assert await asyncio.to_thread(c104_side)
+
+
+# --- normalised and scaled values ------------------------------------------------------
+
+
+async def test_c104_scaled_and_normalised_points_against_our_controlling_station() -> None:
+    port = free_port()
+    server = c104.Server(ip="127.0.0.1", port=port, tick_rate_ms=50)
+    station = server.add_station(common_address=CA)
+    scaled = station.add_point(io_address=5001, type=c104.Type.M_ME_NB_1)
+    scaled.value = c104.Int16(-1234)
+    normalised = station.add_point(io_address=5002, type=c104.Type.M_ME_NA_1)
+    normalised.value = c104.NormalizedFloat(0.25)
+    feedback = station.add_point(io_address=5003, type=c104.Type.M_ME_NB_1)
+    setpoint = station.add_point(
+        io_address=6001, type=c104.Type.C_SE_NB_1, related_io_address=5003, related_io_autoreturn=True
+    )
+
+    def on_setpoint(
+        point: c104.Point, previous_info: c104.Information, message: c104.IncomingMessage
+    ) -> c104.ResponseState:
+        feedback.value = point.value
+        return c104.ResponseState.SUCCESS
+
+    setpoint.on_receive(callable=on_setpoint)
+    server.start()
+    try:
+        client = Iec104Client("127.0.0.1", port)
+        async with asyncio.TaskGroup() as tg:
+            task = tg.create_task(client.run())
+            try:
+                await until(lambda: {(CA, 5001), (CA, 5002)} <= client.points.keys())
+                assert client.points[CA, 5001].value == -1234
+                assert client.points[CA, 5002].value == 0.25
+                confirmation = await client.setpoint(CA, 6001, 800, kind=SetpointKind.SCALED)
+                assert isinstance(confirmation, ActivationConfirmed) and confirmation.positive
+                await until(
+                    lambda: client.points.get((CA, 5003)) is not None and client.points[CA, 5003].value == 800
+                )
+            finally:
+                task.cancel()
+    finally:
+        server.stop()
+
+
+async def test_c104_controlling_station_reads_our_scaled_and_normalised_values() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(5001, TypeId.M_ME_NB_1, value=-1234)
+    db.add_monitor(5002, TypeId.M_ME_NA_1, value=0.25)
+    db.add_monitor(5003, TypeId.M_ME_NB_1)
+    db.add_command(6001, TypeId.C_SE_NB_1, feedback_ioa=5003)
+    async with Iec104Server([db], on_command=lambda request: True) as server:
+        port = server.port
+
+        def c104_side() -> tuple[bool, bool]:
+            client = c104.Client(tick_rate_ms=50, command_timeout_ms=1000)
+            connection = client.add_connection(ip="127.0.0.1", port=port, init=c104.Init.ALL)
+            station = connection.add_station(common_address=CA)
+            scaled = station.add_point(io_address=5001, type=c104.Type.M_ME_NB_1)
+            normalised = station.add_point(io_address=5002, type=c104.Type.M_ME_NA_1)
+            feedback = station.add_point(io_address=5003, type=c104.Type.M_ME_NB_1)
+            setpoint = station.add_point(io_address=6001, type=c104.Type.C_SE_NB_1)
+            client.start()
+            try:
+                seen = c104_sees(
+                    connection, lambda: int(scaled.value) == -1234 and float(normalised.value) == 0.25
+                )
+                for _ in range(3):  # a False from transmit() is "unknown": the feedback point decides
+                    setpoint.value = c104.Int16(800)
+                    setpoint.transmit(cause=c104.Cot.ACTIVATION)
+                    if wait_for(
+                        lambda: feedback.value is not None and int(feedback.value) == 800, timeout_s=2.0
+                    ):
+                        break
+                return seen, feedback.value is not None and int(feedback.value) == 800
+            finally:
+                client.stop()
+
+        seen, fed_back = await asyncio.to_thread(c104_side)
+    assert seen
+    assert fed_back

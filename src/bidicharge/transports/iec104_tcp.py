@@ -46,9 +46,11 @@ from bidicharge.protocols.iec104 import (
     PointReported,
     Quality,
     RequestRejected,
+    SetpointKind,
     Tracer,
     TypeId,
 )
+from bidicharge.protocols.iec104.controlling import setpoint_type
 from bidicharge.protocols.iec104.dialer import Dialer, DialState
 from bidicharge.protocols.iec104.station import Station
 
@@ -393,18 +395,22 @@ class Iec104Client:
         *,
         time: Cp56Time2a | None = None,
         select: bool = False,
+        kind: SetpointKind = SetpointKind.FLOAT,
     ) -> Confirmation:
-        """Send C_SE_NC_1 (C_SE_TC_1 with ``time``) and await its confirmation.
+        """Send C_SE_NC_1 (C_SE_TC_1 with ``time``; ``kind`` for the normalised or scaled
+        set-points) and await its confirmation.
 
         IEC 104 has no command timeout of its own: wrap the call in ``asyncio.timeout``
         to give up waiting (the command may still have been executed). ``select=True`` sends
         the select of a select-before-operate pair; the execute follows as a second call.
         """
         station = self._station()
-        type_id = TypeId.C_SE_NC_1 if time is None else TypeId.C_SE_TC_1
+        type_id = setpoint_type(kind, timed=time is not None)
         key = (common_address, ioa, type_id)
         future = self._expect(key)
-        station.send_setpoint(common_address, ioa, value, time=time, select=select, now=self._clock())
+        station.send_setpoint(
+            common_address, ioa, value, time=time, select=select, kind=kind, now=self._clock()
+        )
         self._flush()
         return await self._confirmation(key, future)
 

@@ -24,10 +24,14 @@ from bidicharge.protocols.iec104 import (
     Interrogation,
     LocalProtocolError,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     Quality,
     ReadCommand,
     RemoteProtocolError,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
     SinglePoint,
     TypeId,
@@ -92,6 +96,10 @@ qds = st.sampled_from(
 
 
 TIMED = (
+    TypeId.M_ME_TD_1,
+    TypeId.M_ME_TE_1,
+    TypeId.C_SE_TA_1,
+    TypeId.C_SE_TB_1,
     TypeId.M_SP_TB_1,
     TypeId.M_DP_TB_1,
     TypeId.M_ME_TF_1,
@@ -126,6 +134,30 @@ def _objects_for(type_id: TypeId) -> st.SearchStrategy[object]:
             carry=st.booleans(),
             adjusted=st.booleans(),
             invalid=st.booleans(),
+            time=time,
+        )
+    nva = st.integers(-32768, 32767).map(lambda n: n / 32768)
+    sva = st.integers(-32768, 32767)
+    if type_id in (TypeId.M_ME_NA_1, TypeId.M_ME_TD_1):
+        return st.builds(MeasuredNormalized, ioa=ioas, value=nva, quality=qds, time=time)
+    if type_id in (TypeId.M_ME_NB_1, TypeId.M_ME_TE_1):
+        return st.builds(MeasuredScaled, ioa=ioas, value=sva, quality=qds, time=time)
+    if type_id in (TypeId.C_SE_NA_1, TypeId.C_SE_TA_1):
+        return st.builds(
+            SetpointNormalized,
+            ioa=ioas,
+            value=nva,
+            select=st.booleans(),
+            qualifier=st.integers(0, 127),
+            time=time,
+        )
+    if type_id in (TypeId.C_SE_NB_1, TypeId.C_SE_TB_1):
+        return st.builds(
+            SetpointScaled,
+            ioa=ioas,
+            value=sva,
+            select=st.booleans(),
+            qualifier=st.integers(0, 127),
             time=time,
         )
     if type_id is TypeId.C_RD_NA_1:
@@ -272,6 +304,28 @@ def test_double_command_with_an_indeterminate_state_is_our_error() -> None:
         cause=Cause.ACTIVATION,
         common_address=47,
         objects=(DoubleCommand(ioa=1, state=DoublePointState.INDETERMINATE),),
+    )
+    with pytest.raises(LocalProtocolError):
+        encode_asdu(asdu)
+
+
+@pytest.mark.parametrize(("value", "wire"), [(0.5, "0040"), (-1.0, "0080"), (1 - 2**-15, "ff7f")])
+def test_normalised_value_is_value_times_two_to_the_fifteen(value: float, wire: str) -> None:
+    asdu = Asdu(
+        type_id=TypeId.M_ME_NA_1,
+        cause=Cause.SPONTANEOUS,
+        common_address=1,
+        objects=(MeasuredNormalized(ioa=1, value=value),),
+    )
+    assert encode_asdu(asdu)[9:11] == bytes.fromhex(wire)
+
+
+def test_normalised_value_of_one_does_not_fit() -> None:
+    asdu = Asdu(
+        type_id=TypeId.M_ME_NA_1,
+        cause=Cause.SPONTANEOUS,
+        common_address=1,
+        objects=(MeasuredNormalized(ioa=1, value=1.0),),
     )
     with pytest.raises(LocalProtocolError):
         encode_asdu(asdu)

@@ -28,6 +28,7 @@ from bidicharge.protocols.iec104 import (
     Quality,
     RequestRejected,
     SetpointFloat,
+    SetpointKind,
     StationInitialised,
     TypeId,
     UnexpectedAsdu,
@@ -624,3 +625,27 @@ def test_read_returns_the_point_with_cause_request() -> None:
         (1001, 2950.0, Cause.REQUEST)
     ]
     assert [(e.ioa, e.cause) for e in events if isinstance(e, RequestRejected)] == [(9999, Cause.UNKNOWN_IOA)]
+
+
+def test_scaled_and_normalised_points_and_setpoints() -> None:
+    db = PointDatabase(CA)
+    db.add_monitor(5001, TypeId.M_ME_NB_1, value=-1234)  # e.g. power in kW, scale agreed out of band
+    db.add_monitor(5002, TypeId.M_ME_NA_1, value=0.25)  # e.g. share of rated power
+    db.add_monitor(5003, TypeId.M_ME_NB_1)
+    db.add_command(6001, TypeId.C_SE_NB_1, feedback_ioa=5003)
+    pool = Pool()
+    master, outstation = pair(databases=[db], pool=pool)
+    gi = {e.ioa: (e.type_id, e.value) for e in master.events() if isinstance(e, PointReported)}
+    assert gi == {
+        5001: (TypeId.M_ME_NB_1, -1234),
+        5002: (TypeId.M_ME_NA_1, 0.25),
+        5003: (TypeId.M_ME_NB_1, 0),
+    }
+    master.send_setpoint(CA, 6001, 800, kind=SetpointKind.SCALED, now=1.0)
+    exchange(master, outstation, now=1.0)
+    reports = [(e.ioa, e.value, e.cause) for e in master.events() if isinstance(e, PointReported)]
+    assert reports == [(5003, 800, Cause.RETURN_INFO_REMOTE)]
+    assert (pool.requests[-1].type_id, pool.requests[-1].value) == (TypeId.C_SE_NB_1, 800)
+    master.send_setpoint(CA, 6001, 0.5, kind=SetpointKind.NORMALIZED, now=2.0)  # the point takes scaled only
+    exchange(master, outstation, now=2.0)
+    assert [e.cause for e in master.events() if isinstance(e, RequestRejected)] == [Cause.UNKNOWN_TYPE_ID]

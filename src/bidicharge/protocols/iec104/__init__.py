@@ -13,7 +13,7 @@ from .apci import ApduReader, IFrame, SFrame, UFrame, UFunction, decode_apdu, en
 from .asdu import Asdu, decode_asdu, encode_asdu, mirror
 from .codes import GLOBAL_COMMON_ADDRESS, QOI_STATION, Cause, InitCause, Quality, TypeId
 from .controlled import CommandHandler, ControlledStation
-from .controlling import ControllingStation
+from .controlling import ControllingStation, SetpointKind
 from .cp56time import Cp56Time2a
 from .describe import describe_asdu
 from .dialer import Dialer, DialState
@@ -56,8 +56,12 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     ReadCommand,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
     SinglePoint,
 )
@@ -117,6 +121,8 @@ __all__ = [
     "LinkState",
     "LocalProtocolError",
     "MeasuredFloat",
+    "MeasuredNormalized",
+    "MeasuredScaled",
     "MemoryPair",
     "MonitorPoint",
     "PointDatabase",
@@ -128,6 +134,9 @@ __all__ = [
     "Role",
     "SFrame",
     "SetpointFloat",
+    "SetpointKind",
+    "SetpointNormalized",
+    "SetpointScaled",
     "SingleCommand",
     "SinglePoint",
     "StationInitialised",

@@ -33,8 +33,12 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     ReadCommand,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
     SinglePoint,
 )
@@ -221,6 +225,68 @@ def _dec_read(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObjec
     return ReadCommand(ioa=ioa)
 
 
+_INT16_Q: Final = struct.Struct("<hB")
+
+
+def _int16(value: int, what: str) -> int:
+    if not -32768 <= value <= 32767:
+        raise LocalProtocolError(f"{what} {value} does not fit 16 bits")
+    return value
+
+
+def _nva(value: float) -> int:
+    """NVA (7.2.6.6): value x 2^15, -1 .. 1 - 2^-15."""
+    return _int16(round(value * 32768), "normalised value x 32768")
+
+
+def _enc_me_norm(o: InformationObject) -> bytes:
+    assert isinstance(o, MeasuredNormalized)
+    return _INT16_Q.pack(_nva(o.value), int(o.quality) & 0xF1)
+
+
+def _dec_me_norm(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    raw, qds = _INT16_Q.unpack_from(b)
+    return MeasuredNormalized(ioa=ioa, value=raw / 32768, quality=_QUALITY[qds & 0xF1], time=t)
+
+
+def _enc_me_scaled(o: InformationObject) -> bytes:
+    assert isinstance(o, MeasuredScaled)
+    return _INT16_Q.pack(_int16(o.value, "scaled value"), int(o.quality) & 0xF1)
+
+
+def _dec_me_scaled(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    raw, qds = _INT16_Q.unpack_from(b)
+    return MeasuredScaled(ioa=ioa, value=raw, quality=_QUALITY[qds & 0xF1], time=t)
+
+
+def _qos(select: bool, qualifier: int) -> int:
+    if not 0 <= qualifier <= 127:
+        raise LocalProtocolError(f"QL {qualifier} out of 0..127")
+    return (0x80 if select else 0) | qualifier
+
+
+def _enc_se_norm(o: InformationObject) -> bytes:
+    assert isinstance(o, SetpointNormalized)
+    return _INT16_Q.pack(_nva(o.value), _qos(o.select, o.qualifier))
+
+
+def _dec_se_norm(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    raw, qos = _INT16_Q.unpack_from(b)
+    return SetpointNormalized(
+        ioa=ioa, value=raw / 32768, select=bool(qos & 0x80), qualifier=qos & 0x7F, time=t
+    )
+
+
+def _enc_se_scaled(o: InformationObject) -> bytes:
+    assert isinstance(o, SetpointScaled)
+    return _INT16_Q.pack(_int16(o.value, "scaled set-point"), _qos(o.select, o.qualifier))
+
+
+def _dec_se_scaled(ioa: int, b: memoryview, t: Cp56Time2a | None) -> InformationObject:
+    raw, qos = _INT16_Q.unpack_from(b)
+    return SetpointScaled(ioa=ioa, value=raw, select=bool(qos & 0x80), qualifier=qos & 0x7F, time=t)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ElementCodec:
     """How one type id's elements look: object class, octets without IOA and time, time tag."""
@@ -264,6 +330,30 @@ ELEMENT_CODECS: Final[dict[TypeId, ElementCodec]] = {
     TypeId.M_IT_TB_1: ElementCodec(cls=IntegratedTotal, size=5, timed=True, encode=_enc_bcr, decode=_dec_bcr),
     TypeId.C_CI_NA_1: ElementCodec(
         cls=CounterInterrogation, size=1, timed=False, encode=_enc_qcc, decode=_dec_qcc
+    ),
+    TypeId.M_ME_NA_1: ElementCodec(
+        cls=MeasuredNormalized, size=3, timed=False, encode=_enc_me_norm, decode=_dec_me_norm
+    ),
+    TypeId.M_ME_TD_1: ElementCodec(
+        cls=MeasuredNormalized, size=3, timed=True, encode=_enc_me_norm, decode=_dec_me_norm
+    ),
+    TypeId.M_ME_NB_1: ElementCodec(
+        cls=MeasuredScaled, size=3, timed=False, encode=_enc_me_scaled, decode=_dec_me_scaled
+    ),
+    TypeId.M_ME_TE_1: ElementCodec(
+        cls=MeasuredScaled, size=3, timed=True, encode=_enc_me_scaled, decode=_dec_me_scaled
+    ),
+    TypeId.C_SE_NA_1: ElementCodec(
+        cls=SetpointNormalized, size=3, timed=False, encode=_enc_se_norm, decode=_dec_se_norm
+    ),
+    TypeId.C_SE_TA_1: ElementCodec(
+        cls=SetpointNormalized, size=3, timed=True, encode=_enc_se_norm, decode=_dec_se_norm
+    ),
+    TypeId.C_SE_NB_1: ElementCodec(
+        cls=SetpointScaled, size=3, timed=False, encode=_enc_se_scaled, decode=_dec_se_scaled
+    ),
+    TypeId.C_SE_TB_1: ElementCodec(
+        cls=SetpointScaled, size=3, timed=True, encode=_enc_se_scaled, decode=_dec_se_scaled
     ),
     TypeId.C_RD_NA_1: ElementCodec(
         cls=ReadCommand, size=0, timed=False, encode=_enc_nothing, decode=_dec_read

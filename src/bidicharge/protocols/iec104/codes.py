@@ -15,17 +15,25 @@ class TypeId(IntEnum):
 
     M_SP_NA_1 = 1  # single-point information
     M_DP_NA_1 = 3  # double-point information
+    M_ME_NA_1 = 9  # measured value, normalised
+    M_ME_NB_1 = 11  # measured value, scaled
     M_ME_NC_1 = 13  # measured value, short floating point
     M_IT_NA_1 = 15  # integrated totals
     M_SP_TB_1 = 30  # single-point information with CP56Time2a
     M_DP_TB_1 = 31  # double-point information with CP56Time2a
+    M_ME_TD_1 = 34  # measured value, normalised with CP56Time2a
+    M_ME_TE_1 = 35  # measured value, scaled with CP56Time2a
     M_ME_TF_1 = 36  # measured value, short floating point with CP56Time2a
     M_IT_TB_1 = 37  # integrated totals with CP56Time2a
     C_SC_NA_1 = 45  # single command
     C_DC_NA_1 = 46  # double command
+    C_SE_NA_1 = 48  # set-point command, normalised
+    C_SE_NB_1 = 49  # set-point command, scaled
     C_SE_NC_1 = 50  # set-point command, short floating point
     C_SC_TA_1 = 58  # single command with CP56Time2a
     C_DC_TA_1 = 59  # double command with CP56Time2a
+    C_SE_TA_1 = 61  # set-point command, normalised with CP56Time2a
+    C_SE_TB_1 = 62  # set-point command, scaled with CP56Time2a
     C_SE_TC_1 = 63  # set-point command, short floating point with CP56Time2a
     M_EI_NA_1 = 70  # end of initialisation
     C_IC_NA_1 = 100  # interrogation command
@@ -38,10 +46,14 @@ MONITOR_TYPES = frozenset(
     {
         TypeId.M_SP_NA_1,
         TypeId.M_DP_NA_1,
+        TypeId.M_ME_NA_1,
+        TypeId.M_ME_NB_1,
         TypeId.M_ME_NC_1,
         TypeId.M_IT_NA_1,
         TypeId.M_SP_TB_1,
         TypeId.M_DP_TB_1,
+        TypeId.M_ME_TD_1,
+        TypeId.M_ME_TE_1,
         TypeId.M_ME_TF_1,
         TypeId.M_IT_TB_1,
         TypeId.M_EI_NA_1,
@@ -51,9 +63,13 @@ COMMAND_TYPES = frozenset(
     {
         TypeId.C_SC_NA_1,
         TypeId.C_DC_NA_1,
+        TypeId.C_SE_NA_1,
+        TypeId.C_SE_NB_1,
         TypeId.C_SE_NC_1,
         TypeId.C_SC_TA_1,
         TypeId.C_DC_TA_1,
+        TypeId.C_SE_TA_1,
+        TypeId.C_SE_TB_1,
         TypeId.C_SE_TC_1,
     }
 )

@@ -54,6 +54,8 @@ from .objects import (
     EndOfInitialisation,
     Interrogation,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
 )
 from .points import COMMAND_POINT_TYPES, MonitorPoint, PointDatabase
@@ -288,7 +290,9 @@ class ControlledStation(Station[ControlledEvent]):
         if len(asdu.objects) != 1 or asdu.sequence:
             raise self._reject(raw, Cause.UNKNOWN_IOA, "a command carries exactly one information object")
         obj = asdu.objects[0]
-        assert isinstance(obj, SingleCommand | DoubleCommand | SetpointFloat)
+        assert isinstance(
+            obj, SingleCommand | DoubleCommand | SetpointFloat | SetpointNormalized | SetpointScaled
+        )
         point = self.databases[ca].command(obj.ioa)
         if point is None:
             raise self._reject(raw, Cause.UNKNOWN_IOA, f"no command point {obj.ioa} at common address {ca}")

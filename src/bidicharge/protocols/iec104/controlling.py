@@ -13,6 +13,9 @@ application's call (IEC 104 has no command timeout of its own; t1 guards the lin
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Final
+
 from .asdu import Asdu, decode_asdu
 from .codes import GLOBAL_COMMON_ADDRESS, MONITOR_TYPES, QOI_STATION, Cause, Quality, TypeId
 from .cp56time import Cp56Time2a
@@ -41,8 +44,12 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     ReadCommand,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
     SinglePoint,
 )
@@ -51,6 +58,28 @@ from .station import Station, Tracer
 _REJECTIONS = frozenset(
     {Cause.UNKNOWN_TYPE_ID, Cause.UNKNOWN_CAUSE, Cause.UNKNOWN_COMMON_ADDRESS, Cause.UNKNOWN_IOA}
 )
+
+
+class SetpointKind(Enum):
+    """Which set-point ASDU carries the value (101 7.3.2.4-7.3.2.6)."""
+
+    NORMALIZED = "normalized"  # C_SE_NA_1 / C_SE_TA_1, -1 .. 1
+    SCALED = "scaled"  # C_SE_NB_1 / C_SE_TB_1, 16-bit integer
+    FLOAT = "float"  # C_SE_NC_1 / C_SE_TC_1, IEEE 754 short
+
+
+_SETPOINT_TYPES: Final = {
+    (SetpointKind.NORMALIZED, False): TypeId.C_SE_NA_1,
+    (SetpointKind.NORMALIZED, True): TypeId.C_SE_TA_1,
+    (SetpointKind.SCALED, False): TypeId.C_SE_NB_1,
+    (SetpointKind.SCALED, True): TypeId.C_SE_TB_1,
+    (SetpointKind.FLOAT, False): TypeId.C_SE_NC_1,
+    (SetpointKind.FLOAT, True): TypeId.C_SE_TC_1,
+}
+
+
+def setpoint_type(kind: SetpointKind, *, timed: bool) -> TypeId:
+    return _SETPOINT_TYPES[kind, timed]
 
 
 class ControllingStation(Station[ControllingEvent]):
@@ -98,10 +127,17 @@ class ControllingStation(Station[ControllingEvent]):
         time: Cp56Time2a | None = None,
         select: bool = False,
         qualifier: int = 0,
+        kind: SetpointKind = SetpointKind.FLOAT,
     ) -> None:
-        """C_SE_NC_1, or C_SE_TC_1 when ``time`` is given."""
-        obj = SetpointFloat(ioa=ioa, value=value, select=select, qualifier=qualifier, time=time)
-        self._command(TypeId.C_SE_NC_1 if time is None else TypeId.C_SE_TC_1, common_address, obj, now)
+        """C_SE_NC_1 (``kind`` NORMALIZED: C_SE_NA_1, SCALED: C_SE_NB_1), time-tagged twin with ``time``."""
+        obj: InformationObject
+        if kind is SetpointKind.NORMALIZED:
+            obj = SetpointNormalized(ioa=ioa, value=value, select=select, qualifier=qualifier, time=time)
+        elif kind is SetpointKind.SCALED:
+            obj = SetpointScaled(ioa=ioa, value=int(value), select=select, qualifier=qualifier, time=time)
+        else:
+            obj = SetpointFloat(ioa=ioa, value=value, select=select, qualifier=qualifier, time=time)
+        self._command(setpoint_type(kind, timed=time is not None), common_address, obj, now)
 
     def send_single_command(
         self,
@@ -219,7 +255,7 @@ class ControllingStation(Station[ControllingEvent]):
 def _report(obj: InformationObject, asdu: Asdu) -> PointReported:
     value: float | bool | int
     quality = Quality.GOOD
-    if isinstance(obj, SinglePoint | MeasuredFloat):
+    if isinstance(obj, SinglePoint | MeasuredFloat | MeasuredNormalized | MeasuredScaled):
         value, quality = obj.value, obj.quality
     elif isinstance(obj, DoublePoint):
         value, quality = obj.state, obj.quality

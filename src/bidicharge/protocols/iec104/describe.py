@@ -21,8 +21,12 @@ from .objects import (
     IntegratedTotal,
     Interrogation,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     ReadCommand,
     SetpointFloat,
+    SetpointNormalized,
+    SetpointScaled,
     SingleCommand,
     SinglePoint,
 )
@@ -55,6 +59,10 @@ def _object(obj: InformationObject) -> str:
     if isinstance(obj, MeasuredFloat | SinglePoint):
         text = f"{obj.ioa}={obj.value:g}" if isinstance(obj.value, float) else f"{obj.ioa}={int(obj.value)}"
         return text + (f"[{obj.quality.name}]" if obj.quality else "")
+    if isinstance(obj, MeasuredNormalized | MeasuredScaled):
+        return f"{obj.ioa}={obj.value:g}" + (f"[{obj.quality.name}]" if obj.quality else "")
+    if isinstance(obj, SetpointNormalized | SetpointScaled):
+        return f"{obj.ioa}={obj.value:g}" + (" select" if obj.select else "")
     if isinstance(obj, SetpointFloat):
         return f"{obj.ioa}={obj.value:g}" + (" select" if obj.select else "")
     if isinstance(obj, SingleCommand):

@@ -22,9 +22,19 @@ from .objects import (
     InformationObject,
     IntegratedTotal,
     MeasuredFloat,
+    MeasuredNormalized,
+    MeasuredScaled,
     SinglePoint,
 )
-from .points import COUNTER_TYPES, DOUBLE_POINT_TYPES, MONITOR_POINT_TYPES, SINGLE_POINT_TYPES, MonitorPoint
+from .points import (
+    COUNTER_TYPES,
+    DOUBLE_POINT_TYPES,
+    MONITOR_POINT_TYPES,
+    NORMALIZED_TYPES,
+    SCALED_TYPES,
+    SINGLE_POINT_TYPES,
+    MonitorPoint,
+)
 
 #: Objects per answer ASDU: 15 of the largest (timed float or counter, 3 + 5 + 7 octets) fit 249.
 OBJECTS_PER_ASDU: Final = 15
@@ -43,6 +53,10 @@ def monitor_object(point: MonitorPoint, type_id: TypeId) -> InformationObject:
     if type_id in COUNTER_TYPES:
         invalid = bool(point.quality & Quality.INVALID)
         return IntegratedTotal(ioa=point.ioa, counter=int(point.value), invalid=invalid, time=time)
+    if type_id in NORMALIZED_TYPES:
+        return MeasuredNormalized(ioa=point.ioa, value=float(point.value), quality=point.quality, time=time)
+    if type_id in SCALED_TYPES:
+        return MeasuredScaled(ioa=point.ioa, value=int(point.value), quality=point.quality, time=time)
     return MeasuredFloat(ioa=point.ioa, value=float(point.value), quality=point.quality, time=time)
 
 

@@ -142,6 +142,48 @@ class ReadCommand:
     ioa: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuredNormalized:
+    """Measured value, normalised NVA + QDS (7.3.1.9 / 7.3.1.26): -1 <= value < 1 in steps of 2^-15."""
+
+    ioa: int
+    value: float
+    quality: Quality = Quality.GOOD
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuredScaled:
+    """Measured value, scaled SVA + QDS (7.3.1.11 / 7.3.1.27): a 16-bit integer; the scale is agreed."""
+
+    ioa: int
+    value: int
+    quality: Quality = Quality.GOOD
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetpointNormalized:
+    """Set-point command, normalised NVA + QOS (7.3.2.4, C_SE_TA_1 104 clause 8)."""
+
+    ioa: int
+    value: float
+    select: bool = False
+    qualifier: int = 0
+    time: Cp56Time2a | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetpointScaled:
+    """Set-point command, scaled SVA + QOS (7.3.2.5, C_SE_TB_1 104 clause 8)."""
+
+    ioa: int
+    value: int
+    select: bool = False
+    qualifier: int = 0
+    time: Cp56Time2a | None = None
+
+
 InformationObject = (
     SinglePoint
     | MeasuredFloat
@@ -155,4 +197,8 @@ InformationObject = (
     | IntegratedTotal
     | CounterInterrogation
     | ReadCommand
+    | MeasuredNormalized
+    | MeasuredScaled
+    | SetpointNormalized
+    | SetpointScaled
 )

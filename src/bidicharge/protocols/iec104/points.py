@@ -25,6 +25,10 @@ MONITOR_POINT_TYPES: Final = {
     TypeId.M_SP_TB_1: TypeId.M_SP_NA_1,
     TypeId.M_DP_NA_1: TypeId.M_DP_NA_1,
     TypeId.M_DP_TB_1: TypeId.M_DP_NA_1,
+    TypeId.M_ME_NA_1: TypeId.M_ME_NA_1,
+    TypeId.M_ME_TD_1: TypeId.M_ME_NA_1,
+    TypeId.M_ME_NB_1: TypeId.M_ME_NB_1,
+    TypeId.M_ME_TE_1: TypeId.M_ME_NB_1,
     TypeId.M_ME_NC_1: TypeId.M_ME_NC_1,
     TypeId.M_ME_TF_1: TypeId.M_ME_NC_1,
     TypeId.M_IT_NA_1: TypeId.M_IT_NA_1,
@@ -34,6 +38,8 @@ MONITOR_POINT_TYPES: Final = {
 COUNTER_TYPES: Final = frozenset({TypeId.M_IT_NA_1, TypeId.M_IT_TB_1})
 SINGLE_POINT_TYPES: Final = frozenset({TypeId.M_SP_NA_1, TypeId.M_SP_TB_1})
 DOUBLE_POINT_TYPES: Final = frozenset({TypeId.M_DP_NA_1, TypeId.M_DP_TB_1})
+NORMALIZED_TYPES: Final = frozenset({TypeId.M_ME_NA_1, TypeId.M_ME_TD_1})
+SCALED_TYPES: Final = frozenset({TypeId.M_ME_NB_1, TypeId.M_ME_TE_1})
 #: Command types a command point may have, and the twin type it also accepts.
 COMMAND_POINT_TYPES: Final = {
     TypeId.C_SC_NA_1: frozenset({TypeId.C_SC_NA_1, TypeId.C_SC_TA_1}),
@@ -42,11 +48,24 @@ COMMAND_POINT_TYPES: Final = {
     TypeId.C_SE_TC_1: frozenset({TypeId.C_SE_NC_1, TypeId.C_SE_TC_1}),
     TypeId.C_DC_NA_1: frozenset({TypeId.C_DC_NA_1, TypeId.C_DC_TA_1}),
     TypeId.C_DC_TA_1: frozenset({TypeId.C_DC_NA_1, TypeId.C_DC_TA_1}),
+    TypeId.C_SE_NA_1: frozenset({TypeId.C_SE_NA_1, TypeId.C_SE_TA_1}),
+    TypeId.C_SE_TA_1: frozenset({TypeId.C_SE_NA_1, TypeId.C_SE_TA_1}),
+    TypeId.C_SE_NB_1: frozenset({TypeId.C_SE_NB_1, TypeId.C_SE_TB_1}),
+    TypeId.C_SE_TB_1: frozenset({TypeId.C_SE_NB_1, TypeId.C_SE_TB_1}),
 }
-TIMED_TYPES: Final = frozenset({TypeId.M_SP_TB_1, TypeId.M_DP_TB_1, TypeId.M_ME_TF_1, TypeId.M_IT_TB_1})
+TIMED_TYPES: Final = frozenset(
+    {
+        TypeId.M_SP_TB_1,
+        TypeId.M_DP_TB_1,
+        TypeId.M_ME_TD_1,
+        TypeId.M_ME_TE_1,
+        TypeId.M_ME_TF_1,
+        TypeId.M_IT_TB_1,
+    }
+)
 
 #: A monitor value: bool (single point), DoublePointState (double point; a bool means
-#: on/off), int (integrated total, a counter reading), float (measured value).
+#: on/off), int (integrated total, scaled value), float (normalised or float value).
 PointValue = float | bool | int
 
 
@@ -58,7 +77,7 @@ def coerce_value(type_id: TypeId, value: PointValue) -> PointValue:
         if isinstance(value, bool):
             return DoublePointState.ON if value else DoublePointState.OFF
         return DoublePointState(int(value))
-    if type_id in COUNTER_TYPES:
+    if type_id in COUNTER_TYPES or type_id in SCALED_TYPES:
         return int(value)
     return float(value)
 
