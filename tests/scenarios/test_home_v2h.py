@@ -145,3 +145,19 @@ def test_no_control_charges_at_full_power_on_arrival(tmp_path: Path) -> None:
     r = run_study(sc)
     p = r.series["ev.power_W"]
     assert p.max() == pytest.approx(11_000, rel=0.01) and p.min() >= 0
+
+
+def test_an_unreachable_departure_is_reported_and_the_car_charged_flat_out() -> None:
+    """A 60 kWh trip and a near-empty car: 80 % by the first departure cannot be reached."""
+    from importlib import resources
+
+    sc = load_scenario(str(resources.files("bidicharge.scenarios") / "home_v2h.yaml"),
+                       overrides={"duration": "1d", "trace": "off", "start": "2018-03-05T05:00:00+01:00"})
+    ev = sc.components["ev"]
+    sc.components["ev"] = type(ev)(name="ev", kind="bev", config=ev.config.model_copy(update={"initial_soc": 0.05}))
+    r = run_study(sc)
+    assert "departure target unreachable" in r.reports["hems"]["faults"]["plan"]
+    first = r.reports["ev"]["departures"][0]
+    assert not first["met"]
+    before = r.times_s < first["depart_s"]
+    assert r.series["ev.power_W"][before][-30:].min() > 10_000  # flat out until it leaves

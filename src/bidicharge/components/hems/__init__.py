@@ -16,6 +16,7 @@ In live mode it also fetches prices over REST and talks MQTT with its backend (`
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +44,7 @@ from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunC
 from bidicharge.runtime.ports import Link, requires
 
 STRATEGIES = ("mpc", "rules", "evcc", "none")
+log = logging.getLogger(__name__)
 
 
 class HemsConfig(ComponentConfig):
@@ -305,7 +307,8 @@ class Hems(HemsLive, PlantsLive, Component):
                     price_EUR_per_kWh=price_now,
                     strategy=self.cfg.strategy,
                     reason=reason,
-                    faults=[f"{n}: {r.fault}" for n, r in self.plant_readings.items() if r.fault],
+                    faults=[f"{n}: {r.fault}" for n, r in self.plant_readings.items() if r.fault]
+                    + [f"{k}: {v}" for k, v in self.faults.items()],
                 )
             )
 
@@ -446,7 +449,25 @@ class Hems(HemsLive, PlantsLive, Component):
                 ev_plugged=vehicle[0] if vehicle is not None and ev_state is not None else None,
                 ev_trip_energy_Wh=vehicle[1] if vehicle is not None and ev_state is not None else None,
             )
+        plan = planner.plan
+        if plan is not None and (first or now >= self._next_replan - self.cfg.replan_period_s):
+            self._check_plan(now, plan)
         return planner.setpoints(now, site, rules)
+
+    def _check_plan(self, now: float, plan: Any) -> None:
+        """Say what is wrong with a plan: an unreachable departure or a failed solve."""
+        problem = None
+        if not plan.ok:
+            problem = f"optimiser failed ({plan.status.value}); the fallback rule runs"
+        elif plan.departure_shortfall_Wh > 1.0:
+            problem = f"departure target unreachable: {plan.departure_shortfall_Wh / 1000:.1f} kWh short; charging flat out"
+        if problem != self.faults.get("plan"):
+            if problem is None:
+                self.faults.pop("plan", None)
+            else:
+                self.faults["plan"] = problem
+                log.warning("HEMS %s: %s", self.cfg.site, problem)
+                self._report_fault("plan", problem)
 
     def observe(self) -> tuple[float, ...]:
         return (self.ev_setpoint_W, self.battery_setpoint_W)
@@ -455,6 +476,6 @@ class Hems(HemsLive, PlantsLive, Component):
         rep: dict[str, Any] = {"decisions": dict(self.reasons)}
         if self.planner is not None and self.planner.solve_times_s:
             t = np.asarray(self.planner.solve_times_s)
-            rep.update(plans=len(t), plan_failures=self.planner.failures,
+            rep.update(plans=len(t), plan_failures=self.planner.failures, faults=dict(self.faults),
                        plan_median_s=float(np.median(t)), plan_p99_s=float(np.percentile(t, 99)))
         return rep
