@@ -59,7 +59,7 @@ class CommAggConfig(ComponentConfig):
     bid_day_ahead: bool = True
     price_forecast_EUR_per_MWh: list[float] = Field(default_factory=lambda: list(DEFAULT_FORECAST), min_length=24, max_length=24)
     afrr_capacity_W: float = Field(0.0, ge=0)
-    bid_time: str = Field("07:00", pattern=r"^\d\d:\d\d$", description="local time of day the next day is bid")
+    bid_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day the next day is bid")
     utc_offset_h: float = Field(1.0, ge=-12, le=14)
     report_threshold_W: float = Field(2_000.0, gt=0)
     reallocate_threshold_W: float = Field(1_000.0, gt=0)
@@ -85,7 +85,7 @@ class CommAggregator(Component):
         super().__init__(name, config, context)
         c: CommAggConfig = config
         self.cfg = c
-        self.pool = CarPool(c.pool, context.rng, context.end_s)
+        self.pool = CarPool(c.pool, context.rng, context.start_s + c.pool.leave_after_h * 3600.0)
         db = PointDatabase(c.common_address)
         for ioa in (I24.POOL_UPWARD_W, I24.FCR_CONTRACTED_W, I24.AFRR_FEEDBACK_W, I24.FREQUENCY_FEEDBACK_HZ, I24.REQUESTED_UPWARD_W):
             db.add_monitor(ioa, TypeId.M_ME_NC_1, value=50.0 if ioa == I24.FREQUENCY_FEEDBACK_HZ else 0.0)
@@ -145,6 +145,7 @@ class CommAggregator(Component):
         if market is None:
             return
         self._bid_days.add(day)
+        self._next_poll = now + 1e-6  # the results may be out by the next step (first day)
         first = max(0, int((now - day) // MTU_DURATION_S))  # a day already running: only what is left
         envelope = self.pool.envelope(day + first * MTU_DURATION_S, 96 - first)
         offers = bidding.max_fcr_offers(envelope)
@@ -231,14 +232,14 @@ class CommAggregator(Component):
             shares = self._up_W if activation >= 0 else self._down_W
             setpoints = self.base_W + abs(activation) * (shares - self.base_W)
             if request != self._last_request:
-                self.pool.command(setpoints, now + self.cfg.local_latency_s)
+                self.pool.command(setpoints, self.base_W, now + self.cfg.local_latency_s)
                 self._last_request = request
         elif not abs(request - self._last_request) < self.cfg.reallocate_threshold_W:
             setpoints, shortfall = self.pool.allocate(now, self.base_W, request, MTU_DURATION_S)
-            self.pool.command(setpoints, now + self.cfg.central_latency_s)
+            self.pool.command(setpoints, self.base_W, now + self.cfg.central_latency_s)
             self._last_request = request
         self.pool.step(now, dt_s)
-        delivered = float(self.base_W.sum() - self.pool.power_W.sum())
+        delivered = self.pool.delivered_upward_W
         self.shortfall_Wh += abs(request - delivered) * dt_s / 3600.0 if fcr > 0 else 0.0
         self._telemeter(now, delivered, request, fcr)
 
@@ -251,7 +252,7 @@ class CommAggregator(Component):
 
     def observe(self) -> tuple[float, ...]:
         return (float(self.pool.power_W.sum()), float(self.base_W.sum()), self.requested_upward_W,
-                float(self.base_W.sum() - self.pool.power_W.sum()), self.fcr_contracted_W(self.now), self.pool.stored_Wh() / 1000.0)
+                self.pool.delivered_upward_W, self.fcr_contracted_W(self.now), self.pool.stored_Wh() / 1000.0)
 
     def report(self) -> dict[str, Any]:
         soc, target = self.pool.soc, self.pool.cfg.target_soc

@@ -42,7 +42,8 @@ class PoolConfig(BaseModel):
     initial_soc: tuple[float, float] = (0.45, 0.75)
     min_soc: float = Field(0.2, ge=0, lt=1)
     max_soc: float = Field(0.95, gt=0, le=1)
-    target_soc: float = Field(0.6, gt=0, le=1, description="owner's SoC at the end of the run")
+    target_soc: float = Field(0.6, gt=0, le=1, description="owner's SoC when the cars leave")
+    leave_after_h: float = Field(24.0, gt=0, description="the cars leave this long after the run's start")
     consent_share: float = Field(0.95, ge=0, le=1, description="share of cars whose owners allow V2G")
     efficiency: float = Field(0.93, gt=0, le=1, description="per direction, grid ↔ battery")
     ramp_W_per_s: float = Field(22_000.0, gt=0, description="car power-stage slew rate")
@@ -60,6 +61,7 @@ class PoolConfig(BaseModel):
 class _Pending:
     effective_s: float
     setpoints_W: Arr
+    base_W: Arr
 
 
 class CarPool:
@@ -74,6 +76,7 @@ class CarPool:
         self.consent = rng.random(n) < cfg.consent_share
         self.power_W = np.zeros(n)
         self.setpoint_W = np.zeros(n)
+        self.base_W = np.zeros(n)  # the operating points the cars' set-points are relative to
         self.end_s = end_s
         self._pending: deque[_Pending] = deque()
 
@@ -120,12 +123,18 @@ class CarPool:
         result = allocate_pool(request_upward_W, self.pool_cars(now, base_W), horizon_s=horizon_s)
         return np.fromiter((result.setpoints_W[i] for i in self.ids), np.float64, len(self.ids)), result.shortfall_W
 
-    def command(self, setpoints_W: Arr, effective_s: float) -> None:
-        self._pending.append(_Pending(effective_s=effective_s, setpoints_W=setpoints_W))
+    def command(self, setpoints_W: Arr, base_W: Arr, effective_s: float) -> None:
+        """Set-points (and the operating points they deviate from) that reach the cars at ``effective_s``."""
+        self._pending.append(_Pending(effective_s=effective_s, setpoints_W=setpoints_W, base_W=base_W))
+
+    @property
+    def delivered_upward_W(self) -> float:
+        return float(self.base_W.sum() - self.power_W.sum())
 
     def step(self, now: float, dt_s: float) -> None:
         while self._pending and self._pending[0].effective_s <= now + 1e-9:
-            self.setpoint_W = self._pending.popleft().setpoints_W
+            pending = self._pending.popleft()
+            self.setpoint_W, self.base_W = pending.setpoints_W, pending.base_W
         move = np.clip(self.setpoint_W - self.power_W, -self.cfg.ramp_W_per_s * dt_s, self.cfg.ramp_W_per_s * dt_s)
         start = self.power_W
         self.power_W = start + move

@@ -75,8 +75,8 @@ class MarketConfig(ComponentConfig):
     api_host: str = "127.0.0.1"
     api_port: int = Field(0, ge=0, le=65535, description="live mode: the REST port (0 = a free port)")
     utc_offset_h: float = Field(1.0, ge=-12, le=14)
-    day_ahead_gate_closure: str = Field("12:00", pattern=r"^\d\d:\d\d$", description="local time on D−1")
-    capacity_gate_closure: str = Field("08:00", pattern=r"^\d\d:\d\d$", description="local time on D−1")
+    day_ahead_gate_closure: str = Field("12:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time on D−1")
+    capacity_gate_closure: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time on D−1")
     fcr_demand_MW: int = Field(2, ge=0, description="TSO demand per 4-hour block")
     afrr_positive_demand_MW: int = Field(0, ge=0)
     afrr_negative_demand_MW: int = Field(0, ge=0)

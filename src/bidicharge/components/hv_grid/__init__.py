@@ -107,11 +107,14 @@ class HvGrid(Component):
         self._generation_MW = generation_MWh / hours
         self._injection_MW = self._generation_MW + pool_MW
         self._load_MW = area_load_MW(self.cfg, now)
+        imposed = self.imposed_frequency(now + dt_s)
+        if imposed is not None:  # a test signal: the swing equation is not stepped
+            self.frequency_Hz = imposed
+            return
         inputs = system_frequency.GridAreaInputs(load_MW=self._load_MW, plant_schedules_MW=(0.0,),
                                                  injection_MW=self._injection_MW)
         self.state = system_frequency.step(self.params, self.state, inputs, dt_s, self.context.rng)
-        imposed = self.imposed_frequency(now + dt_s)
-        self.frequency_Hz = imposed if imposed is not None else self.state.frequency_Hz
+        self.frequency_Hz = self.state.frequency_Hz
 
     def observe(self) -> tuple[float, ...]:
         return (self.frequency_Hz, self._load_MW + self.state.load_noise_MW, self._generation_MW, self._injection_MW)

@@ -34,7 +34,7 @@ DAY_S = 86_400.0
 class TradingConfig(ComponentConfig):
     bidder_id: str = "trading"
     utc_offset_h: float = Field(1.0, ge=-12, le=14)
-    bid_time: str = Field("11:00", pattern=r"^\d\d:\d\d$", description="local time the next day is bid")
+    bid_time: str = Field("11:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time the next day is bid")
     results_poll_s: float = Field(60.0, gt=0)
 
 
@@ -67,6 +67,7 @@ class TradingSystem(Component):
 
     def _bid(self, day: float, now: float) -> None:
         self.bid_days.add(day)
+        self._next_poll = now + 1e-6  # the results may be out by the next step (first day)
         bids: list[Bid] = []
         for k, link in enumerate(self.peers("operators")):
             avail: PlantAvailability = link.request(AvailabilityRequest(delivery_day_start_s=day))
