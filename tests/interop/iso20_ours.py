@@ -109,9 +109,8 @@ async def run_evcc(args: argparse.Namespace) -> int:
         loop_interval_s=0.05,
         timeout_factor=args.timeout_factor,
     )
-    evcc = Evcc(
-        EvState(soc=0.5, capacity_Wh=60_000, max_charge_power_W=11_000, max_discharge_power_W=11_000), config
-    )
+    state = EvState(soc=args.soc, capacity_Wh=60_000, max_charge_power_W=11_000, max_discharge_power_W=11_000)
+    evcc = Evcc(state, config)
     owner = SimpleEv(evcc)
     loops = 0
 
@@ -144,6 +143,7 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout-factor", type=float, default=1.0)
     parser.add_argument("--dc-max-voltage", type=float, default=500.0)
+    parser.add_argument("--soc", type=float, default=0.5, help="EVCC: above its 0.8 target the EV discharges")
     args = parser.parse_args()
     return asyncio.run(run_secc(args) if args.role == "secc" else run_evcc(args))
 

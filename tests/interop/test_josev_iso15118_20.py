@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,13 +91,15 @@ exit $RC
     return _trace(out), log
 
 
-def _our_evcc_vs_josev_secc(tmp_path: Path, service: str, mode: str, *, stop_at: int) -> tuple[list, str]:
+def _our_evcc_vs_josev_secc(
+    tmp_path: Path, service: str, mode: str, *, stop_at: int, soc: float = 0.5
+) -> tuple[list, str]:
     josev = tmp_path / "josev"
     josev.mkdir()
     out = tmp_path / "evcc.json"
     ours = (
         f"{sys.executable} {HERE / 'iso20_ours.py'} evcc --iface vB --service {service} --mode {mode} "
-        f"--out {out} --timeout 60 --stop-at {stop_at} --timeout-factor 4"
+        f"--out {out} --timeout 60 --stop-at {stop_at} --timeout-factor 4 --soc {soc}"
     )
     script = f"""
 ({_josev_env(josev, "vA")} PROTOCOLS=ISO_15118_20_AC,ISO_15118_20_DC AUTH_MODES=EIM JOSEV_CHARGE_LOOPS=3 \
@@ -115,6 +118,11 @@ exit $RC
         log[-3000:],
     )
     return _trace(out), log
+
+
+def _rational(text: str) -> float:
+    number = json.loads(text)
+    return number["Value"] * 10.0 ** number["Exponent"]
 
 
 def _of(trace: list[dict], event: str) -> list[dict]:
@@ -193,12 +201,16 @@ def test_our_evcc_josev_secc_ac_bpt_dynamic(tmp_path):
 
 
 def test_our_evcc_josev_secc_dc_bpt_scheduled(tmp_path):
-    """Our EVCC against Josev's SECC: DC_BPT, Scheduled (Josev's charging and discharging schedule)."""
-    trace, log = _our_evcc_vs_josev_secc(tmp_path, "DC_BPT", "scheduled", stop_at=4)
+    """Our EVCC against Josev's SECC: DC_BPT, Scheduled. Our EV is above its target SoC, so it
+    discharges within Josev's discharging schedule: channel Discharge, negative target current."""
+    trace, log = _our_evcc_vs_josev_secc(tmp_path, "DC_BPT", "scheduled", stop_at=4, soc=0.9)
     negotiated = _of(trace, "ServiceNegotiated")[0]
     assert (negotiated["service"], negotiated["parameter_set"]["control_mode"]) == (6, 1)
     (schedule,) = _of(trace, "ScheduleReceived")
-    assert schedule["entries"] and schedule["entries"][0]["max_charge_power_W"] > 0
+    assert schedule["entries"] and schedule["entries"][0]["max_discharge_power_W"] > 0
+    assert '"BPT_ChannelSelection":"Discharge"' in log
+    targets = [_rational(m) for m in re.findall(r'"EVTargetCurrent":(\{[^}]*\})', log)]
+    assert targets and min(targets) < 0  # Josev decoded our discharge current
     assert len(_of(trace, "PowerCommanded")) == 4
     assert _of(trace, "SessionEnded")[-1]["error"] is None
     for request in ("DC_CableCheckReq", "DC_PreChargeReq", "DC_WeldingDetectionReq", "SessionStopReq"):
