@@ -115,7 +115,8 @@ class ControlUnit(Component):
             link = self.link("home")
             assert link is not None
             home = link.request(StatusRequest())
-        self.log.append((self.now, command_id, reason))
+        if reason != "status":
+            self.log.append((self.now, command_id, reason))
         if not accepted:
             log.warning("control unit %s refused %s: %s", self.name, command_id, reason)
         return CommandStatus(unit_id=self.config.unit_id, command_id=command_id, accepted=accepted, reason=reason,

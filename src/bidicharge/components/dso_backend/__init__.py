@@ -2,7 +2,9 @@
 
 * Holds what the DSO knows: meter master data (I-33, lazily at first use), TAF 10 grid-state
   values and TAF 7 energies from the pEMP (I-35), the substation telemetry (I-43) and the
-  control units' status (polled every `status_poll_s` through the CLS path).
+  control units' status (polled every `status_poll_s` through the CLS path). A unit reached
+  only by ripple control reports nothing; its draw is estimated as at most its rating and at
+  most its home's TAF 10 power.
 * Answers the grid controller (I-31) with the grid state — a connection point whose meter
   went silent keeps its last good value and is reported as stale — and dispatches its
   dimming orders to the CLS management (I-20), which passes them to the aEMP and through
@@ -132,12 +134,19 @@ class DsoBackend(Component):
     def grid_state(self) -> GridState:
         stale = tuple(sorted(h for h, (at, p) in self.taf10.items()
                              if p is None or self.now - at > self.config.stale_after_s))
+        unit_power = {u: s.consumption_W for u, s in self.status.items()}
+        for point in self.points.values():
+            # a unit without a status channel (ripple control): at most its rating, at most the home's draw
+            if point.unit_id is not None and point.channel_id is None and point.household_id in self.last_good:
+                rated = sum(d.rated_power_W for d in point.devices)
+                unit_power[point.unit_id] = max(0.0, min(rated, self.last_good[point.household_id]))
         return GridState(
             household_power_W=dict(self.last_good),
             stale=stale,
-            unit_power_W={u: s.consumption_W for u, s in self.status.items()},
+            unit_power_W=unit_power,
             unit_demand_W={u: s.demand_W for u, s in self.status.items()},
             transformer_loading_pct=None if self.scada is None else self.scada.transformer_loading_pct,
+            transformer_power_W=None if self.scada is None else self.scada.transformer_power_W,
         )
 
     def _order(self, unit_id: str, payload: DimmingCommand | LimitRelease | StatusQuery) -> ControlOrder | None:

@@ -2,7 +2,8 @@
 
 Every cycle it asks the DSO backend for the grid state it has (TAF 10 power per connection
 point through the gateways and the pEMP, the controllable units' draw and demand through
-the CLS status path; I-31), runs `control.grid_controller.decide` on its own Kerber model
+the CLS status path, the substation's measured power; I-31), estimates the connection
+points without a smart meter from the substation's residual, runs `control.grid_controller.decide` on its own Kerber model
 (power-flow estimate and one-step forecast; dims the fewest units, never below their §14a
 minimum, releases with hysteresis, renews before expiry), and hands the commands back to the
 DSO backend to dispatch and log (I-31). Units reached only by ripple control get a ripple
@@ -95,7 +96,7 @@ class GridController(Component):
         if not state.household_power_W or not self.config.enabled:
             return
         observation = gc.Observation(
-            household_power_W={HouseholdId(h): p for h, p in state.household_power_W.items()},
+            household_power_W=self.estimate(state),
             unit_power_W={gc.UnitId(u): p for u, p in state.unit_power_W.items()},
             unit_demand_W={gc.UnitId(u): p for u, p in state.unit_demand_W.items()},
         )
@@ -106,6 +107,16 @@ class GridController(Component):
             self.unresolved.append((now, u.violation.asset, u.reason))
         if decision.commands or decision.releases:
             self._dispatch(decision, now)
+
+    def estimate(self, state: GridState) -> dict[HouseholdId, float]:
+        """TAF 10 where a connection point has a smart meter; the rest of what the substation
+        measures (SCADA, I-43) shared equally by the connection points without one."""
+        powers = {HouseholdId(h): p for h, p in state.household_power_W.items()}
+        unknown = [h for h in self.grid.household_ids if h not in powers]
+        if unknown and state.transformer_power_W is not None:
+            residual = max(state.transformer_power_W - sum(powers.values()), 0.0)
+            powers |= dict.fromkeys(unknown, residual / len(unknown))
+        return powers
 
     def _dispatch(self, decision: gc.Decision, now: float) -> None:
         commands = tuple(DimmingCommand(command_id=c.command_id, unit_id=c.unit_id, limit_W=c.limit_W,

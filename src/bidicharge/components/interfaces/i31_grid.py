@@ -41,6 +41,7 @@ class GridState:
     unit_power_W: Mapping[str, float]
     unit_demand_W: Mapping[str, float]
     transformer_loading_pct: float | None = None  # SCADA (I-43), if the substation is measured
+    transformer_power_W: float | None = None  # SCADA: what the whole LV grid draws (+ import)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
