@@ -80,10 +80,8 @@ class DsoControlCenter(Component):
         self.now = now
         ends = self.telecontrol.poll(now)["plant_operators"]
         limit = self._limit_now(now)
-        if limit != self.limit_MW:
+        if limit != self.limit_MW and all([end.send_setpoint(I52.LIMIT_MW, limit, now=now) for end in ends]):
             self.limit_MW = limit
-            for end in ends:
-                end.send_setpoint(I52.LIMIT_MW, limit, now=now)
             self.tso_end.update(I21.LIMIT_ACTIVE_MW, limit, now=now)
         generation = sum(e.values.get(I52.GENERATION_MW, 0.0) for e in ends)
         if self._last_generation is None or abs(generation - self._last_generation) >= self.cfg.report_threshold_MW:

@@ -80,8 +80,11 @@ class PowerPlant(Component):
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
-        schedule = self.schedule_MW if self.limit_MW is None else min(self.schedule_MW, self.limit_MW)
-        inputs = PowerPlantInputs(schedule_MW=schedule, frequency_Hz=self.measured_frequency_Hz(), afrr_MW=self.afrr_MW)
+        schedule, afrr = self.schedule_MW, self.afrr_MW
+        if self.limit_MW is not None:  # a feed-in limit caps the set-point, aFRR included (droop is the grid's)
+            schedule = min(schedule, self.limit_MW)
+            afrr = min(afrr, self.limit_MW - schedule)
+        inputs = PowerPlantInputs(schedule_MW=schedule, frequency_Hz=self.measured_frequency_Hz(), afrr_MW=afrr)
         before = self.state.energy_MWh
         self.state = power_plant.step(self.params, self.state, inputs, dt_s)
         self.step_energy_MWh = self.state.energy_MWh - before

@@ -101,14 +101,14 @@ class TsoControlCenter(Component):
         last = self._sent_f.get(id(end))
         f = round(self.frequency_Hz, 4)
         if last is None or abs(f - last[1]) >= threshold or now - last[0] >= self.cfg.frequency_refresh_s:
-            self._sent_f[id(end)] = (now, f)
-            end.send_setpoint(ioa, f, now=now)
+            if end.send_setpoint(ioa, f, now=now):
+                self._sent_f[id(end)] = (now, f)
 
     def _send_afrr(self, end: Any, ioa: int, value: float, threshold: float, now: float) -> None:
         last = self._sent_afrr.get(id(end))
         if last is None or abs(value - last) >= threshold:
-            self._sent_afrr[id(end)] = value
-            end.send_setpoint(ioa, value, now=now)
+            if end.send_setpoint(ioa, value, now=now):
+                self._sent_afrr[id(end)] = value
 
     def observe(self) -> tuple[float, ...]:
         pool = 0.0

@@ -20,7 +20,6 @@ answers on the wire or closes the link, the live client redials and interrogates
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from bidicharge.protocols.iec104 import (
     PointDatabase,
     PointReported,
     RequestRejected,
+    TypeId,
     describe_asdu,
 )
 
@@ -114,6 +114,7 @@ class ControllingEnd:
         self.values: dict[int, float] = {}
         self.confirmed = 0
         self.refused = 0
+        self.reconnects = 0
         self.station: ControllingStation | None = None
         self.pair: MemoryPair | None = None
         self.client: Iec104Client | None = None
@@ -142,20 +143,33 @@ class ControllingEnd:
         self._drain()
 
     def poll(self, now: float) -> None:
-        """Run timers, move pending octets, take in what the peer reported."""
+        """Run timers, move pending octets, take in what the peer reported. A link the core
+        closed (sequence error, t1, malformed APDU) is opened again at once, as the live
+        client redials: STARTDT, then a station interrogation rebuilds the values."""
         if self.pair is not None:
             self.pair.advance(now)
             self._drain()
+            assert self.station is not None
+            if self.station.closed or self.pair.controlled.closed:
+                self.reconnects += 1
+                self.open_memory(now)
 
-    def send_setpoint(self, ioa: int, value: float, *, now: float) -> None:
+    def send_setpoint(self, ioa: int, value: float, *, now: float) -> bool:
+        """Send (study) or queue (live) a C_SE_NC_1; False when the link cannot take it now."""
         if self.station is not None and self.pair is not None:
-            if self.station.started:
-                self.station.send_setpoint(self.common_address, ioa, value, now=now)
-                self.pair.pump(now)
-                self._drain()
-        elif self._outbox is not None:
-            with contextlib.suppress(asyncio.QueueFull):
-                self._outbox.put_nowait((ioa, value))
+            if not self.station.started:
+                return False
+            self.station.send_setpoint(self.common_address, ioa, value, now=now)
+            self.pair.pump(now)
+            self._drain()
+            return True
+        if self._outbox is None or self.client is None or self.client.connection is None:
+            return False
+        try:
+            self._outbox.put_nowait((ioa, value))
+        except asyncio.QueueFull:
+            return False
+        return True
 
     def _drain(self) -> None:
         assert self.station is not None
@@ -165,7 +179,7 @@ class ControllingEnd:
     def _on_event(self, event: object) -> None:
         if isinstance(event, PointReported):
             self.values[event.ioa] = float(event.value)
-        elif isinstance(event, ActivationConfirmed) and not event.deactivation:
+        elif isinstance(event, ActivationConfirmed) and not event.deactivation and event.type_id is not TypeId.C_IC_NA_1:
             if event.positive:
                 self.confirmed += 1
             else:
