@@ -139,3 +139,16 @@ def test_bounds_are_consistent_for_random_fleets() -> None:
     assert np.all(flex.min_energy_Wh <= flex.max_energy_Wh + 1e-6)
     assert np.all(flex.min_power_W <= flex.max_power_W + 1e-6)
     assert np.all(flex.min_energy_Wh[:, 0] == 0) and np.all(flex.max_energy_Wh[:, 0] == 0)
+
+
+def test_car_arriving_after_the_horizon_asks_nothing_and_is_not_flagged() -> None:
+    flex = build_flexibility([car(soc=0.2, target_soc=0.9, arrival_s=5 * H, departure_s=9 * H)],
+                             HORIZON, now_s=0.0)
+    assert flex.target_reachable[0]
+    assert np.all(flex.max_power_W[0] == 0) and np.all(flex.max_energy_Wh[0] == 0)
+
+
+def test_empty_fleet_gives_empty_bounds() -> None:
+    flex = build_flexibility([], HORIZON, now_s=0.0)
+    assert flex.n_cars == 0
+    assert flex.min_power_W.shape == (0, 4) and flex.max_energy_Wh.shape == (0, 5)

@@ -265,7 +265,8 @@ def _bounds(horizon: Horizon, ids: tuple[str, ...], col: dict[str, FloatArray],
         np.maximum(depth, z_lo[k] + step_lo[k], out=z_lo[k + 1])
 
     dep_index = np.clip(np.ceil((departure - horizon.start_s) / horizon.step_s - 1e-9), 0, T).astype(np.int64)
-    late_h = np.maximum(departure - horizon.end_s, 0.0) / 3600.0
+    # plugged-in time after the horizon: what can still be charged then is not asked now
+    late_h = np.maximum(departure - np.maximum(horizon.end_s, col["arrival_s"]), 0.0) / 3600.0
     need = col["target_soc"] * cap - b0 - eta_c * col["max_charge_power_W"] * late_h
     reachable = z_hi[dep_index, np.arange(n)]
     target_reachable = need <= reachable + 1e-6

@@ -17,6 +17,11 @@ Charging and discharging the same car in the same interval is allowed (the usual
 relaxation); it only pays at negative prices and makes the anchor a lower bound of any
 physically implementable plan, so a gap measured against it is never flattering.
 HiGHS solves it (``highspy``, column arrays built with numpy: no modelling layer).
+
+Nothing couples the cars, so the same optimum can be found per car: :func:`plan_by_slopes`
+does it without an LP, by dynamic programming over each car's convex piecewise-linear
+cost-to-go, for whole chunks of the fleet at once (the technical aggregator's reference
+plan; several times faster than the LP and equal to it for non-negative prices).
 """
 
 from __future__ import annotations
