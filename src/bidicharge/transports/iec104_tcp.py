@@ -2,9 +2,10 @@
 
 It moves bytes between a socket and a station and time into it; every protocol decision
 (sequence numbers, windows, t1-t3, interrogation after STARTDT, negative answers) is the
-core's. What lives here is socket life: connect within t0, close when the core says the
-link is gone, reconnect with a bounded back-off, and futures for callers that want to
-await a confirmation.
+core's, and so is when to dial (the core's :class:`~bidicharge.protocols.iec104.Dialer`:
+t0 and the reconnection back-off). What lives here is socket life (open, read, write,
+close when the core says the link is gone), one timer per connection, and futures for
+callers that want to await a confirmation.
 
 * :class:`Iec104Server` — controlled station(s) serving point databases;
 * :class:`Iec104Client` — controlling station dialling one server, reconnecting.
