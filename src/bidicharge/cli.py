@@ -233,7 +233,7 @@ def study_home(
     duration: Annotated[str, typer.Option(help="span when not --year")] = "7d",
     start: Annotated[str, typer.Option(help="start (ISO 8601)")] = "2018-01-01T00:00:00+01:00",
     step: Annotated[str, typer.Option(help="study step")] = "15min",
-    strategies: Annotated[str, typer.Option(help="comma-separated: none,evcc,rules,mpc,perfect")] = "none,evcc,rules,mpc,perfect",
+    strategies: Annotated[str, typer.Option(help="comma-separated: none,evcc,rules,mpc,perfect,lp")] = "none,evcc,rules,mpc,perfect,lp",
     scenario: Annotated[str, typer.Option(help="the household scenario")] = "home_v2h",
     out: Annotated[Path, typer.Option(help="output folder")] = Path("out"),
     workers: Annotated[int, typer.Option(min=1, max=8, help="processes in parallel")] = 2,
@@ -242,14 +242,16 @@ def study_home(
     from bidicharge.runtime import home_study
 
     keys = [k.strip() for k in strategies.split(",") if k.strip()]
-    bad = [k for k in keys if k not in home_study.STRATEGIES]
+    bad = [k for k in keys if k not in home_study.STRATEGIES and k != "lp"]
     if bad or not keys:
         err.print(f"[red]error:[/red] --strategies: unknown {bad}; choose from {list(home_study.STRATEGIES)}")
         raise typer.Exit(2)
     path = str(resolve_scenario(scenario))
     overrides = {"start": start, "duration": "365d" if year else duration, "step": step, "trace": "off"}
     _load(path, overrides)  # validate before forking
-    rows = home_study.compare(path, overrides=overrides, keys=keys, workers=workers)
+    rows = home_study.compare(path, overrides=overrides, keys=[k for k in keys if k != "lp"], workers=workers)
+    if "lp" in keys:
+        rows.append(home_study.whole_span_lp(path, overrides=overrides))
     t = Table(title=f"{scenario}: {'2018, one year' if year else duration} at {step} steps")
     t.add_column("strategy")
     for _, head, _ in home_study.COLUMNS:
@@ -259,9 +261,10 @@ def study_home(
         t.add_row(r.label, *[home_study.cell(r, k, f) for k, _, f in home_study.COLUMNS], f"{r.wall_s:.1f}")
     console.print(t)
     by = {r.key: r for r in rows}
-    if "mpc" in by and "perfect" in by:
-        c, d = by["mpc"].kpis["energy_cost_EUR"], by["perfect"].kpis["energy_cost_EUR"]
-        console.print(f"(c)/(d) cost ratio: {c / d:.3f}" if d else "(d) cost is zero")
+    for ref in ("lp", "perfect"):
+        if "mpc" in by and ref in by:
+            c, d = by["mpc"].kpis["energy_cost_EUR"], by[ref].kpis["energy_cost_EUR"]
+            console.print(f"(c) / {by[ref].label}: cost ratio {c / d:.3f}" if d else f"{ref}: cost is zero")
     if "mpc" in by and "evcc" in by:
         c, b = by["mpc"].kpis["energy_cost_EUR"], by["evcc"].kpis["energy_cost_EUR"]
         console.print(f"(c) vs (b): {100 * (1 - c / b):.1f} % cheaper" if b else "")

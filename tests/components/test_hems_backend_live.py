@@ -104,3 +104,37 @@ def test_backend_refuses_malformed_mqtt_payloads(tmp_path: Path) -> None:
     asyncio.run(backend.on_mqtt(f"bidicharge/v1/hems/{site}/state", b'{"site": "%s", "time_s": 1, "grid_W": 0, "ev_soc": 2.5}' % site.encode(), False))  # type: ignore[attr-defined]
     assert backend.rejected == 3  # type: ignore[attr-defined]
     assert backend.store.latest_state(site) is None  # type: ignore[attr-defined]
+
+
+async def test_broker_outage_the_hems_keeps_control_and_both_sides_reconnect(tmp_path: Path) -> None:
+    """The external broker goes away for a while and comes back on the same port: the HEMS
+    keeps controlling the house meanwhile, and states reach the app again without a restart."""
+    from bidicharge.transports.mqtt import EmbeddedBroker, free_port
+
+    port = free_port()
+    broker = EmbeddedBroker(port=port)
+    await broker.start()
+    live = _scenario(tmp_path, f"mqtt://127.0.0.1:{port}")
+    backend, hems = live.components["backend"], live.components["hems"]
+    site = hems.cfg.site  # type: ignore[attr-defined]
+
+    def states() -> int:
+        return len(backend.store.history(site, 0, 5e9, 100_000))  # type: ignore[attr-defined]
+
+    async with asyncio.TaskGroup() as tg:
+        runner = tg.create_task(live.run())
+        async with asyncio.timeout(60):
+            while states() == 0:  # noqa: ASYNC110 - polling the database the backend writes
+                await asyncio.sleep(0.1)
+        await broker.stop()
+        steps_before = live.steps_done
+        await asyncio.sleep(2.0)
+        assert live.steps_done > steps_before  # control goes on without the broker
+        broker = EmbeddedBroker(port=port)
+        await broker.start()
+        seen = states()
+        async with asyncio.timeout(90):
+            while states() <= seen:  # noqa: ASYNC110
+                await asyncio.sleep(0.2)
+        runner.cancel()
+    await broker.stop()

@@ -3,8 +3,9 @@
 (a) `none` — no control, the car charges at full power on arrival;
 (b) `evcc` — evcc's PV-surplus mode, the peer baseline (charge only);
 (c) `mpc` — our optimiser with realistic forecasts (noisy PV and load, published prices only);
-(d) `perfect` — the optimiser with perfect foresight (exact PV, load, trips and all prices),
-    re-planned every 15 minutes over 48 h: the limit of what forecasting can give;
+(d) `lp` — one perfect-foresight linear program over the whole span (the limit), and
+(d') `perfect` — the optimiser with perfect foresight (exact PV, load, trips and all prices),
+    re-planned every 15 minutes over 48 h and run through the physics;
 plus `rules`, the first rule-based HEMS. Each runs in its own process (2 at a time here).
 """
 
@@ -20,7 +21,7 @@ STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "evcc": ("(b) evcc-style PV surplus", {"strategy": "evcc"}),
     "rules": ("first rule-based HEMS", {"strategy": "rules"}),
     "mpc": ("(c) MPC, realistic forecasts", {"strategy": "mpc", "forecast": "noisy"}),
-    "perfect": ("(d) MPC, perfect foresight", {"strategy": "mpc", "forecast": "perfect", "horizon_h": 48}),
+    "perfect": ("(d') MPC, perfect foresight, 48 h", {"strategy": "mpc", "forecast": "perfect", "horizon_h": 48}),
 }
 
 
@@ -55,6 +56,95 @@ def _run_one(args: tuple[str, str, dict[str, Any], dict[str, Any]]) -> StudyRow:
     keep["days"] = [t.isoformat() for t in daily.index]
     return StudyRow(key=key, label=STRATEGIES[key][0], kpis=kpis, wall_s=result.wall_time_s,
                     plan_median_s=rep.get("plan_median_s"), plan_p99_s=rep.get("plan_p99_s"), series=keep)
+
+
+def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
+    """(d) the perfect-foresight LP over the whole span: one linear program with the realised
+    PV, load, prices and trips (taken from an uncontrolled run of the same household), solved
+    once — the limit no forecast can beat. Its cost is the LP's own energy cost; it is not
+    replayed through the physics (taper, standby and the 6 A minimum are not in the LP)."""
+    import time as _time
+
+    import numpy as np
+
+    from bidicharge.control import hems_mpc
+    from bidicharge.runtime.scenario import load_scenario
+
+    from bidicharge.runtime.study import run_study
+
+    sc = load_scenario(path, overrides=overrides)
+    hems_name = next(n for n, c in sc.components.items() if c.kind == "hems")
+    spec = sc.components[hems_name]
+    sc.components[hems_name] = type(spec)(name=spec.name, kind=spec.kind,
+                                          config=spec.config.model_copy(update={"strategy": "none"}))
+    result = run_study(sc)  # the realised exogenous series: PV, load, prices, trips
+    step = 900.0
+    k = max(1, round(step / sc.step_s))
+    n = len(result.times_s) // k
+
+    def per_step(values: Any) -> Any:
+        return np.asarray(values[: n * k], dtype=np.float64).reshape(n, k).mean(axis=1)
+
+    s = result.series
+    kinds = result.kinds
+    pv = sum((per_step(s[f"{c}.available_W"]) for c, t in kinds.items() if t == "pv_system"), np.zeros(n))
+    load = sum((per_step(s[f"{c}.power_W"]) for c, t in kinds.items() if t in ("household_load", "heat_pump")), np.zeros(n))
+    tariff = next(c for c, t in kinds.items() if t == "energy_provider_backend")
+    price = per_step(s[f"{tariff}.import_EUR_per_kWh"]) * 1000.0
+    feed_in = per_step(s[f"{tariff}.feed_in_EUR_per_kWh"]) * 1000.0
+    ev_name = next(c for c, t in kinds.items() if t == "bev")
+    evse = next(sc.components[c].config for c, t in kinds.items() if t == "evse")
+    ev_cfg = sc.components[ev_name].config
+    hems_cfg = spec.config
+    times = sc.start_s + step * np.arange(n)
+    plugged = np.ones(n, dtype=bool)
+    trip = np.zeros(n)
+    departures = []
+    for dep, arr, energy in result.reports[ev_name]["trips"]:
+        plugged &= ~((times + step > dep) & (times < arr))
+        i = int((dep - sc.start_s) // step)
+        if 0 <= i < n:
+            trip[i] += energy
+            departures.append(hems_mpc.Departure(step=i, target_soc=ev_cfg.departure_soc))
+    eta = evse.efficiency
+    bat_name = next((c for c, t in kinds.items() if t == "home_battery"), None)
+    battery = None
+    if bat_name is not None:
+        b = sc.components[bat_name].config
+        battery = hems_mpc.BatteryProblem(
+            capacity_Wh=b.capacity_kWh * 1000, soc_initial=b.initial_soc, max_charge_power_W=b.max_charge_W,
+            max_discharge_power_W=b.max_discharge_W, charge_efficiency=b.efficiency, discharge_efficiency=b.efficiency,
+            soc_min=b.min_soc, wear_cost_EUR_per_kWh=hems_cfg.wear_EUR_per_kWh / 2,
+        )
+    problem = hems_mpc.HemsProblem(
+        step_s=step, pv_W=pv, load_W=load, import_price_EUR_per_MWh=price, export_price_EUR_per_MWh=feed_in,
+        ev=hems_mpc.EvProblem(
+            capacity_Wh=ev_cfg.capacity_kWh * 1000, soc_initial=ev_cfg.initial_soc, plugged=plugged,
+            max_charge_power_W=min(evse.max_power_W, ev_cfg.max_charge_W) / eta,
+            max_discharge_power_W=min(evse.max_power_W, ev_cfg.max_discharge_W) * eta,
+            charge_efficiency=ev_cfg.charge_efficiency * eta, discharge_efficiency=ev_cfg.discharge_efficiency * eta,
+            reserve_soc=max(hems_cfg.reserve_soc, ev_cfg.min_soc), trip_energy_Wh=trip, departures=tuple(departures),
+            v2h_allowed=hems_cfg.v2h, v2g_allowed=hems_cfg.v2g and hems_cfg.v2h,
+            wear_cost_EUR_per_kWh=hems_cfg.wear_EUR_per_kWh,
+        ),
+        battery=battery,
+    )
+    t0 = _time.perf_counter()
+    plan = hems_mpc.plan(problem)
+    wall = _time.perf_counter() - t0
+    kpis = {
+        "energy_cost_EUR": plan.energy_cost_EUR,
+        "ev_discharged_kWh": float(plan.ev_discharge_W.sum() * step / 3.6e6),
+        "departure_misses": [] if plan.departure_shortfall_Wh <= 1.0 else [plan.departure_shortfall_Wh],
+        "lp_status": plan.status.value,
+    }
+    imp = float(plan.grid_import_W.sum() * step / 3.6e6)
+    cons = float((load + plan.ev_charge_W).sum() * step / 3.6e6)
+    kpis["self_sufficiency"] = 1 - imp / cons if cons > 0 else None
+    pv_kWh = float(pv.sum() * step / 3.6e6)
+    kpis["self_consumption"] = (pv_kWh - float(plan.grid_export_W.sum() * step / 3.6e6)) / pv_kWh if pv_kWh else None
+    return StudyRow(key="lp", label="(d) perfect-foresight LP, whole span (limit)", kpis=kpis, wall_s=wall,
+                    plan_median_s=None, plan_p99_s=None, series={})
 
 
 def compare(path: str, *, overrides: dict[str, Any], keys: list[str], workers: int = 2) -> list[StudyRow]:

@@ -203,4 +203,7 @@ class Bev(Component):
             "stranded_Wh": self.stranded_Wh,
             "equivalent_full_cycles": battery.equivalent_full_cycles(self.params, self.state),
             "capacity_Wh": self.params.capacity_Wh,
+            "trips": [
+                (e.depart_at_s, e.arrive_at_s, e.trip.distance_km * self.cfg.consumption_Wh_per_km) for e in self.events
+            ],
         }
