@@ -69,7 +69,6 @@ def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
 
     from bidicharge.control import hems_mpc
     from bidicharge.runtime.scenario import load_scenario
-
     from bidicharge.runtime.study import run_study
 
     sc = load_scenario(path, overrides=overrides)
@@ -93,9 +92,9 @@ def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
     price = per_step(s[f"{tariff}.import_EUR_per_kWh"]) * 1000.0
     feed_in = per_step(s[f"{tariff}.feed_in_EUR_per_kWh"]) * 1000.0
     ev_name = next(c for c, t in kinds.items() if t == "bev")
-    evse = next(sc.components[c].config for c, t in kinds.items() if t == "evse")
-    ev_cfg = sc.components[ev_name].config
-    hems_cfg = spec.config
+    evse: Any = next(sc.components[c].config for c, t in kinds.items() if t == "evse")
+    ev_cfg: Any = sc.components[ev_name].config
+    hems_cfg: Any = spec.config
     times = sc.start_s + step * np.arange(n)
     plugged = np.ones(n, dtype=bool)
     trip = np.zeros(n)
@@ -110,7 +109,7 @@ def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
     bat_name = next((c for c, t in kinds.items() if t == "home_battery"), None)
     battery = None
     if bat_name is not None:
-        b = sc.components[bat_name].config
+        b: Any = sc.components[bat_name].config
         battery = hems_mpc.BatteryProblem(
             capacity_Wh=b.capacity_kWh * 1000, soc_initial=b.initial_soc, max_charge_power_W=b.max_charge_W,
             max_discharge_power_W=b.max_discharge_W, charge_efficiency=b.efficiency, discharge_efficiency=b.efficiency,
