@@ -14,7 +14,9 @@ import asyncio
 import dataclasses
 import enum
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from bidicharge.protocols.iso15118_20 import (
@@ -31,7 +33,7 @@ from bidicharge.protocols.iso15118_20 import (
 from bidicharge.protocols.iso15118_20 import events as ev
 from bidicharge.protocols.iso15118_20.sap import NS_ISO20_AC, NS_ISO20_DC
 from bidicharge.protocols.iso15118_20.sim import SimpleEv, SimpleEvse
-from bidicharge.transports.iso15118_tcp import SeccServer, connect_evcc, link_local_address
+from bidicharge.transports.iso15118_tcp import SeccServer, connect_evcc, link_local_address, secc_tls_context
 
 
 def _plain(value: Any) -> Any:
@@ -60,9 +62,17 @@ async def run_secc(args: argparse.Namespace) -> int:
     service = ServiceId[args.service]
     # Josev's EV simulator pre-charges to 20 kV (Exponent 3, Value 20): widen the simulated
     # EVSE's voltage range for such a peer with --dc-max-voltage
+    pnc = {}
+    if args.pnc_root_der:  # Plug & Charge: contracts must lead to this root
+        pnc = dict(
+            pnc_trust_anchors=(args.pnc_root,),
+            new_challenge=lambda: os.urandom(16),
+            pnc_allow_sha256=args.pnc_allow_sha256,
+        )
     config = SeccConfig(
         offers=(bpt_offer(service, control_modes=_modes(args.mode)),),
         dc=DcEvseLimits(max_voltage_V=args.dc_max_voltage),
+        **pnc,
     )
     done = asyncio.Event()
     evse = SimpleEvse(Secc(config))
@@ -88,7 +98,12 @@ async def run_secc(args: argparse.Namespace) -> int:
     if args.mode == "scheduled" and args.discharge_at == 0:
         evse.secc.set_schedule([(1800, 11_000.0), (1800, -7_000.0)])
     address = link_local_address(args.iface)
-    async with SeccServer(make_session, host=address, interface=args.iface, port=0, sdp_port=15118):
+    tls = None
+    if args.tls_chain:
+        tls = secc_tls_context(cert_chain=args.tls_chain, key=args.tls_key, password=args.tls_password)
+    async with SeccServer(
+        make_session, host=address, interface=args.iface, port=0, sdp_port=15118, ssl_context=tls
+    ):
         print("SECC ready", address, flush=True)
         async with asyncio.timeout(args.timeout):
             await done.wait()
@@ -143,8 +158,20 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout-factor", type=float, default=1.0)
     parser.add_argument("--dc-max-voltage", type=float, default=500.0)
+    parser.add_argument("--tls-chain", help="SECC: PEM chain (leaf first) for TLS 1.3")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-key-password-file")
+    parser.add_argument("--pnc-root-der", help="SECC: offer Plug & Charge for contracts under this root")
+    parser.add_argument(
+        "--pnc-allow-sha256", action="store_true", help="accept ISO 15118-2 signature algorithms"
+    )
     parser.add_argument("--soc", type=float, default=0.5, help="EVCC: above its 0.8 target the EV discharges")
     args = parser.parse_args()
+    # files are read here, before the event loop runs
+    args.pnc_root = Path(args.pnc_root_der).read_bytes() if args.pnc_root_der else None
+    args.tls_password = (
+        Path(args.tls_key_password_file).read_text().strip() if args.tls_key_password_file else None
+    )
     return asyncio.run(run_secc(args) if args.role == "secc" else run_evcc(args))
 
 

@@ -58,7 +58,7 @@ def _trace(path: Path) -> list[dict]:
 
 
 def _josev_evcc_vs_our_secc(
-    tmp_path: Path, service: str, mode: str, config: str, *extra: str
+    tmp_path: Path, service: str, mode: str, config: str, *extra: str, env: str = ""
 ) -> tuple[list, str]:
     josev = tmp_path / "josev"
     josev.mkdir()
@@ -69,12 +69,12 @@ def _josev_evcc_vs_our_secc(
         text=True,
         check=True,
     ).stdout.strip()
-    cfg = f"{pkg}/shared/examples/evcc/iso15118_20/{config}"
+    cfg = config if config.startswith("/") else f"{pkg}/shared/examples/evcc/iso15118_20/{config}"
     ours = f"{sys.executable} {HERE / 'iso20_ours.py'} secc --iface vA --service {service} --mode {mode} --out {out} --timeout 60 {' '.join(extra)}"
     script = f"""
 {ours} > {tmp_path}/ours.log 2>&1 &
 OURS=$!; sleep 0.5
-({_josev_env(josev, "vB")} timeout 70 {JOSEV_PY} -m iso15118.evcc.main {cfg} > {josev}/evcc.log 2>&1) &
+({_josev_env(josev, "vB")} {env} timeout 70 {JOSEV_PY} -m iso15118.evcc.main {cfg} > {josev}/evcc.log 2>&1) &
 JOSEV=$!
 wait $OURS; RC=$?
 kill $JOSEV 2>/dev/null; wait $JOSEV 2>/dev/null
@@ -215,3 +215,70 @@ def test_our_evcc_josev_secc_dc_bpt_scheduled(tmp_path):
     assert _of(trace, "SessionEnded")[-1]["error"] is None
     for request in ("DC_CableCheckReq", "DC_PreChargeReq", "DC_WeldingDetectionReq", "SessionStopReq"):
         assert f"{request} received" in log
+
+
+def test_josev_evcc_ac_bpt_tls13_pnc(tmp_path):
+    """Josev's EVCC against our SECC over TLS 1.3 with Plug & Charge: Josev's own test PKI
+    (its create_certs.sh; prime256v1, the -2 paths it reads for -20 too), our SECC with its CPO
+    chain, contracts under its MO root; Josev signs with the -2 algorithms (ECDSA-SHA-256),
+    which our SECC accepts only when told to."""
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    script = (
+        Path(
+            subprocess.run(
+                [str(JOSEV_PY), "-c", "import iso15118, os; print(os.path.dirname(iso15118.__file__))"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        )
+        / "shared"
+        / "pki"
+    )
+    shutil.copytree(script / "configs", pki / "configs")
+    subprocess.run(
+        ["bash", str(script / "create_certs.sh"), "-v", "iso-2"],
+        cwd=pki,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    certs, keys = pki / "iso15118_2" / "certs", pki / "iso15118_2" / "private_keys"
+    config = tmp_path / "evcc_tls_pnc.json"
+    config.write_text(
+        json.dumps(
+            {
+                "supportedProtocols": ["ISO_15118_20_AC"],
+                "supportedEnergyServices": ["AC_BPT"],
+                "isCertInstallNeeded": False,
+                "useTls": True,
+                "enforceTls": True,
+                "chargeLoopCycle": 5,
+            }
+        )
+    )
+    trace, log = _josev_evcc_vs_our_secc(
+        tmp_path,
+        "AC_BPT",
+        "dynamic",
+        str(config),
+        "--discharge-at",
+        "3",
+        "--tls-chain",
+        str(certs / "cpoCertChain.pem"),
+        "--tls-key",
+        str(keys / "seccLeaf.key"),
+        "--tls-key-password-file",
+        str(keys / "seccLeafPassword.txt"),
+        "--pnc-root-der",
+        str(certs / "moRootCACert.der"),
+        "--pnc-allow-sha256",
+        env=f"PKI_PATH={pki}/ ENABLE_TLS_1_3=true",
+    )
+    (auth,) = _of(trace, "AuthorizationRequested")
+    assert auth["method"] == "PnC" and auth["emaid"]
+    targets = _targets_in(log)
+    assert targets and targets[0] > 0 and targets[-1] == -7000
+    assert _of(trace, "SessionEnded")[-1]["error"] is None
+    assert "SessionStopRes received" in log

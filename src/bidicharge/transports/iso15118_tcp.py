@@ -47,6 +47,7 @@ class Core(Protocol):
 
 
 OnEvents = Callable[[float], None]
+CLOSE_TIMEOUT_s = 2.0
 
 
 async def run_session(
@@ -89,8 +90,10 @@ async def run_session(
             on_events(clock.now())
     finally:
         writer.close()
-        with contextlib.suppress(ConnectionError, ssl.SSLError):
-            await writer.wait_closed()
+        # a TLS peer that never answers close_notify must not hold the session open
+        with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_s):
+                await writer.wait_closed()
 
 
 def link_local_address(interface: str) -> str:
@@ -112,12 +115,13 @@ def secc_tls_context(
     cert_chain: str | os.PathLike[str],
     key: str | os.PathLike[str],
     client_roots: str | os.PathLike[str] | None = None,
+    password: str | None = None,
 ) -> ssl.SSLContext:
     """The SECC's context: its leaf + CPO sub-CA chain; with `client_roots` the EVCC must present
     a vehicle certificate that chains to them (mutual authentication)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_3
-    ctx.load_cert_chain(cert_chain, key)
+    ctx.load_cert_chain(cert_chain, key, password)
     if client_roots is not None:
         ctx.load_verify_locations(client_roots)
         ctx.verify_mode = ssl.CERT_REQUIRED
@@ -284,6 +288,8 @@ class SeccServer:
         self._sdp: SdpResponder | None = None
         self.sessions_done = 0
         self.port = 0  # the bound TCP port, once entered
+        self._open: set[asyncio.StreamWriter] = set()
+        self._idle = asyncio.Event()
 
     @property
     def sdp_port(self) -> int:
@@ -292,10 +298,14 @@ class SeccServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         secc, on_events = self._make_session()
+        self._open.add(writer)
         try:
             await run_session(secc, reader, writer, clock=self._clock, on_events=on_events)
         finally:
+            self._open.discard(writer)
             self.sessions_done += 1
+            if not self._open:
+                self._idle.set()
 
     async def __aenter__(self) -> SeccServer:
         scope = socket.if_nametoindex(self._interface) if self._interface else 0
@@ -330,6 +340,15 @@ class SeccServer:
             await self._sdp.__aexit__()
         if self._server is not None:
             self._server.close()
+            # end the sessions still open by closing their streams (their cores see the
+            # connection go), and wait for their handlers rather than cancelling them
+            if self._open:
+                self._idle.clear()
+                for writer in list(self._open):
+                    writer.close()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2 * CLOSE_TIMEOUT_s):
+                        await self._idle.wait()
             await self._server.wait_closed()
 
 

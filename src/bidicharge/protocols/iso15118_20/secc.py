@@ -226,7 +226,9 @@ class Secc(EnergyMixin):
                 "GenChallenge differs", response_code=ct.ResponseCode.WARNING_ChallengeInvalid
             )
         contract = pnc.verify_chain(element.contract_certificate_chain, self.config.pnc_trust_anchors, now)
-        pnc.verify_signature(request.header.signature, element, contract)
+        pnc.verify_signature(
+            request.header.signature, element, contract, allow_sha256=self.config.pnc_allow_sha256
+        )
         return pnc.emaid_of(contract)
 
     def _authorization(self, request: cm.AuthorizationReq, now: float) -> cm.AuthorizationRes:

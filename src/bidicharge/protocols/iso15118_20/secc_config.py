@@ -71,3 +71,4 @@ class SeccConfig:
     # e.g. ``lambda: os.urandom(16)``; injected so that tests are deterministic).
     pnc_trust_anchors: tuple[bytes, ...] = ()
     new_challenge: Callable[[], bytes] | None = None
+    pnc_allow_sha256: bool = False  # also accept ISO 15118-2's ECDSA-SHA-256 signatures
