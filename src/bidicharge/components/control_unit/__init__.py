@@ -26,7 +26,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bidicharge.components.interfaces.i09_control_unit import ContactState, GridGuardStatus, PowerLimit, StatusRequest
+from bidicharge.components.interfaces.i09_control_unit import (
+    ContactState,
+    GridGuardStatus,
+    PowerLimit,
+    StatusRequest,
+)
 from bidicharge.components.interfaces.i10_cls import CommandStatus, DimmingCommand, LimitRelease, StatusQuery
 from bidicharge.control.section14a import (
     ControllableDevice,

@@ -13,7 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bidicharge.components.interfaces.i33_master_data import DeviceRecord, MasterData, MasterDataRequest, MeteringPoint
+from bidicharge.components.interfaces.i33_master_data import (
+    DeviceRecord,
+    MasterData,
+    MasterDataRequest,
+    MeteringPoint,
+)
 from bidicharge.control.section14a import DeviceKind
 from bidicharge.protocols import sml
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type

@@ -14,13 +14,18 @@ gateway checks); each update raises the profile version.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from pydantic import Field
 
-from bidicharge.components.interfaces.i17_gwa import GatewayInventory, InventoryRequest, ProfileUpdate, ProfileUpdateResult
 from bidicharge.components.interfaces.i15_lmn import Octets
+from bidicharge.components.interfaces.i17_gwa import (
+    GatewayInventory,
+    InventoryRequest,
+    ProfileUpdate,
+    ProfileUpdateResult,
+)
 from bidicharge.components.smgw.world_pki import world_pki
 from bidicharge.protocols.tr03109 import (
     ClsPermission,
