@@ -197,13 +197,14 @@ class CommAggregator(Component):
         """New operating points at each quarter-hour: the schedule plus reservoir management."""
         mtu = int(now // MTU_DURATION_S)
         fcr = self.fcr_contracted_W(now)
-        key = (mtu, fcr)
+        key = (mtu, fcr, int(self.pool.must_charge(now).sum()))
         if key == self._base_key:
             return
         self._base_key = key
-        cars = self.pool.pool_cars(now, np.zeros(len(self.pool.ids)))
+        ops = self.pool.operating_points(now, np.zeros(len(self.pool.ids)))
+        cars = self.pool.pool_cars(now, ops)
         target = self.schedule_W.get(mtu, 0.0) + ler_management_W(reservoir_of(cars), fcr)
-        self.base_W, _ = self.pool.allocate(now, np.zeros(len(self.pool.ids)), -target, MTU_DURATION_S)
+        self.base_W, _ = self.pool.allocate(now, ops, float(ops.sum()) - target, MTU_DURATION_S)
         self._up_W, _ = self.pool.allocate(now, self.base_W, fcr, MTU_DURATION_S)
         self._down_W, _ = self.pool.allocate(now, self.base_W, -fcr, MTU_DURATION_S)
         self._last_request = math.nan
@@ -260,6 +261,9 @@ class CommAggregator(Component):
             "cars": len(self.pool.ids),
             "cars_at_target": int((soc >= target - 1e-6).sum()),
             "min_soc": float(soc.min()),
+            "max_soc": float(soc.max()),
+            "discharged_without_consent_Wh": self.pool.discharged_without_consent_Wh,
+            "shortfall_Wh": self.shortfall_Wh,
             "fcr_MW_by_block": {k: v / 1e6 for k, v in sorted(self.fcr_W_by_block.items())},
             "day_ahead_MWh": sum(self.schedule_W.values()) / 1e6 * 0.25,
             "revenue_EUR": self.revenue_EUR,

@@ -31,6 +31,8 @@ from bidicharge.control.aggregator_bidding import EnvelopeInterval, PoolEnvelope
 from bidicharge.control.frequency_reserve import PoolCar, allocate_pool
 
 Arr = npt.NDArray[np.float64]
+#: a car this close (in time) to needing full power for its target charges at full power
+MUST_CHARGE_MARGIN_S = 1800.0
 
 
 class PoolConfig(BaseModel):
@@ -77,6 +79,7 @@ class CarPool:
         self.power_W = np.zeros(n)
         self.setpoint_W = np.zeros(n)
         self.base_W = np.zeros(n)  # the operating points the cars' set-points are relative to
+        self.discharged_without_consent_Wh = 0.0
         self.end_s = end_s
         self._pending: deque[_Pending] = deque()
 
@@ -87,14 +90,24 @@ class CarPool:
         reachable = self.cfg.max_charge_W * self.cfg.efficiency * left_h / self.capacity_Wh
         return np.maximum(self.cfg.min_soc, self.cfg.target_soc - reachable)
 
+    def must_charge(self, now: float) -> npt.NDArray[np.bool_]:
+        """Cars that have to charge at full power now to leave with their target (with a
+        ``MUST_CHARGE_MARGIN_S`` safety margin): they are not offered for reserves."""
+        return self.soc < self.floor_soc(now + MUST_CHARGE_MARGIN_S)
+
+    def operating_points(self, now: float, power_W: Arr) -> Arr:
+        return np.where(self.must_charge(now), self.cfg.max_charge_W, power_W)
+
     def pool_cars(self, now: float, power_W: Arr) -> list[PoolCar]:
         floor = self.floor_soc(now)
+        must = self.must_charge(now)
+        power = np.where(must, self.cfg.max_charge_W, power_W)
         c = self.cfg
         return [
-            PoolCar(car_id=self.ids[i], power_W=float(power_W[i]), max_charge_W=c.max_charge_W,
+            PoolCar(car_id=self.ids[i], power_W=float(power[i]), max_charge_W=c.max_charge_W,
                     max_discharge_W=c.max_discharge_W if self.consent[i] else 0.0, soc=float(self.soc[i]),
-                    min_soc=float(floor[i]),
-                    max_soc=c.max_soc, capacity_Wh=float(self.capacity_Wh[i]), consent=bool(self.consent[i]))
+                    min_soc=float(floor[i]), max_soc=c.max_soc, capacity_Wh=float(self.capacity_Wh[i]),
+                    consent=bool(self.consent[i] and not must[i]))
             for i in range(len(self.ids))
         ]
 
@@ -141,4 +154,5 @@ class CarPool:
         mean = (start + self.power_W) / 2.0
         eta = self.cfg.efficiency
         battery_W = np.where(mean >= 0, mean * eta, mean / eta)
+        self.discharged_without_consent_Wh += float(-np.minimum(mean[~self.consent], 0.0).sum()) * dt_s / 3600.0
         self.soc = self.soc + battery_W * dt_s / 3600.0 / self.capacity_Wh
