@@ -26,7 +26,7 @@ arrives late, is capped by a §14a limit or does not follow its set-point, its p
 interval is fixed (0 W, a cap, or the measured value) and the other cars absorb the
 difference in the same interval, again within their own windows.
 
-Pure and vectorised: about 40 numpy passes over the fleet per interval.
+Pure and vectorised: a few numpy passes over the fleet per interval (regula falsi on ``θ``).
 """
 
 from __future__ import annotations
