@@ -22,6 +22,7 @@ STRATEGIES: dict[str, tuple[str, dict[str, Any]]] = {
     "rules": ("first rule-based HEMS", {"strategy": "rules"}),
     "mpc": ("(c) MPC, realistic forecasts", {"strategy": "mpc", "forecast": "noisy"}),
     "perfect": ("(d') MPC, perfect foresight, 48 h", {"strategy": "mpc", "forecast": "perfect", "horizon_h": 48}),
+    "perfect_week": ("(d'') MPC, perfect foresight, 7 days", {"strategy": "mpc", "forecast": "perfect", "horizon_h": 168}),
 }
 
 
