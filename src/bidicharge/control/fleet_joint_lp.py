@@ -218,18 +218,18 @@ def _slopes_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Flo
     s_c = price[None, :] / eta_c  # cost per Wh charged (cells)
     s_d = np.minimum(price[None, :] * eta_d, s_c)  # per Wh discharged; ≤ s_c keeps V convex
     n = low.shape[0]
-    width = 1 + 2 * T
+    width = 3 + 2 * T
     rows = np.arange(n)[:, None]
     slope = np.full((n, width), np.inf)
     length = np.zeros((n, width))
     slope[:, 0] = 0.0
     length[:, 0] = high[:, T] - low[:, T]
     left = low[:, T].copy()
-    kept_slope = np.full((T + 1, n, width), np.inf, dtype=np.float32)
-    kept_length = np.zeros((T + 1, n, width), dtype=np.float32)
+    # the cost-to-go of every boundary, compact (only the pieces still alive)
+    kept_slope: list[FloatArray] = [np.empty((n, 0))] * (T + 1)
+    kept_length: list[FloatArray] = [np.empty((n, 0))] * (T + 1)
     kept_left = np.empty((T + 1, n))
-    kept_used = np.ones(T + 1, dtype=np.int64)
-    kept_slope[T], kept_length[T], kept_left[T] = slope, length, left
+    kept_slope[T], kept_length[T], kept_left[T] = slope[:, :1].copy(), length[:, :1].copy(), left
     used = 1
     for k in range(T - 1, 0, -1):
         x1, x2 = -s_c[:, k], -s_d[:, k]  # x1 ≤ x2: charge pieces first
@@ -264,12 +264,11 @@ def _slopes_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Flo
         used = max(int(alive.sum(axis=1).max()), 1)
         slope[:, :used], length[:, :used] = new_s[:, :used], new_l[:, :used]
         slope[:, used:used + 2], length[:, used:used + 2] = np.inf, 0.0
-        kept_slope[k, :, :used], kept_length[k, :, :used] = new_s[:, :used], new_l[:, :used]
-        kept_left[k], kept_used[k] = left, used
+        kept_slope[k], kept_length[k] = new_s[:, :used].copy(), new_l[:, :used].copy()
+        kept_left[k] = left
     z = np.zeros((n, T + 1))
     for k in range(T):
-        u = kept_used[k + 1]
-        s, ln, a = kept_slope[k + 1, :, :u], kept_length[k + 1, :, :u].astype(np.float64), kept_left[k + 1]
+        s, ln, a = kept_slope[k + 1], kept_length[k + 1], kept_left[k + 1]
         b = a + ln.sum(axis=1)
         # where V'_{k+1} meets −price: the best level for charging resp. discharging
         y_c = a + np.where(s < -s_c[:, k, None], ln, 0.0).sum(axis=1)
