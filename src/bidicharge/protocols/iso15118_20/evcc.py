@@ -112,6 +112,7 @@ class Evcc:
         self._renegotiating = False
         self._power_delivery: cm.ChargeProgress | None = None
         self._challenge: bytes | None = None  # set when Plug & Charge is used
+        self._progress_requested: cm.ChargeProgress | None = None  # Standby / Start wanted by the owner
 
     # ---- owner -----------------------------------------------------------------------------
     def start(self, now: float) -> None:
@@ -126,6 +127,14 @@ class Evcc:
     def stop(self, *, pause: bool = False) -> None:
         """End the energy transfer (PowerDelivery Stop) and the session (Terminate or Pause)."""
         self._stop_requested = cm.ChargingSession.Pause if pause else cm.ChargingSession.Terminate
+
+    def standby(self) -> None:
+        """Hold the energy transfer but keep the loop running (PowerDelivery Standby)."""
+        self._progress_requested = cm.ChargeProgress.Standby
+
+    def resume(self) -> None:
+        """Leave standby (PowerDelivery Start)."""
+        self._progress_requested = cm.ChargeProgress.Start
 
     # ---- inputs ----------------------------------------------------------------------------
     def receive_data(self, data: bytes, now: float) -> None:
@@ -529,6 +538,9 @@ class Evcc:
         if self._stop_requested is not None:
             self._after_stop, self._stop_requested = self._stop_requested, None
             return self._power_delivery_req(cm.ChargeProgress.Stop, now)
+        if self._progress_requested is not None and self._progress_requested != self._power_delivery:
+            progress, self._progress_requested = self._progress_requested, None
+            return self._power_delivery_req(progress, now)
         return self._loop_req(now)
 
     def _report_command(self, res: Any) -> None:
