@@ -215,15 +215,18 @@ def check_password(identity: str, password: str) -> bool:
 
 
 async def try_boot(client: OcppClient) -> str:
-    """Run the client until it boots or until its handshake has failed a few times."""
+    """Run the client until it boots, or until its connection attempt has been refused twice."""
     async with asyncio.TaskGroup() as tasks:
         task = tasks.create_task(client.run())
         try:
-            async with asyncio.timeout(1.0):
-                session = await client.session()
-                return str((await session.call(BOOT)).status)
-        except TimeoutError:
-            return "refused"
+            async with asyncio.timeout(10):
+                while True:
+                    if client.connects:
+                        session = await client.session()
+                        return str((await session.call(BOOT)).status)
+                    if len(client.failures) >= 2:
+                        return "refused"
+                    await asyncio.sleep(0.01)
         finally:
             task.cancel()
 

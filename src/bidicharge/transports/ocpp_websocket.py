@@ -320,7 +320,7 @@ class OcppServer:
             max_size=self.max_frame_bytes,
             compression=None,
         )
-        port_bound: int = self._server.sockets[0].getsockname()[1]
+        port_bound: int = next(iter(self._server.sockets)).getsockname()[1]
         return port_bound
 
     async def close(self) -> None:
@@ -420,7 +420,8 @@ class OcppClient:
     max_frame_bytes: int = 1 << 20
     validate_payloads: bool = True
     new_message_id: Callable[[], str] | None = None
-    connects: int = 0
+    connects: int = 0  # connections opened
+    failures: list[Exception] = field(default_factory=list)  # why each failed attempt ended (last 10)
     _session: OcppSession | None = None
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -440,8 +441,10 @@ class OcppClient:
                 attempt = 0
             except (OSError, ConnectionClosed, TimeoutError) as exc:
                 log.info("OCPP %s: connection to %s failed: %s", self.identity, self.url, exc)
+                self.failures = [*self.failures[-9:], exc]
             except Exception as exc:  # e.g. HTTP 401/403/400 during the handshake
                 log.warning("OCPP %s: connection to %s ended: %r", self.identity, self.url, exc)
+                self.failures = [*self.failures[-9:], exc]
             delay = self.backoff.delay_s(attempt, self.uniform01())
             attempt += 1
             await asyncio.sleep(delay)
