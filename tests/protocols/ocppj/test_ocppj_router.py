@@ -94,3 +94,25 @@ def test_fuzzed_calls_always_get_exactly_one_wellformed_answer(action: str, payl
     if answer[0] == 4:
         assert answer[2] in set(ErrorCode)
     assert conn.rpc.answer_owed is None
+
+
+def test_the_core_does_no_io_and_reads_no_clock() -> None:
+    """protocols/ocppj is sans-I/O: no sockets, no event loop, no clock, no randomness."""
+    import ast
+    from pathlib import Path
+
+    import bidicharge.protocols.ocppj as pkg
+
+    forbidden_modules = {"asyncio", "socket", "time", "random", "ssl", "websockets", "threading", "uuid"}
+    for path in Path(pkg.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = {node.module.split(".")[0]}
+            else:
+                names = set()
+            assert not names & forbidden_modules, f"{path.name} imports {names & forbidden_modules}"
+            if isinstance(node, ast.Attribute) and node.attr in {"now", "utcnow", "today"}:
+                raise AssertionError(f"{path.name} reads the clock ({node.attr})")
