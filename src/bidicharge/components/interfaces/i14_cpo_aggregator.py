@@ -1,0 +1,66 @@
+"""I-14 technical aggregator – CPO backend: live EV data in, charging schedules back.
+
+The seed names OCPP 2.0.1 / IEC 63110. The CPO backend of the OCPP issue
+(``components/cpo_backend``) serves this contract as REST (``GET /v1/evs``,
+``POST /v1/evs/{station}/{evse}/schedule``) and turns schedules into SetChargingProfile; it is
+not yet a scenario component, so in a study the contract travels in memory as these
+messages, served by the ``charging_park`` component (a park of EVSEs behind one CPO).
+
+A schedule is shaped like OCPP 2.1's ``ChargingSchedule`` with ``operationMode =
+CentralSetpoint``: periods with a start offset and a setpoint in W (positive = charge,
+negative = discharge, K01/Q-block V2X semantics). The park answers per EVSE: accepted, or
+rejected with a reason (not connected, outside the EVSE's limits, not bidirectional).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvseLive:
+    evse_id: str
+    connected: bool
+    vehicle_id: str | None  # from Plug & Charge (ISO 15118 contract) when connected
+    soc: float | None  # from ISO 15118-20 DisplayParameters
+    power_W: float  # measured, positive = into the vehicle
+    setpoint_W: float | None
+    max_charge_power_W: float
+    max_discharge_power_W: float
+    imported_Wh: float  # meter registers since the start, never going back
+    exported_Wh: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveDataRequest:
+    evse_ids: tuple[str, ...] = ()  # empty: all
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveData:
+    time_s: float
+    evses: tuple[EvseLive, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulePeriod:
+    start_offset_s: float
+    setpoint_W: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargingSchedule:
+    evse_id: str
+    start_s: float
+    periods: tuple[SchedulePeriod, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetChargingSchedules:
+    schedules: tuple[ChargingSchedule, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetChargingSchedulesResult:
+    accepted: int
+    rejected: tuple[tuple[str, str], ...] = ()  # (evse_id, reason)
