@@ -19,6 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from bidicharge.protocols.iso15118_20 import (
     ControlMode,
     DcEvseLimits,
@@ -31,9 +34,16 @@ from bidicharge.protocols.iso15118_20 import (
     bpt_offer,
 )
 from bidicharge.protocols.iso15118_20 import events as ev
+from bidicharge.protocols.iso15118_20.pnc import ContractCredentials
 from bidicharge.protocols.iso15118_20.sap import NS_ISO20_AC, NS_ISO20_DC
 from bidicharge.protocols.iso15118_20.sim import SimpleEv, SimpleEvse
-from bidicharge.transports.iso15118_tcp import SeccServer, connect_evcc, link_local_address, secc_tls_context
+from bidicharge.transports.iso15118_tcp import (
+    SeccServer,
+    connect_evcc,
+    evcc_tls_context,
+    link_local_address,
+    secc_tls_context,
+)
 
 
 def _plain(value: Any) -> Any:
@@ -123,6 +133,7 @@ async def run_evcc(args: argparse.Namespace) -> int:
         control_mode=mode,
         loop_interval_s=0.05,
         timeout_factor=args.timeout_factor,
+        contract=args.contract,
     )
     state = EvState(soc=args.soc, capacity_Wh=60_000, max_charge_power_W=11_000, max_discharge_power_W=11_000)
     evcc = Evcc(state, config)
@@ -140,10 +151,34 @@ async def run_evcc(args: argparse.Namespace) -> int:
                     evcc.stop()
 
     async with asyncio.timeout(args.timeout):
-        await connect_evcc(evcc, on_events=on_events, interface=args.iface, sdp_attempts=200)
+        tls = None
+        if args.tls_roots:
+            tls = evcc_tls_context(
+                v2g_roots=args.tls_roots,
+                cert_chain=args.tls_chain,
+                key=args.tls_key,
+                password=args.tls_password,
+            )
+        await connect_evcc(evcc, on_events=on_events, interface=args.iface, sdp_attempts=200, ssl_context=tls)
     dump(owner.trace, args.out)
     ended = [e for e in owner.trace if isinstance(e, ev.SessionEnded)]
     return 0 if ended and ended[-1].error is None else 1
+
+
+def _contract(args: argparse.Namespace) -> ContractCredentials:
+    password = (
+        Path(args.contract_key_password_file).read_bytes().strip()
+        if args.contract_key_password_file
+        else None
+    )
+    key = serialization.load_pem_private_key(Path(args.contract_key).read_bytes(), password)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return ContractCredentials(
+        certificate=Path(args.contract[0]).read_bytes(),
+        sub_certificates=tuple(Path(p).read_bytes() for p in args.contract[1:]),
+        private_key=key,
+        sha256=args.pnc_sha256,
+    )
 
 
 def main() -> int:
@@ -158,7 +193,12 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout-factor", type=float, default=1.0)
     parser.add_argument("--dc-max-voltage", type=float, default=500.0)
-    parser.add_argument("--tls-chain", help="SECC: PEM chain (leaf first) for TLS 1.3")
+    parser.add_argument("--tls-chain", help="PEM chain (leaf first) for TLS 1.3: SECC leaf, or the vehicle's")
+    parser.add_argument("--tls-roots", help="EVCC: V2G root(s) to trust (PEM); enables TLS")
+    parser.add_argument("--contract", nargs="+", help="EVCC: contract cert DER, then its sub-CA DERs (PnC)")
+    parser.add_argument("--contract-key", help="EVCC: the contract's PEM key")
+    parser.add_argument("--contract-key-password-file")
+    parser.add_argument("--pnc-sha256", action="store_true", help="EVCC: sign with ISO 15118-2 algorithms")
     parser.add_argument("--tls-key")
     parser.add_argument("--tls-key-password-file")
     parser.add_argument("--pnc-root-der", help="SECC: offer Plug & Charge for contracts under this root")
@@ -172,6 +212,7 @@ def main() -> int:
     args.tls_password = (
         Path(args.tls_key_password_file).read_text().strip() if args.tls_key_password_file else None
     )
+    args.contract = _contract(args) if args.contract else None
     return asyncio.run(run_secc(args) if args.role == "secc" else run_evcc(args))
 
 

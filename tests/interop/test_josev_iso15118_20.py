@@ -92,17 +92,24 @@ exit $RC
 
 
 def _our_evcc_vs_josev_secc(
-    tmp_path: Path, service: str, mode: str, *, stop_at: int, soc: float = 0.5
+    tmp_path: Path,
+    service: str,
+    mode: str,
+    *extra: str,
+    stop_at: int,
+    soc: float = 0.5,
+    env: str = "",
+    auth: str = "EIM",
 ) -> tuple[list, str]:
     josev = tmp_path / "josev"
     josev.mkdir()
     out = tmp_path / "evcc.json"
     ours = (
         f"{sys.executable} {HERE / 'iso20_ours.py'} evcc --iface vB --service {service} --mode {mode} "
-        f"--out {out} --timeout 60 --stop-at {stop_at} --timeout-factor 4 --soc {soc}"
+        f"--out {out} --timeout 60 --stop-at {stop_at} --timeout-factor 4 --soc {soc} {' '.join(extra)}"
     )
     script = f"""
-({_josev_env(josev, "vA")} PROTOCOLS=ISO_15118_20_AC,ISO_15118_20_DC AUTH_MODES=EIM JOSEV_CHARGE_LOOPS=3 \
+({_josev_env(josev, "vA")} PROTOCOLS=ISO_15118_20_AC,ISO_15118_20_DC AUTH_MODES={auth} JOSEV_CHARGE_LOOPS=3 {env} \
    timeout 70 {JOSEV_PY} {HERE / "josev_iso20_secc.py"} > {josev}/secc.log 2>&1) &
 JOSEV=$!
 {ours} > {tmp_path}/ours.log 2>&1; RC=$?
@@ -217,12 +224,10 @@ def test_our_evcc_josev_secc_dc_bpt_scheduled(tmp_path):
         assert f"{request} received" in log
 
 
-def test_josev_evcc_ac_bpt_tls13_pnc(tmp_path):
-    """Josev's EVCC against our SECC over TLS 1.3 with Plug & Charge: Josev's own test PKI
-    (its create_certs.sh; prime256v1, the -2 paths it reads for -20 too), our SECC with its CPO
-    chain, contracts under its MO root; Josev signs with the -2 algorithms (ECDSA-SHA-256),
-    which our SECC accepts only when told to."""
-    pki = tmp_path / "pki"
+@pytest.fixture(scope="module")
+def josev_pki(tmp_path_factory) -> tuple[Path, Path]:
+    """Josev's own test PKI (its create_certs.sh, openssl): certs and private keys (-2 paths)."""
+    pki = tmp_path_factory.mktemp("josev") / "pki"
     pki.mkdir()
     script = (
         Path(
@@ -237,14 +242,63 @@ def test_josev_evcc_ac_bpt_tls13_pnc(tmp_path):
         / "pki"
     )
     shutil.copytree(script / "configs", pki / "configs")
-    subprocess.run(
-        ["bash", str(script / "create_certs.sh"), "-v", "iso-2"],
-        cwd=pki,
-        check=True,
-        capture_output=True,
-        timeout=120,
+    for version in ("iso-20", "iso-2"):  # Josev's SECC wants both, then reads the -2 paths
+        subprocess.run(
+            ["bash", str(script / "create_certs.sh"), "-v", version],
+            cwd=pki,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return pki / "iso15118_2" / "certs", pki / "iso15118_2" / "private_keys"
+
+
+def test_our_evcc_josev_secc_ac_bpt_tls13_pnc(tmp_path, josev_pki):
+    """Our EVCC against Josev's SECC over TLS 1.3 (Josev requires the vehicle certificate) with
+    Plug & Charge: Josev's PKI, our EVCC signing with the -2 algorithms Josev verifies."""
+    certs, keys = josev_pki
+    trace, log = _our_evcc_vs_josev_secc(
+        tmp_path,
+        "AC_BPT",
+        "dynamic",
+        "--tls-roots",
+        str(certs / "v2gRootCACert.pem"),
+        "--tls-chain",
+        str(certs / "oemCertChain.pem"),
+        "--tls-key",
+        str(keys / "oemLeaf.key"),
+        "--tls-key-password-file",
+        str(keys / "oemLeafPassword.txt"),
+        "--contract",
+        str(certs / "contractLeafCert.der"),
+        str(certs / "moSubCA2Cert.der"),
+        str(certs / "moSubCA1Cert.der"),
+        "--contract-key",
+        str(keys / "contractLeaf.key"),
+        "--contract-key-password-file",
+        str(keys / "contractLeafPassword.txt"),
+        "--pnc-sha256",
+        stop_at=6,
+        env=f"PKI_PATH={certs.parent.parent}/ ENABLE_TLS_1_3=true SECC_ENFORCE_TLS=true",
+        auth="EIM,PNC",
     )
-    certs, keys = pki / "iso15118_2" / "certs", pki / "iso15118_2" / "private_keys"
+    commanded = [c["target_power_W"] for c in _of(trace, "PowerCommanded")]
+    assert commanded == [11_000.0] * 3 + [-7_000.0] * 3
+    assert _of(trace, "SessionEnded")[-1]["error"] is None
+    assert "TLS server started" in log and "Security: TLS" in log
+    assert (
+        '"PnC_AReqAuthorizationMode"' in log and "Unable to verify signature" not in log
+    )  # Josev checked it
+    assert '"AuthorizationRes": {"Header"' in log and '"EVSEProcessing": "Finished"' in log
+
+
+def test_josev_evcc_ac_bpt_tls13_pnc(tmp_path, josev_pki):
+    """Josev's EVCC against our SECC over TLS 1.3 with Plug & Charge: Josev's own test PKI
+    (its create_certs.sh; prime256v1, the -2 paths it reads for -20 too), our SECC with its CPO
+    chain, contracts under its MO root; Josev signs with the -2 algorithms (ECDSA-SHA-256),
+    which our SECC accepts only when told to."""
+    certs, keys = josev_pki
+    pki = certs.parent.parent
     config = tmp_path / "evcc_tls_pnc.json"
     config.write_text(
         json.dumps(

@@ -133,6 +133,7 @@ def evcc_tls_context(
     v2g_roots: str | os.PathLike[str],
     cert_chain: str | os.PathLike[str] | None = None,
     key: str | os.PathLike[str] | None = None,
+    password: str | None = None,
 ) -> ssl.SSLContext:
     """The EVCC's context: trusts the V2G root(s); the SECC is identified by its chain to a V2G
     root, not by a host name (it has only a link-local address)."""
@@ -141,8 +142,8 @@ def evcc_tls_context(
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(v2g_roots)
-    if cert_chain is not None:
-        ctx.load_cert_chain(cert_chain, key)
+    if cert_chain is not None:  # the vehicle certificate, for SECCs that authenticate the EV
+        ctx.load_cert_chain(cert_chain, key, password)
     return ctx
 
 

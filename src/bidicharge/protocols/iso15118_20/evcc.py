@@ -282,7 +282,7 @@ class Evcc:
             header = ct.MessageHeader(
                 session_id=self.session_id,
                 time_stamp=max(0, int(now)),
-                signature=pnc.sign(element, contract.private_key),
+                signature=pnc.sign(element, contract.private_key, sha256=contract.sha256),
             )
             return cm.AuthorizationReq(
                 header=header,

@@ -51,22 +51,29 @@ class ContractCredentials:
     certificate: bytes
     sub_certificates: tuple[bytes, ...]
     private_key: ec.EllipticCurvePrivateKey
+    sha256: bool = False  # sign with ISO 15118-2's ECDSA-SHA-256 (for peers such as Josev)
 
 
-def _digest(element: cm.PnC_AReqAuthorizationMode) -> bytes:
-    return hashlib.sha512(encode_fragment(element, NS_COMMON_MESSAGES, element=SIGNED_ELEMENT)).digest()
+# ISO 15118-20 signs with SHA-512; ISO 15118-2's SHA-256 is used or accepted only when asked
+# for (Josev's EXI jar always writes the -2 algorithms, see docs/exi.md).
+_SHA256_DIGEST: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
+_ECDSA_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+_DIGESTS: Final = {ALG_SHA512: hashlib.sha512, _SHA256_DIGEST: hashlib.sha256}
+_SIGNATURES: Final = {ALG_ECDSA_SHA512: hashes.SHA512, _ECDSA_SHA256: hashes.SHA256}
 
 
-def _signed_info(element: cm.PnC_AReqAuthorizationMode) -> ds.SignedInfo:
+def _signed_info(element: cm.PnC_AReqAuthorizationMode, *, sha256: bool) -> ds.SignedInfo:
+    digest = _SHA256_DIGEST if sha256 else ALG_SHA512
+    fragment = encode_fragment(element, NS_COMMON_MESSAGES, element=SIGNED_ELEMENT)
     return ds.SignedInfo(
         canonicalization_method=ds.CanonicalizationMethod(algorithm=ALG_CANONICAL_EXI),
-        signature_method=ds.SignatureMethod(algorithm=ALG_ECDSA_SHA512),
+        signature_method=ds.SignatureMethod(algorithm=_ECDSA_SHA256 if sha256 else ALG_ECDSA_SHA512),
         reference=(
             ds.Reference(
                 uri=f"#{element.id}",
                 transforms=ds.Transforms(transform=(ds.Transform(algorithm=ALG_CANONICAL_EXI),)),
-                digest_method=ds.DigestMethod(algorithm=ALG_SHA512),
-                digest_value=_digest(element),
+                digest_method=ds.DigestMethod(algorithm=digest),
+                digest_value=_DIGESTS[digest](fragment).digest(),
             ),
         ),
     )
@@ -76,10 +83,13 @@ def _key_bytes(key: ec.EllipticCurvePublicKey) -> int:
     return (key.curve.key_size + 7) // 8
 
 
-def sign(element: cm.PnC_AReqAuthorizationMode, key: ec.EllipticCurvePrivateKey) -> ds.Signature:
+def sign(
+    element: cm.PnC_AReqAuthorizationMode, key: ec.EllipticCurvePrivateKey, *, sha256: bool = False
+) -> ds.Signature:
     """The header Signature over `element`."""
-    info = _signed_info(element)
-    der = key.sign(encode_fragment(info, NS_XMLDSIG, element="SignedInfo"), ec.ECDSA(hashes.SHA512()))
+    info = _signed_info(element, sha256=sha256)
+    hash_ = hashes.SHA256() if sha256 else hashes.SHA512()
+    der = key.sign(encode_fragment(info, NS_XMLDSIG, element="SignedInfo"), ec.ECDSA(hash_))
     r, s = decode_dss_signature(der)
     n = _key_bytes(key.public_key())
     return ds.Signature(
@@ -89,14 +99,6 @@ def sign(element: cm.PnC_AReqAuthorizationMode, key: ec.EllipticCurvePrivateKey)
 
 def _fail(message: str, code: ct.ResponseCode) -> RemoteProtocolError:
     return RemoteProtocolError(message, response_code=code)
-
-
-# ISO 15118-20 signs with SHA-512; ISO 15118-2's SHA-256 is accepted only when asked for
-# (Josev's EXI jar always writes the -2 algorithms, see docs/exi.md).
-_SHA256_DIGEST: Final = "http://www.w3.org/2001/04/xmlenc#sha256"
-_ECDSA_SHA256: Final = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
-_DIGESTS: Final = {ALG_SHA512: hashlib.sha512, _SHA256_DIGEST: hashlib.sha256}
-_SIGNATURES: Final = {ALG_ECDSA_SHA512: hashes.SHA512, _ECDSA_SHA256: hashes.SHA256}
 
 
 def verify_signature(
