@@ -18,6 +18,7 @@ Live mode wires the same core to `transports.smgw_wan` / `transports.cls_proxy` 
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -67,9 +68,11 @@ class Smgw(Component):
         super().__init__(name, config, context)
         self.world = world_pki(config.pki_seed, context.start_s)
         identity = self.world.identity(config.gateway_id)
+        # CMS needs many small random strings (ECDH keys, IVs): a stdlib generator seeded from the run's
+        self._random = random.Random(int(context.rng.integers(2**63)))
         self.core = SmgwCore(gateway_id=config.gateway_id, signer=identity.signer,
                              gwa_certificate=self.world.identity(config.gwa).certificate,
-                             roots=(self.world.pki.root,), random_bytes=lambda n: context.rng.bytes(n))
+                             roots=(self.world.pki.root,), random_bytes=self._random.randbytes)
         self._outages = [(parse_time_s(a), parse_time_s(b)) for a, b in config.wan_outages]
         self.events: list[tuple[float, SmgwEvent]] = []
         self.cls_log: list[tuple[float, str, str, str]] = []  # (time, channel, client, reason)
