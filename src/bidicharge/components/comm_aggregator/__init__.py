@@ -45,7 +45,7 @@ from bidicharge.runtime.ports import ELECTRICAL, provides, requires
 
 DAY_S = 86_400.0
 #: a typical day-ahead shape (€/MWh per local hour) when no better forecast is given
-DEFAULT_FORECAST = [62, 58, 55, 53, 54, 60, 75, 90, 88, 76, 64, 55, 50, 48, 52, 60, 72, 92, 105, 98, 85, 76, 70, 65]
+DEFAULT_FORECAST: list[float] = [62.0, 58, 55, 53, 54, 60, 75, 90, 88, 76, 64, 55, 50, 48, 52, 60, 72, 92, 105, 98, 85, 76, 70, 65]
 
 
 class CommAggConfig(ComponentConfig):
@@ -100,7 +100,7 @@ class CommAggregator(Component):
         self._results: dict[float, MarketResults] = {}
         self._next_poll = -math.inf
         self.base_W: Arr = np.zeros(c.pool.cars)
-        self._base_key: tuple[int, float] | None = None
+        self._base_key: tuple[int, float, int] | None = None
         self._up_W: Arr = np.zeros(c.pool.cars)  # local droop shares: set-point at full upward activation
         self._down_W: Arr = np.zeros(c.pool.cars)
         self._last_request = math.nan
@@ -182,11 +182,11 @@ class CommAggregator(Component):
                 block = int((day + a.block_index * BLOCK_DURATION_S) // BLOCK_DURATION_S)
                 self.fcr_W_by_block[block] = self.fcr_W_by_block.get(block, 0.0) + a.accepted_MW * 1e6
                 self.revenue_EUR += a.accepted_MW * a.price_EUR_per_MW
-        for a in res.awards:
-            mtu = int((day + a.mtu_index * MTU_DURATION_S) // MTU_DURATION_S)
-            sign = 1.0 if a.side is Side.BUY else -1.0
-            self.schedule_W[mtu] = self.schedule_W.get(mtu, 0.0) + sign * a.accepted_power_MW * 1e6
-            self.revenue_EUR -= sign * a.accepted_power_MW * 0.25 * a.price_EUR_per_MWh
+        for award in res.awards:
+            mtu = int((day + award.mtu_index * MTU_DURATION_S) // MTU_DURATION_S)
+            sign = 1.0 if award.side is Side.BUY else -1.0
+            self.schedule_W[mtu] = self.schedule_W.get(mtu, 0.0) + sign * award.accepted_power_MW * 1e6
+            self.revenue_EUR -= sign * award.accepted_power_MW * 0.25 * award.price_EUR_per_MWh
         self._base_key = None
 
     # --- delivery ------------------------------------------------------------------------

@@ -231,15 +231,15 @@ class ControlCentreLinks:
 
     def poll(self, now: float) -> dict[str, list[ControllingEnd]]:
         if self.by_port is None and not self.live:
-            for ends in self._build().values():
-                for end in ends:
+            for opening in self._build().values():
+                for end in opening:
                     end.open_memory(now)
-        ends = self._build()
+        by_port = self._build()
         if not self.live:
-            for group in ends.values():
+            for group in by_port.values():
                 for end in group:
                     end.poll(now)
-        return ends
+        return by_port
 
     async def serve(self) -> None:
         self.live = True
