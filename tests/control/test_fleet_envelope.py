@@ -121,3 +121,16 @@ def test_charge_only_plan_costs_what_the_lp_costs(shift: float) -> None:
     assert np.all(power <= flex.max_power_W + 1e-6) and np.all(power >= -1e-9)
     cost = float(np.sum(price * power.sum(axis=0)) * 0.25 / 1e6)
     assert cost == pytest.approx(solve_joint(flex, price).cost_EUR, rel=1e-6, abs=1e-4)
+
+
+def test_any_reference_is_made_feasible_and_still_split_exactly() -> None:
+    flex, price = fleet(10, 60)
+    rng = np.random.default_rng(10)
+    nonsense = rng.uniform(-40_000, 40_000, flex.min_energy_Wh.shape)  # not a plan at all
+    tubes = build_tubes(flex, nonsense)
+    assert np.all(tubes.center_Wh >= flex.min_energy_Wh - 1e-6)
+    assert np.all(tubes.center_Wh <= flex.max_energy_Wh + 1e-6)
+    schedule = optimal_pool_schedule(build_envelope(flex, tubes), price)
+    dispatch = disaggregate(flex, schedule, tubes)
+    assert dispatch.first_infeasible_interval is None
+    assert dispatch.power_W.sum(axis=0) == pytest.approx(schedule, abs=0.1)

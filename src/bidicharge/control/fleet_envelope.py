@@ -178,9 +178,32 @@ def _step_limits_Wh(flex: FleetFlexibility) -> tuple[FloatArray, FloatArray]:
     return lo, hi
 
 
+def feasible_reference(flex: FleetFlexibility, reference_Wh: FloatArray) -> FloatArray:
+    """The nearest trajectory every car can follow: each step clipped to what the car can do.
+
+    A plan from elsewhere (coarser resolution, a stale forecast, rounding) is projected
+    forward boundary by boundary; the windows are consistent, so the clip range is never
+    empty and the result reaches every target.
+    """
+    ref = np.asarray(reference_Wh, dtype=np.float64)
+    if ref.shape != flex.min_energy_Wh.shape:
+        raise ValueError(f"reference needs shape {flex.min_energy_Wh.shape}, got {ref.shape}")
+    lo, hi = _step_limits_Wh(flex)
+    out = np.empty_like(ref)
+    out[:, 0] = 0.0
+    for k in range(flex.horizon.n_steps):
+        low = np.maximum(flex.min_energy_Wh[:, k + 1], out[:, k] + lo[:, k])
+        high = np.maximum(np.minimum(flex.max_energy_Wh[:, k + 1], out[:, k] + hi[:, k]), low)
+        out[:, k + 1] = np.clip(ref[:, k + 1], low, high)
+    return out
+
+
 def build_tubes(flex: FleetFlexibility, reference_Wh: FloatArray) -> CarTubes:
-    """Widest uniform tubes around ``reference_Wh`` with properties 1 and 2 of the docstring."""
-    ref = np.clip(np.asarray(reference_Wh, dtype=np.float64), flex.min_energy_Wh, flex.max_energy_Wh)
+    """Widest uniform tubes around ``reference_Wh`` with properties 1 and 2 of the docstring.
+
+    The reference is first made feasible (:func:`feasible_reference`), so any plan will do.
+    """
+    ref = feasible_reference(flex, reference_Wh)
     lo, hi = _step_limits_Wh(flex)
     move = np.diff(ref, axis=1)
     slack = np.maximum(np.minimum(hi - move, move - lo), 0.0)  # (N, T)
