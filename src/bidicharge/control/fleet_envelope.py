@@ -132,8 +132,7 @@ def charge_only_plan(flex: FleetFlexibility, price_EUR_per_MWh: FloatArray) -> F
     least the need, at most the room. The LP optimum is then a fill in price order — all
     negative-price energy the room allows, then the cheapest intervals until the need is met.
     """
-    lo_step, hi_step = _step_limits_Wh(flex)
-    del lo_step
+    hi_step = _step_limits_Wh(flex)[1]
     order = np.argsort(price_EUR_per_MWh, kind="stable")
     cap = hi_step[:, order]
     before = np.cumsum(cap, axis=1) - cap
