@@ -160,3 +160,21 @@ def test_fuzzed_bytes_never_crash_the_secc(data, prefix):
         secc.receive_data(chunk, T0)
     secc.data_to_send()
     list(secc.events())
+
+
+def test_simple_evse_de_energises_when_a_dc_session_fails():
+    config = EvccConfig(namespaces=(NS_ISO20_DC,), control_mode=ControlMode.SCHEDULED, loop_interval_s=1.0)
+    pair = Pair(EvState(soc=0.5, capacity_Wh=60_000), config)
+
+    def break_in(p: Pair) -> None:  # a request for another session in the middle of the loop
+        p.secc.receive_data(
+            encode_message(
+                cm.SessionStopReq(header=header(b"\x07" * 8), charging_session=cm.ChargingSession.Terminate)
+            ),
+            T0,
+        )
+
+    pair.run({2: break_in})
+    (end,) = [e for e in pair.evse.trace if isinstance(e, ev.SessionEnded)]
+    assert end.response_code is RC.FAILED_UnknownSession
+    assert pair.secc.dc_output_V == 0.0  # the owner switched the output off

@@ -43,7 +43,9 @@ def _mo_pki(tag: str = "", *, days: int = 365):
     root = _cert(f"MORootCA{tag}", root_k, f"MORootCA{tag}", root_k, ca=True)
     sub = _cert(f"MOSubCA{tag}", sub_k, f"MORootCA{tag}", root_k, ca=True)
     leaf = _cert("DE-BDC-C12345678-9", leaf_k, f"MOSubCA{tag}", sub_k, ca=False, days=days)
-    contract = ContractCredentials(certificate=leaf.public_bytes(DER), sub_certificates=(sub.public_bytes(DER),), private_key=leaf_k)
+    contract = ContractCredentials(
+        certificate=leaf.public_bytes(DER), sub_certificates=(sub.public_bytes(DER),), private_key=leaf_k
+    )
     return root.public_bytes(DER), contract
 
 
@@ -80,7 +82,8 @@ def test_pnc_session_with_a_valid_contract(pki):
 def test_signature_by_another_key_is_a_signature_error(pki):
     root, contract = pki
     forged = ContractCredentials(
-        certificate=contract.certificate, sub_certificates=contract.sub_certificates,
+        certificate=contract.certificate,
+        sub_certificates=contract.sub_certificates,
         private_key=ec.generate_private_key(ec.SECP521R1()),
     )
     pair = _pair(root, forged)
@@ -111,14 +114,24 @@ def test_replayed_challenge_is_invalid(pki):
     setup = ask(secc, cm.AuthorizationSetupReq(header=header(sid)))
     assert setup.authorization_services == (cm.Authorization.EIM, cm.Authorization.PnC)
     element = cm.PnC_AReqAuthorizationMode(
-        id="ID1", gen_challenge=b"\x00" * 16,  # not what the SECC sent
+        id="ID1",
+        gen_challenge=b"\x00" * 16,  # not what the SECC sent
         contract_certificate_chain=cm.ContractCertificateChain(
-            certificate=contract.certificate, sub_certificates=cm.SubCertificates(certificate=contract.sub_certificates)
+            certificate=contract.certificate,
+            sub_certificates=cm.SubCertificates(certificate=contract.sub_certificates),
         ),
     )
-    signed = ct.MessageHeader(session_id=sid, time_stamp=int(T0), signature=sign(element, contract.private_key))
-    answer = ask(secc, cm.AuthorizationReq(header=signed, selected_authorization_service=cm.Authorization.PnC,
-                                           pnc_a_req_authorization_mode=element))
+    signed = ct.MessageHeader(
+        session_id=sid, time_stamp=int(T0), signature=sign(element, contract.private_key)
+    )
+    answer = ask(
+        secc,
+        cm.AuthorizationReq(
+            header=signed,
+            selected_authorization_service=cm.Authorization.PnC,
+            pnc_a_req_authorization_mode=element,
+        ),
+    )
     assert answer.response_code is RC.WARNING_ChallengeInvalid and secc.closed
 
 

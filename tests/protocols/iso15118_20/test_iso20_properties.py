@@ -12,7 +12,9 @@ from bidicharge.protocols.iso15118_20 import events as ev
 from bidicharge.protocols.iso15118_20.sap import NS_ISO20_AC, NS_ISO20_DC
 from bidicharge.protocols.iso15118_20.v2gtp import PayloadType, encode_frame
 
-targets = st.lists(st.one_of(st.none(), st.floats(min_value=-50_000, max_value=50_000)), min_size=1, max_size=3)
+targets = st.lists(
+    st.one_of(st.none(), st.floats(min_value=-50_000, max_value=50_000)), min_size=1, max_size=3
+)
 
 
 @settings(max_examples=12, deadline=None)
@@ -23,8 +25,14 @@ targets = st.lists(st.one_of(st.none(), st.floats(min_value=-50_000, max_value=5
     dc=st.booleans(),
 )
 def test_commanded_power_never_exceeds_either_sides_limits(commands, ev_max_charge, ev_max_discharge, dc):
-    config = EvccConfig(namespaces=(NS_ISO20_DC if dc else NS_ISO20_AC,), control_mode=ControlMode.DYNAMIC, loop_interval_s=1.0)
-    state = EvState(soc=0.5, capacity_Wh=60_000, max_charge_power_W=ev_max_charge, max_discharge_power_W=ev_max_discharge)
+    config = EvccConfig(
+        namespaces=(NS_ISO20_DC if dc else NS_ISO20_AC,),
+        control_mode=ControlMode.DYNAMIC,
+        loop_interval_s=1.0,
+    )
+    state = EvState(
+        soc=0.5, capacity_Wh=60_000, max_charge_power_W=ev_max_charge, max_discharge_power_W=ev_max_discharge
+    )
     pair = Pair(state, config)
     script = {i + 1: (lambda p, t=t: p.secc.set_power_target(t)) for i, t in enumerate(commands)}
     script[len(commands) + 1] = lambda p: p.evcc.stop()
@@ -32,7 +40,10 @@ def test_commanded_power_never_exceeds_either_sides_limits(commands, ev_max_char
     evse_max = 50_000.0 if dc else 11_000.0
     commanded = [c for c in pair.ev.trace if isinstance(c, ev.PowerCommanded)]
     assert len(commanded) == len(commands) + 1
-    charge, discharge = min(ev_max_charge, evse_max) + 1, min(ev_max_discharge, evse_max) + 1  # +1 W: rounding
+    charge, discharge = (
+        min(ev_max_charge, evse_max) + 1,
+        min(ev_max_discharge, evse_max) + 1,
+    )  # +1 W: rounding
     for c in commanded:
         if c.target_power_W is not None:
             assert -discharge <= c.target_power_W <= charge

@@ -185,6 +185,18 @@ def test_standby_holds_power_at_zero_and_start_resumes():
     pair = Pair(EvState(soc=0.5, capacity_Wh=60_000), AC_DYNAMIC)
     pair.run({2: lambda p: p.evcc.standby(), 4: lambda p: p.evcc.resume(), 6: lambda p: p.evcc.stop()})
     progress = [p.progress for p in of(pair.evse.trace, ev.PowerDeliveryRequested)]
-    assert progress == [cm.ChargeProgress.Start, cm.ChargeProgress.Standby, cm.ChargeProgress.Start, cm.ChargeProgress.Stop]
-    assert [c.target_power_W for c in of(pair.ev.trace, ev.PowerCommanded)] == [11_000.0, 11_000.0, 0.0, 0.0, 11_000.0, 11_000.0]
+    assert progress == [
+        cm.ChargeProgress.Start,
+        cm.ChargeProgress.Standby,
+        cm.ChargeProgress.Start,
+        cm.ChargeProgress.Stop,
+    ]
+    assert [c.target_power_W for c in of(pair.ev.trace, ev.PowerCommanded)] == [
+        11_000.0,
+        11_000.0,
+        0.0,
+        0.0,
+        11_000.0,
+        11_000.0,
+    ]
     assert of(pair.evse.trace, ev.SessionEnded) == [ev.SessionEnded()]

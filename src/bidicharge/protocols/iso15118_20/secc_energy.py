@@ -95,6 +95,11 @@ class EnergyMixin:
         """The DC power stage's measured output, reported in PreCharge, loop and welding answers."""
         self._dc_voltage_V, self._dc_current_A = voltage_V, current_A
 
+    @property
+    def dc_output_V(self) -> float:
+        """The DC output voltage last reported by the owner (what the EV is told)."""
+        return self._dc_voltage_V
+
     def set_isolation_result(self, ok: bool | None) -> None:
         """DC cable check: None = still measuring (Ongoing), True = passed, False = failed."""
         self._isolation = ok

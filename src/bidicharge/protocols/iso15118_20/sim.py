@@ -28,7 +28,9 @@ class SimpleEvse:
             self.trace.append(e)
             if isinstance(e, ev.PreChargeRequested):
                 self.secc.set_dc_output(voltage_V=e.target_voltage_V)
-            elif isinstance(e, ev.PowerDeliveryRequested) and e.progress.value == "Stop":
+            elif isinstance(e, ev.SessionEnded) or (
+                isinstance(e, ev.PowerDeliveryRequested) and e.progress.value == "Stop"
+            ):  # de-energise on Stop and whenever the session ends, cleanly or not
                 self.secc.set_dc_output(voltage_V=0.0)
             elif isinstance(e, ev.EvStatus) and e.target_current_A is not None and e.present_voltage_V:
                 self.secc.set_dc_output(voltage_V=e.present_voltage_V, current_A=e.target_current_A)
