@@ -17,15 +17,26 @@ Refused and logged, nothing forwarded (the limit in force stays):
 Failsafe: a limit lapses at start + duration unless renewed, and the control unit then
 lifts it in the home by itself (``lapsed``). `offline` windows make the unit unreachable
 (the gateway answers ``cls-unreachable`` and the DSO retries).
+
+Live mode (`listen_port`): a TLS server with the control unit's SM-PKI certificate that
+accepts only SM-PKI clients (the gateway's CLS proxy) and speaks `control_unit.wire`: one
+JSON payload per line in, one status line out. A line cut off by the end of the stream is
+logged (``incomplete``) and never applied.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import ssl
+import tempfile
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bidicharge.components.control_unit.wire import MAX_LINE_BYTES, WireError, decode_payload, encode_status
 from bidicharge.components.interfaces.i09_control_unit import (
     ContactState,
     GridGuardStatus,
@@ -33,6 +44,7 @@ from bidicharge.components.interfaces.i09_control_unit import (
     StatusRequest,
 )
 from bidicharge.components.interfaces.i10_cls import CommandStatus, DimmingCommand, LimitRelease, StatusQuery
+from bidicharge.components.smgw.world_pki import world_pki
 from bidicharge.control.section14a import (
     ControllableDevice,
     DeviceId,
@@ -41,9 +53,11 @@ from bidicharge.control.section14a import (
     device_minimum_W,
     ems_minimum_W,
 )
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
+from bidicharge.transports.smgw_wan import mutual_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +78,9 @@ class ControlUnitConfig(ComponentConfig):
     relay_steps_W: tuple[float, ...] = (4200.0,)  # contact step k -> limit (same steps set in the HEMS)
     max_start_ahead_s: float = Field(300.0, ge=0)
     offline: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times: CLS side unreachable
+    listen_port: int | None = Field(None, ge=0, le=65535)  # live: TLS endpoint for the CLS proxy (0: any free)
+    listen_host: str = "127.0.0.1"
+    pki_seed: int = Field(0, ge=0)
 
 
 @component_type
@@ -89,6 +106,7 @@ class ControlUnit(Component):
         self.active: DimmingCommand | None = None
         self._seen: set[str] = set()
         self.log: list[tuple[float, str | None, str]] = []  # (time, command id, outcome)
+        self.bound_port: int | None = None  # live: where the CLS proxy reaches us
 
     def offline(self, now: float) -> bool:
         return any(a <= now < b for a, b in self._offline)
@@ -120,7 +138,7 @@ class ControlUnit(Component):
             link = self.link("home")
             assert link is not None
             home = link.request(StatusRequest())
-        if reason != "status":
+        if reason != "status" or not accepted:
             self.log.append((self.now, command_id, reason))
         if not accepted:
             log.warning("control unit %s refused %s: %s", self.name, command_id, reason)
@@ -176,3 +194,45 @@ class ControlUnit(Component):
 
     def report(self) -> dict[str, Any]:
         return {"minimum_W": self.minimum_W, "log": list(self.log)}
+
+    # -- live: the CLS channel's far end over TLS ---------------------------------------------
+    async def serve(self, clock: Clock) -> None:
+        if self.config.listen_port is None:
+            return
+        world = world_pki(self.config.pki_seed, self.context.start_s)
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key, ca = world.write_pem(self.name, Path(tmp))
+            tls = mutual_tls_context(cert_file=cert, key_file=key, ca_file=ca, server=True)
+        server = await asyncio.start_server(self._on_connection, self.config.listen_host, self.config.listen_port,
+                                            ssl=tls, limit=MAX_LINE_BYTES)
+        self.bound_port = server.sockets[0].getsockname()[1]
+        async with server:
+            await server.serve_forever()
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:  # longer than MAX_LINE_BYTES: not ours to parse
+                    self._status(None, False, "bad-request")
+                    break
+                if not line:
+                    break
+                if not line.endswith(b"\n"):
+                    self._sync()
+                    self._status(None, False, "incomplete")  # cut off mid-command: never applied
+                    break
+                try:
+                    answer = self.handle("cls", decode_payload(line), None)  # type: ignore[arg-type]
+                except WireError as exc:
+                    log.warning("control unit %s: bad request: %s", self.name, exc)
+                    answer = self._status(None, False, "bad-request")
+                writer.write(encode_status(answer))
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
+                await writer.wait_closed()

@@ -11,14 +11,19 @@ component of the simulated world.
   client certificate from the SM-PKI with the permitted fingerprint); only then the payload
   reaches the control unit named by the permission. Refusals are logged and answered.
 
-Live mode wires the same core to `transports.smgw_wan` / `transports.cls_proxy` (see
-`docs/section14a_chain.md`).
+Live mode (`cls_listen_port`): the CLS channel is `transports.cls_proxy.ClsProxy` on a TLS
+port (gateway certificate, client certificates from the SM-PKI, channel by SNI), deciding
+with the same profile and opening TLS to the control units' live endpoints. The WAN side
+(`transports.smgw_wan`) is not wired here yet (see `docs/section14a_chain.md`).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import tempfile
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -33,10 +38,13 @@ from bidicharge.components.interfaces.i17_gwa import (
     ProfileUpdateResult,
 )
 from bidicharge.components.smgw.world_pki import world_pki
-from bidicharge.protocols.tr03109 import MeterSilent, ProfileRefused, SmgwCore, SmgwEvent, cls
+from bidicharge.protocols.tr03109 import GatewayProfile, MeterSilent, ProfileRefused, SmgwCore, SmgwEvent, cls
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
+from bidicharge.transports.cls_proxy import ClsLogEntry, ClsProxy, cls_server_context
+from bidicharge.transports.smgw_wan import mutual_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ class SmgwConfig(ComponentConfig):
     gwa: str = "gwa"  # the GWA's identity in the SM-PKI (its component name)
     pki_seed: int = Field(0, ge=0)
     wan_outages: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times without WAN
+    cls_listen_port: int | None = Field(None, ge=0, le=65535)  # live: the CLS proxy's TLS port (0: any free)
+    cls_listen_host: str = "127.0.0.1"
 
 
 @component_type
@@ -77,6 +87,7 @@ class Smgw(Component):
         self.events: list[tuple[float, SmgwEvent]] = []
         self.cls_log: list[tuple[float, str, str, str]] = []  # (time, channel, client, reason)
         self.delivered = 0
+        self.cls_port: int | None = None  # live: where the aEMP dials the CLS proxy
 
     def _sync(self) -> float:
         if self.context.clock is not None:
@@ -158,6 +169,40 @@ class Smgw(Component):
         self.cls_log.append((now, channel, client, reason))
         log.warning("%s: CLS refused channel=%s client=%s reason=%s", self.config.gateway_id, channel, client, reason)
         return ClsResponse(allowed=False, reason=reason)
+
+    # -- live: the CLS proxy on a TLS port ----------------------------------------------------
+    def live_profile(self) -> GatewayProfile | None:
+        """The profile with each permission's target at the control unit's live endpoint."""
+        profile = self.core.profile
+        if profile is None:
+            return None
+        ports = {lk.peer.name: getattr(lk.peer, "bound_port", None) for lk in self.peers("cls_devices")}
+        return replace(profile, cls=tuple(
+            replace(p, target_host="127.0.0.1", target_port=ports[p.target_host])
+            if ports.get(p.target_host) is not None else p for p in profile.cls))
+
+    def _on_cls_entry(self, entry: ClsLogEntry) -> None:
+        now = self._sync()
+        self.cls_log.append((now, entry.channel_id or "", entry.client, entry.reason if entry.kind != "opened"
+                             else "opened"))
+        self.context.trace.record(time_s=now, interface="I-10", source=entry.client, target=self.name,
+                                  protocol="CLS channel (TLS)", message=f"ClsChannel{entry.kind.capitalize()}",
+                                  payload=entry)
+
+    async def serve(self, clock: Clock) -> None:
+        if self.config.cls_listen_port is None:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key, ca = self.world.write_pem(self.config.gateway_id, Path(tmp))
+            tls_server = cls_server_context(cert_file=cert, key_file=key, ca_file=ca)
+            tls_to_cls = mutual_tls_context(cert_file=cert, key_file=key, ca_file=ca, server=False)
+        proxy = ClsProxy(profile=self.live_profile, roots=(self.world.pki.root,),
+                         intermediates=(self.world.pki.sub_ca,), clock=clock.now, tls_server=tls_server,
+                         tls_to_cls=tls_to_cls, cls_server_hostname="localhost", on_entry=self._on_cls_entry)
+        server = await proxy.serve(self.config.cls_listen_host, self.config.cls_listen_port)
+        self.cls_port = server.sockets[0].getsockname()[1]
+        async with server:
+            await server.serve_forever()
 
     def report(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from bidicharge.protocols.tr03109 import DemoSmPki, Identity
 
@@ -37,15 +38,21 @@ class WorldPki:
         self.pki = DemoSmPki(random_bytes=lambda n: self._read(n), now=start_s)
         self._identities: dict[str, Identity] = {}
 
-    @property
-    def roots(self) -> tuple[object, ...]:
-        return (self.pki.root,)
+    def write_pem(self, name: str, directory: Path) -> tuple[Path, Path, Path]:
+        """Certificate chain, key and root as PEM files for TLS (live mode): (cert, key, ca)."""
+        identity = self.identity(name)
+        cert, key, ca = directory / f"{name}.pem", directory / f"{name}.key", directory / "sm-root.pem"
+        cert.write_bytes(identity.certificate_pem())
+        key.write_bytes(identity.key_pem())
+        key.chmod(0o600)
+        ca.write_bytes(self.pki.root_pem())
+        return cert, key, ca
 
     def identity(self, name: str) -> Identity:
         found = self._identities.get(name)
         if found is None:
             self._read = _stream(f"bidicharge-world-pki/{self._seed}/{name}")
-            found = self.pki.issue(name, dns_names=(name.replace("_", "-"),))
+            found = self.pki.issue(name, dns_names=(name.replace("_", "-"), "localhost"))
             self._identities[name] = found
         return found
 
