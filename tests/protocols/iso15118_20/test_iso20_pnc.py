@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -142,3 +143,55 @@ def test_pnc_not_offered_without_trust_anchors(pki):
     pair.run({1: lambda p: p.evcc.stop()})
     (auth,) = [e for e in pair.evse.trace if isinstance(e, ev.AuthorizationRequested)]
     assert auth.method == cm.Authorization.EIM
+
+
+def _confirm(p: Pair) -> None:
+    p.secc.set_meter_reading(meter_id="MTR-1", charged_Wh=12_345, discharged_Wh=678)
+    p.secc.request_metering_confirmation()
+
+
+def test_metering_confirmation_is_signed_with_the_contract(pki):
+    root, contract = pki
+    pair = _pair(root, contract)
+    pair.run({2: _confirm, 4: lambda p: p.evcc.stop()})
+    (confirmed,) = [e for e in pair.evse.trace if isinstance(e, ev.MeteringConfirmed)]
+    assert confirmed == ev.MeteringConfirmed(meter_id="MTR-1", charged_Wh=12_345, discharged_Wh=678, signed=True)
+    assert [e for e in pair.ev.trace if isinstance(e, ev.MeterReading)][0].charged_Wh == 12_345
+    assert _ended(pair.evse.trace) == ev.SessionEnded()
+
+
+def test_metering_confirmation_signed_by_another_key_is_refused(pki):
+    root, contract = pki
+    pair = _pair(root, contract)
+    forged = ContractCredentials(
+        certificate=contract.certificate, sub_certificates=contract.sub_certificates,
+        private_key=ec.generate_private_key(ec.SECP521R1()),
+    )
+
+    def swap_key_then_confirm(p: Pair) -> None:
+        p.evcc.config = dataclasses.replace(p.evcc.config, contract=forged)
+        _confirm(p)
+
+    pair.run({2: swap_key_then_confirm})
+    assert _ended(pair.evse.trace).response_code is RC.FAILED_MeteringSignatureNotValid
+
+
+def test_metering_confirmation_without_pnc_is_unsigned():
+    config = EvccConfig(namespaces=(NS_ISO20_AC,), loop_interval_s=1.0, meter_info_requested=True)
+    pair = Pair(EvState(soc=0.5, capacity_Wh=60_000), config)
+    pair.secc.set_meter_reading(meter_id="MTR-1", charged_Wh=100)
+    pair.run({2: _confirm, 4: lambda p: p.evcc.stop()})
+    (confirmed,) = [e for e in pair.evse.trace if isinstance(e, ev.MeteringConfirmed)]
+    assert not confirmed.signed
+    readings = [e.charged_Wh for e in pair.ev.trace if isinstance(e, ev.MeterReading)]
+    assert readings[0] == 100 and readings[-1] == 12_345  # every loop answer carried the meter
+
+
+def test_unasked_metering_confirmation_is_a_sequence_error(pki):
+    secc, sid = secc_after_session_setup()
+    data = cm.SignedMeteringData(
+        id="SMD1", session_id=sid, meter_info=ct.MeterInfo(meter_id="M", charged_energy_reading_wh=1),
+        dynamic_smdt_control_mode=cm.Dynamic_SMDTControlMode(),
+    )
+    answer = ask(secc, cm.MeteringConfirmationReq(header=header(sid), signed_metering_data=data))
+    assert answer.response_code is RC.FAILED_SequenceError

@@ -64,3 +64,4 @@ class EvccConfig:
     # larger value tolerates slow peers, e.g. a JVM-based stack warming up on a busy host.
     timeout_factor: float = 1.0
     contract: ContractCredentials | None = None  # Plug & Charge when the SECC offers it
+    meter_info_requested: bool = False  # ask for the EVSE meter in every charge-loop answer

@@ -20,6 +20,7 @@ Rules (the sequence as a table, `RESPONSE_OF` + one handler per response type):
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -51,6 +52,7 @@ RESPONSE_OF: Final[dict[type[Any], type[Any]]] = {
     cm.ScheduleExchangeReq: cm.ScheduleExchangeRes,
     cm.PowerDeliveryReq: cm.PowerDeliveryRes,
     cm.SessionStopReq: cm.SessionStopRes,
+    cm.MeteringConfirmationReq: cm.MeteringConfirmationRes,
     ac.AC_ChargeParameterDiscoveryReq: ac.AC_ChargeParameterDiscoveryRes,
     ac.AC_ChargeLoopReq: ac.AC_ChargeLoopRes,
     dc.DC_ChargeParameterDiscoveryReq: dc.DC_ChargeParameterDiscoveryRes,
@@ -486,9 +488,12 @@ class Evcc:
     def _loop_req(self, now: float) -> object:
         assert self.parameter_set is not None
         mode, h = self.parameter_set.control_mode, self._header(now)
-        if self._dc():
-            return build.dc_charge_loop(h, mode, self._bpt(), self.ev)
-        return build.ac_charge_loop(h, mode, self._bpt(), self.ev)
+        loop: Any = (build.dc_charge_loop if self._dc() else build.ac_charge_loop)(
+            h, mode, self._bpt(), self.ev
+        )
+        if self.config.meter_info_requested:
+            loop = dataclasses.replace(loop, meter_info_requested=True)
+        return loop
 
     def _on_power_delivery(self, res: cm.PowerDeliveryRes, now: float) -> None:
         match self._power_delivery:
@@ -519,6 +524,9 @@ class Evcc:
         if note == ct.EvseNotification.ScheduleRenegotiation:
             self._request(self._power_delivery_req(cm.ChargeProgress.ScheduleRenegotiation, now), now)
             return
+        if note == ct.EvseNotification.MeteringConfirmation and res.meter_info is not None:
+            self._request(self._metering_confirmation_req(res.meter_info, now), now)
+            return
         if note in (
             ct.EvseNotification.Terminate,
             ct.EvseNotification.Pause,
@@ -543,7 +551,39 @@ class Evcc:
             return self._power_delivery_req(progress, now)
         return self._loop_req(now)
 
+    def _metering_confirmation_req(self, meter: ct.MeterInfo, now: float) -> cm.MeteringConfirmationReq:
+        """Confirm the EVSE's reading; signed with the contract key in a Plug & Charge session."""
+        assert self.parameter_set is not None
+        scheduled = self.parameter_set.control_mode is ControlMode.SCHEDULED
+        data = cm.SignedMeteringData(
+            id="SMD1",
+            session_id=self.session_id,
+            meter_info=meter,
+            scheduled_smdt_control_mode=cm.Scheduled_SMDTControlMode(selected_schedule_tuple_id=1)
+            if scheduled
+            else None,
+            dynamic_smdt_control_mode=None if scheduled else cm.Dynamic_SMDTControlMode(),
+        )
+        contract = self.config.contract if self._challenge is not None else None
+        signature = None if contract is None else pnc.sign(data, contract.private_key, sha256=contract.sha256)
+        header = ct.MessageHeader(
+            session_id=self.session_id, time_stamp=max(0, int(now)), signature=signature
+        )
+        return cm.MeteringConfirmationReq(header=header, signed_metering_data=data)
+
+    def _on_metering_confirmation(self, res: cm.MeteringConfirmationRes, now: float) -> None:
+        self._later(self.config.loop_interval_s, self._next_in_loop, now)
+
     def _report_command(self, res: Any) -> None:
+        if res.meter_info is not None:
+            m = res.meter_info
+            self._events.append(
+                ev.MeterReading(
+                    meter_id=m.meter_id,
+                    charged_Wh=m.charged_energy_reading_wh,
+                    discharged_Wh=m.bpt_discharged_energy_reading_wh,
+                )
+            )
         if isinstance(res, dc.DC_ChargeLoopRes):
             self._events.append(
                 ev.EvseOutput(
@@ -629,6 +669,7 @@ _ON_RESPONSE: Final[dict[type[Any], Callable[[Evcc, Any, float], None]]] = {
     cm.ScheduleExchangeRes: Evcc._on_schedule_exchange,
     cm.PowerDeliveryRes: Evcc._on_power_delivery,
     cm.SessionStopRes: Evcc._on_session_stop,
+    cm.MeteringConfirmationRes: Evcc._on_metering_confirmation,
     ac.AC_ChargeParameterDiscoveryRes: Evcc._on_charge_parameter_discovery,
     ac.AC_ChargeLoopRes: Evcc._on_charge_loop,
     dc.DC_ChargeParameterDiscoveryRes: Evcc._on_charge_parameter_discovery,

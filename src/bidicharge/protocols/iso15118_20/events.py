@@ -162,6 +162,25 @@ class EvseNotified:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MeteringConfirmed:
+    """SECC side: the EV confirmed (and, with a contract, signed) this meter reading."""
+
+    meter_id: str
+    charged_Wh: int
+    discharged_Wh: int | None
+    signed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterReading:
+    """EVCC side: the EVSE meter's registers from a charge-loop answer."""
+
+    meter_id: str
+    charged_Wh: int
+    discharged_Wh: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded:
     """The session is over (`error` None) or failed. `paused` after SessionStop Pause."""
 
@@ -181,6 +200,7 @@ SeccEvent = (
     | CableCheckRequested
     | PreChargeRequested
     | WeldingDetectionRequested
+    | MeteringConfirmed
     | SessionEnded
 )
 EvccEvent = (
@@ -191,5 +211,6 @@ EvccEvent = (
     | PowerCommanded
     | EvseOutput
     | EvseNotified
+    | MeterReading
     | SessionEnded
 )

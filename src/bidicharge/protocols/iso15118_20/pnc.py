@@ -62,9 +62,18 @@ _DIGESTS: Final = {ALG_SHA512: hashlib.sha512, _SHA256_DIGEST: hashlib.sha256}
 _SIGNATURES: Final = {ALG_ECDSA_SHA512: hashes.SHA512, _ECDSA_SHA256: hashes.SHA256}
 
 
-def _signed_info(element: cm.PnC_AReqAuthorizationMode, *, sha256: bool) -> ds.SignedInfo:
+SignedElement = cm.PnC_AReqAuthorizationMode | cm.SignedMeteringData
+
+
+def _fragment(element: SignedElement) -> bytes:
+    """The signed element as an EXI fragment of CommonMessages (as libcbv2g digests it; the
+    Josev jar writes the globally declared SignedMeteringData as a document, see docs/exi.md)."""
+    return encode_fragment(element, NS_COMMON_MESSAGES, element=type(element).__name__)
+
+
+def _signed_info(element: SignedElement, *, sha256: bool) -> ds.SignedInfo:
     digest = _SHA256_DIGEST if sha256 else ALG_SHA512
-    fragment = encode_fragment(element, NS_COMMON_MESSAGES, element=SIGNED_ELEMENT)
+    fragment = _fragment(element)
     return ds.SignedInfo(
         canonicalization_method=ds.CanonicalizationMethod(algorithm=ALG_CANONICAL_EXI),
         signature_method=ds.SignatureMethod(algorithm=_ECDSA_SHA256 if sha256 else ALG_ECDSA_SHA512),
@@ -83,9 +92,7 @@ def _key_bytes(key: ec.EllipticCurvePublicKey) -> int:
     return (key.curve.key_size + 7) // 8
 
 
-def sign(
-    element: cm.PnC_AReqAuthorizationMode, key: ec.EllipticCurvePrivateKey, *, sha256: bool = False
-) -> ds.Signature:
+def sign(element: SignedElement, key: ec.EllipticCurvePrivateKey, *, sha256: bool = False) -> ds.Signature:
     """The header Signature over `element`."""
     info = _signed_info(element, sha256=sha256)
     hash_ = hashes.SHA256() if sha256 else hashes.SHA512()
@@ -103,22 +110,22 @@ def _fail(message: str, code: ct.ResponseCode) -> RemoteProtocolError:
 
 def verify_signature(
     signature: ds.Signature | None,
-    element: cm.PnC_AReqAuthorizationMode,
+    element: SignedElement,
     cert: x509.Certificate,
     *,
     allow_sha256: bool = False,
+    bad: ct.ResponseCode = ct.ResponseCode.FAILED_SignatureError,
 ) -> None:
-    """RemoteProtocolError(FAILED_SignatureError) unless `signature` signs `element` with `cert`'s key."""
-    bad = ct.ResponseCode.FAILED_SignatureError
+    """RemoteProtocolError(`bad`) unless `signature` signs `element` with `cert`'s key."""
+    name = type(element).__name__
     if signature is None:
-        raise _fail("AuthorizationReq (PnC) without a signature", bad)
+        raise _fail(f"{name} without a signature", bad)
     allowed = {ALG_SHA512, ALG_ECDSA_SHA512} | ({_SHA256_DIGEST, _ECDSA_SHA256} if allow_sha256 else set())
     refs = [r for r in signature.signed_info.reference if r.uri == f"#{element.id}"]
     if len(refs) != 1 or refs[0].digest_method.algorithm not in allowed:
-        raise _fail("no usable reference to PnC_AReqAuthorizationMode", bad)
-    fragment = encode_fragment(element, NS_COMMON_MESSAGES, element=SIGNED_ELEMENT)
-    if refs[0].digest_value != _DIGESTS[refs[0].digest_method.algorithm](fragment).digest():
-        raise _fail("digest of PnC_AReqAuthorizationMode does not match", bad)
+        raise _fail(f"no usable reference to {name}", bad)
+    if refs[0].digest_value != _DIGESTS[refs[0].digest_method.algorithm](_fragment(element)).digest():
+        raise _fail(f"digest of {name} does not match", bad)
     method = signature.signed_info.signature_method.algorithm
     if method not in allowed or method not in _SIGNATURES:
         raise _fail(f"signature method {method} not accepted", bad)

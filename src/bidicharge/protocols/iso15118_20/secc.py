@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from cryptography import x509
+
 from bidicharge.protocols.exi.messages import ac, dc
 from bidicharge.protocols.exi.messages import app_protocol as ap
 from bidicharge.protocols.exi.messages import common_messages as cm
@@ -28,7 +30,7 @@ from bidicharge.protocols.exi.messages import common_types as ct
 
 from . import events as ev
 from . import pnc, sap, timeouts
-from .errors import LocalProtocolError, RemoteProtocolError, UnknownSessionError
+from .errors import LocalProtocolError, RemoteProtocolError, SequenceError, UnknownSessionError
 from .responses import failed_response
 from .secc_config import SeccConfig
 from .secc_energy import EnergyMixin
@@ -53,6 +55,7 @@ class Secc(EnergyMixin):
         self._authorized: bool | None = True if self.config.auto_authorize else None
         self._auth_announced = False
         self._challenge = b""
+        self._contract: x509.Certificate | None = None  # after a Plug & Charge authorization
         self._reader = FrameReader()
         self._out = bytearray()
         self._events: deque[ev.SeccEvent] = deque()
@@ -226,6 +229,7 @@ class Secc(EnergyMixin):
                 "GenChallenge differs", response_code=ct.ResponseCode.WARNING_ChallengeInvalid
             )
         contract = pnc.verify_chain(element.contract_certificate_chain, self.config.pnc_trust_anchors, now)
+        self._contract = contract
         pnc.verify_signature(
             request.header.signature, element, contract, allow_sha256=self.config.pnc_allow_sha256
         )
@@ -306,6 +310,36 @@ class Secc(EnergyMixin):
         self._emit(ev.ServiceSelected(service=offer.service, parameter_set=ps))
         return cm.ServiceSelectionRes(header=self._header(now), response_code=OK)
 
+    def _metering_confirmation(
+        self, request: cm.MeteringConfirmationReq, now: float
+    ) -> cm.MeteringConfirmationRes:
+        """The EV's signed confirmation of a meter reading; the signature is checked when the
+        session has a contract certificate (Plug & Charge), else only the content."""
+        data = request.signed_metering_data
+        bad = ct.ResponseCode.FAILED_MeteringSignatureNotValid
+        if self._notification != ct.EvseNotification.MeteringConfirmation:
+            raise SequenceError(self.state.value, "MeteringConfirmationReq (not asked for)")
+        if data.session_id != self.session_id or data.meter_info != self._meter:
+            raise RemoteProtocolError("confirmed another session or another reading", response_code=bad)
+        if self._contract is not None:
+            pnc.verify_signature(
+                request.header.signature,
+                data,
+                self._contract,
+                allow_sha256=self.config.pnc_allow_sha256,
+                bad=bad,
+            )
+        self._notification = None
+        self._emit(
+            ev.MeteringConfirmed(
+                meter_id=data.meter_info.meter_id,
+                charged_Wh=data.meter_info.charged_energy_reading_wh,
+                discharged_Wh=data.meter_info.bpt_discharged_energy_reading_wh,
+                signed=self._contract is not None,
+            )
+        )
+        return cm.MeteringConfirmationRes(header=self._header(now), response_code=OK)
+
     def _session_stop(self, request: cm.SessionStopReq, now: float) -> cm.SessionStopRes:
         if request.charging_session == cm.ChargingSession.ServiceRenegotiation:
             self.service = self.parameter_set = None
@@ -324,6 +358,7 @@ _HANDLERS: dict[type[Any], Any] = {
     cm.ScheduleExchangeReq: Secc._schedule_exchange,
     cm.PowerDeliveryReq: Secc._power_delivery,
     cm.SessionStopReq: Secc._session_stop,
+    cm.MeteringConfirmationReq: Secc._metering_confirmation,
     ac.AC_ChargeParameterDiscoveryReq: Secc._ac_charge_parameter_discovery,
     ac.AC_ChargeLoopReq: Secc._ac_charge_loop,
     dc.DC_ChargeParameterDiscoveryReq: Secc._dc_charge_parameter_discovery,

@@ -23,7 +23,7 @@ from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.exi.messages import common_types as ct
 
 from . import events as ev
-from .errors import RemoteProtocolError, SequenceError
+from .errors import LocalProtocolError, RemoteProtocolError, SequenceError
 from .rational import from_rational, opt_float, to_rational
 from .secc_config import SeccConfig
 from .secc_table import SeccState
@@ -61,6 +61,7 @@ class EnergyMixin:
         self._dc_current_A = 0.0
         self._notification: ct.EvseNotification | None = None
         self._isolation: bool | None = None
+        self._meter: ct.MeterInfo | None = None
 
     def _reset_energy(self) -> None:
         self._ev: ev.EvLimits | None = None
@@ -108,6 +109,20 @@ class EnergyMixin:
         """Ask the EV to stop (EVSENotification Terminate or Pause in the next answer)."""
         self._notification = ct.EvseNotification.Pause if pause else ct.EvseNotification.Terminate
 
+    def set_meter_reading(self, *, meter_id: str, charged_Wh: int, discharged_Wh: int | None = None) -> None:
+        """The EVSE meter's registers, sent in MeterInfo when the EV asks (MeterInfoRequested)."""
+        self._meter = ct.MeterInfo(
+            meter_id=meter_id,
+            charged_energy_reading_wh=charged_Wh,
+            bpt_discharged_energy_reading_wh=discharged_Wh,
+        )
+
+    def request_metering_confirmation(self) -> None:
+        """Ask the EV to sign the present meter reading (EVSENotification MeteringConfirmation)."""
+        if self._meter is None:
+            raise LocalProtocolError("set_meter_reading() first: the EV confirms a reading")
+        self._notification = ct.EvseNotification.MeteringConfirmation
+
     def request_schedule_renegotiation(self) -> None:
         self._notification = ct.EvseNotification.ScheduleRenegotiation
 
@@ -154,6 +169,12 @@ class EnergyMixin:
         return to_rational(
             -magnitude_W if self.config.negative_discharge_limits and magnitude_W else magnitude_W
         )
+
+    def _meter_for(self, request: Any) -> ct.MeterInfo | None:
+        """MeterInfo when the EV asked for it, and with a MeteringConfirmation request."""
+        if request.meter_info_requested or self._notification == ct.EvseNotification.MeteringConfirmation:
+            return self._meter
+        return None
 
     def _status(self) -> ct.EVSEStatus | None:
         if self._notification is None:
@@ -441,7 +462,7 @@ class EnergyMixin:
         )
         soc = _soc(request.display_parameters.present_soc) if request.display_parameters else None
         self._emit(ev.EvStatus(present_power_W=present, soc=soc))
-        header, status = self._header(now), self._status()
+        header, status, meter = self._header(now), self._status(), self._meter_for(request)
         if dynamic:
             self._loop_needs(mode)
             target = to_rational(self._target())
@@ -450,6 +471,7 @@ class EnergyMixin:
                     header=header,
                     response_code=OK,
                     evse_status=status,
+                    meter_info=meter,
                     bpt_dynamic_ac_cl_res_control_mode=ac.BPT_Dynamic_AC_CLResControlMode(
                         evse_target_active_power=target
                     ),
@@ -458,6 +480,7 @@ class EnergyMixin:
                 header=header,
                 response_code=OK,
                 evse_status=status,
+                meter_info=meter,
                 dynamic_ac_cl_res_control_mode=ac.Dynamic_AC_CLResControlMode(
                     evse_target_active_power=target
                 ),
@@ -468,12 +491,14 @@ class EnergyMixin:
                 header=header,
                 response_code=OK,
                 evse_status=status,
+                meter_info=meter,
                 bpt_scheduled_ac_cl_res_control_mode=ac.BPT_Scheduled_AC_CLResControlMode(),
             )
         return ac.AC_ChargeLoopRes(
             header=header,
             response_code=OK,
             evse_status=status,
+            meter_info=meter,
             scheduled_ac_cl_res_control_mode=ac.Scheduled_AC_CLResControlMode(
                 evse_target_active_power=to_rational(charge) if self._flowing else None
             ),
@@ -563,6 +588,7 @@ class EnergyMixin:
             header=self._header(now),
             response_code=OK,
             evse_status=self._status(),
+            meter_info=self._meter_for(request),
             evse_present_current=to_rational(self._dc_current_A),
             evse_present_voltage=to_rational(self._dc_voltage_V),
             evse_power_limit_achieved=False,

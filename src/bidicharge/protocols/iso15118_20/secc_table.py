@@ -118,6 +118,7 @@ TRANSITIONS: Final[dict[tuple[SeccState, type[Any]], Next]] = {
     (S.WAIT_POWER_DELIVERY, cm.PowerDeliveryReq): after_power_delivery,
     (S.CHARGE_LOOP, ac.AC_ChargeLoopReq): S.CHARGE_LOOP,
     (S.CHARGE_LOOP, dc.DC_ChargeLoopReq): S.CHARGE_LOOP,
+    (S.CHARGE_LOOP, cm.MeteringConfirmationReq): S.CHARGE_LOOP,
     (S.CHARGE_LOOP, cm.PowerDeliveryReq): after_power_delivery,
     (S.POWER_STOPPED, dc.DC_WeldingDetectionReq): S.POWER_STOPPED,
     (S.POWER_STOPPED, cm.PowerDeliveryReq): after_power_delivery,
