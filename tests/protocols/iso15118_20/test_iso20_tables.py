@@ -17,7 +17,7 @@ from bidicharge.protocols.iso15118_20 import (
     to_rational,
 )
 from bidicharge.protocols.iso15118_20.responses import FAILED_RESPONSE, failed_response
-from bidicharge.protocols.iso15118_20.secc_table import mermaid
+from bidicharge.protocols.iso15118_20.secc_table import TARGETS, mermaid
 from bidicharge.protocols.iso15118_20.services import from_wire, to_wire
 
 
@@ -29,7 +29,9 @@ def test_every_state_but_stopped_accepts_something_and_stopped_accepts_nothing()
 def test_mermaid_diagram_lists_every_transition():
     diagram = mermaid()
     assert diagram.startswith("stateDiagram-v2")
-    assert diagram.count("-->") == len(TRANSITIONS) + 2
+    edges = sum(1 if isinstance(t, SeccState) else len(TARGETS[t]) for t in TRANSITIONS.values())
+    assert diagram.count("-->") == edges + 2
+    assert "ChargeLoop --> PowerStopped: PowerDelivery [after_power_delivery]" in diagram
     assert "WaitPreCharge --> WaitPreCharge: DC_PreCharge" in diagram
 
 

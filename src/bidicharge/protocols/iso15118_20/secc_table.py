@@ -53,6 +53,10 @@ S = SeccState
 Next = SeccState | Callable[[Any, Any], SeccState]
 
 
+# The states a content-dependent transition may lead to (for the diagram)
+TARGETS: Final[dict[Callable[[Any, Any], SeccState], tuple[SeccState, ...]]] = {}
+
+
 def _processing(state: SeccState, done: SeccState) -> Callable[[Any, Any], SeccState]:
     """Stay in `state` while the response says EVSEProcessing=Ongoing."""
 
@@ -60,6 +64,7 @@ def _processing(state: SeccState, done: SeccState) -> Callable[[Any, Any], SeccS
         return done if response.evse_processing == ct.Processing.Finished else state
 
     choose.__name__ = f"until_finished_then_{done.name.lower()}"
+    TARGETS[choose] = (state, done)
     return choose
 
 
@@ -146,6 +151,11 @@ def check_sequence(state: SeccState, request: Any) -> None:
         raise SequenceError(state.value, type(request).__name__)
 
 
+TARGETS[after_schedule_exchange] = (S.WAIT_SCHEDULE_EXCHANGE, S.WAIT_POWER_DELIVERY)
+TARGETS[after_power_delivery] = (S.CHARGE_LOOP, S.POWER_STOPPED, S.WAIT_SCHEDULE_EXCHANGE)
+TARGETS[after_session_stop] = (S.WAIT_SERVICE_DISCOVERY, S.STOPPED)
+
+
 def mermaid() -> str:
     """The table as a Mermaid state diagram (for docs/iso15118_20.md)."""
     lines = ["stateDiagram-v2", f"    [*] --> {S.WAIT_SUPPORTED_APP_PROTOCOL.value}"]
@@ -154,6 +164,8 @@ def mermaid() -> str:
         if isinstance(target, SeccState):
             lines.append(f"    {state.value} --> {target.value}: {name}")
         else:
-            lines.append(f"    {state.value} --> {state.value}: {name} [{target.__name__}]")
+            lines.extend(
+                f"    {state.value} --> {t.value}: {name} [{target.__name__}]" for t in TARGETS[target]
+            )
     lines.append(f"    {S.STOPPED.value} --> [*]")
     return "\n".join(lines)
