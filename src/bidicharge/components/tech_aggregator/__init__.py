@@ -1,0 +1,454 @@
+"""Technical aggregator backend (C-TECH-AGG): many plugged-in cars as one controllable resource.
+
+* gathers the fleet's state from the CPO side (I-14: which car is at which EVSE, SoC, limits,
+  meters) and from the OEM backend (I-13: the owner's departure, target, minimum SoC for
+  discharge, V2G consent; ETA and expected SoC of cars on the road);
+* builds per-car flexibility and the pool's envelope (``control/fleet_flexibility``,
+  ``control/fleet_envelope``: tubes around each car's optimal plan for the commercial side's
+  price curve) and offers it on I-23 as 15-minute series;
+* checks the commercial schedule against the envelope (rejecting it with the first violating
+  interval), splits it into per-car schedules with positive and negative setpoints that keep
+  every car's departure need and consent (``control/fleet_disaggregation``), and sends them
+  as ChargingSchedules through I-14;
+* measures every step and re-dispatches within the interval when cars deviate (early unplug,
+  late arrival, a car that does not follow), ``dispatch.py``;
+* serves the aggregator app (I-11) and, live, I-23 and I-11 as REST (+ WebSocket for I-11).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from bidicharge.components.interfaces.i11_aggregator_app import (
+    CarsRequest,
+    CarsView,
+    CarView,
+    History,
+    HistoryEntry,
+    HistoryRequest,
+)
+from bidicharge.components.interfaces.i13_oem_aggregator import FleetData, FleetDataRequest
+from bidicharge.components.interfaces.i14_cpo_aggregator import (
+    ChargingSchedule,
+    EvseLive,
+    LiveData,
+    LiveDataRequest,
+    SchedulePeriod,
+    SetChargingSchedules,
+)
+from bidicharge.components.interfaces.i23_flexibility import (
+    DeliveryReport,
+    FlexibilityOffer,
+    PoolSchedule,
+    PriceCurve,
+    ScheduleAnswer,
+)
+from bidicharge.components.tech_aggregator.dispatch import PoolDispatcher
+from bidicharge.components.tech_aggregator.fleet_state import FleetState, car_sessions
+from bidicharge.control.fleet_disaggregation import disaggregate
+from bidicharge.control.fleet_envelope import (
+    CarTubes,
+    FleetEnvelope,
+    ScheduleOutsideEnvelope,
+    build_envelope,
+    build_tubes,
+    check_schedule,
+    reference_plan,
+)
+from bidicharge.control.fleet_flexibility import FleetFlexibility, Horizon, build_flexibility
+from bidicharge.runtime.clock import Clock
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import Link, provides, requires
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TechAggregator", "TechAggregatorConfig"]
+
+
+class TechAggregatorConfig(ComponentConfig):
+    aggregator_id: str = Field("tech_agg", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="our id on I-13")
+    interval_s: float = Field(900.0, gt=0, description="the I-23 series' resolution")
+    horizon_h: float = Field(24.0, gt=0, le=72)
+    follow_tolerance_W: float = Field(300.0, gt=0, description="a car off its setpoint by more does not follow")
+    resend_threshold_W: float = Field(50.0, ge=0, description="send a new schedule when a setpoint moves more")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(0, ge=0, le=65535, description="live: REST port for I-23 and I-11 (0 = a free port)")
+
+
+class _Plan:
+    """What the aggregator holds once a schedule is sold: flexibility, tubes, the day plan."""
+
+    def __init__(self, flex: FleetFlexibility, tubes: CarTubes, envelope: FleetEnvelope, state: FleetState,
+                 price: np.ndarray, offer_id: str) -> None:
+        self.flex, self.tubes, self.envelope, self.state = flex, tubes, envelope, state
+        self.price = price
+        self.offer_id = offer_id
+        sessions = state.sessions
+        self.index = {s.car_id: i for i, s in enumerate(sessions)}
+        self.soc0 = np.array([s.soc for s in sessions])
+        self.capacity = np.array([s.capacity_Wh for s in sessions])
+        self.arrival = np.array([s.arrival_s for s in sessions])
+        self.departure = np.array([s.departure_s for s in sessions])
+        self.dispatcher: PoolDispatcher | None = None
+        self.plan_W = np.zeros((flex.n_cars, flex.horizon.n_steps))
+
+
+@component_type
+class TechAggregator(Component):
+    kind = "tech_aggregator"
+    catalogue_id = "C-TECH-AGG"
+    Config = TechAggregatorConfig
+    PORTS = (
+        requires("cpo", "I-14", "in-memory", wire_protocol="OCPP 2.0.1, IEC 63110"),
+        requires("oem", "I-13", "REST", optional=True),
+        provides("commercial", "I-23", "REST"),
+        provides("app", "I-11", "REST + WebSocket"),
+    )
+    phase = Phase.CONTROL
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("sold_W", "pool_W", "cars_controlled", "deviating_cars")
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        self.cfg: TechAggregatorConfig = config
+        self.offer: FlexibilityOffer | None = None
+        self._candidate: _Plan | None = None
+        self.plan: _Plan | None = None
+        self.schedules_rejected: list[ScheduleAnswer] = []
+        self.refused_cars: dict[str, str] = {}
+        self._offers = 0
+        self._live: dict[str, EvseLive] = {}
+        self._views: dict[str, Any] = {}
+        self._k = -1
+        self._meter_start: dict[str, float] = {}
+        self._energy_start = np.zeros(0)
+        self._in_force = np.zeros(0)  # setpoint each car had during the last step (NaN: none)
+        self._sent: dict[int, ChargingSchedule] = {}
+        self._seen = np.zeros(0, dtype=bool)
+        self._gone = np.zeros(0, dtype=bool)
+        self._no_discharge = np.zeros(0)
+        self._pinned = np.zeros(0)
+        self.delivered_W: list[float] = []
+        self.deviations: dict[str, str] = {}
+        self._history: dict[str, list[HistoryEntry]] = {}
+        self._pool_W = 0.0
+        self.ready = asyncio.Event()
+        self.api_url: str | None = None
+
+    # -- gathering ------------------------------------------------------------------------------
+    def _gather(self) -> FleetState:
+        cpo = self.link("cpo")
+        assert cpo is not None
+        live = cpo.request(LiveDataRequest())
+        assert isinstance(live, LiveData)
+        self._live = {e.evse_id: e for e in live.evses}
+        oem = self.link("oem")
+        views: tuple[Any, ...] = ()
+        if oem is not None:
+            data = oem.request(FleetDataRequest(aggregator=self.cfg.aggregator_id))
+            assert isinstance(data, FleetData)
+            views = data.vehicles
+        self._views = {v.vin: v for v in views}
+        state = car_sessions(views, live.evses, now_s=self.now)
+        self.refused_cars.update(state.refused)
+        return state
+
+    def _horizon(self) -> Horizon:
+        step = self.cfg.interval_s
+        start = math.ceil(self.now / step - 1e-9) * step
+        return Horizon(start_s=start, n_steps=round(self.cfg.horizon_h * 3600.0 / step), step_s=step)
+
+    # -- I-23 ------------------------------------------------------------------------------------
+    def make_offer(self, curve: PriceCurve) -> FlexibilityOffer:
+        horizon = self._horizon()
+        price = _price_on(curve, horizon)
+        state = self._gather()
+        flex = build_flexibility(state.sessions, horizon, now_s=min(self.now, horizon.start_s))
+        tubes = build_tubes(flex, reference_plan(flex, price))
+        env = build_envelope(flex, tubes)
+        self._offers += 1
+        offer_id = f"{self.name}-{self._offers}"
+        self._candidate = _Plan(flex, tubes, env, state, price, offer_id)
+        self.offer = FlexibilityOffer(
+            offer_id=offer_id, start_s=horizon.start_s, step_s=horizon.step_s, n_cars=flex.n_cars,
+            baseline_power_W=_r(env.baseline_power_W), min_power_W=_r(env.min_power_W),
+            max_power_W=_r(env.max_power_W), baseline_energy_Wh=_r(env.baseline_energy_Wh),
+            min_energy_Wh=_r(env.min_energy_Wh), max_energy_Wh=_r(env.max_energy_Wh),
+            rate_low=env.rate_low, rate_high=env.rate_high, price_EUR_per_MWh=_r(price))
+        return self.offer
+
+    def accept_schedule(self, schedule: PoolSchedule) -> ScheduleAnswer:
+        cand = self._candidate
+        if cand is None or schedule.offer_id != cand.offer_id:
+            answer = ScheduleAnswer(accepted=False, reason=f"no open offer {schedule.offer_id!r}")
+        elif schedule.start_s != cand.flex.horizon.start_s or schedule.step_s != cand.flex.horizon.step_s:
+            answer = ScheduleAnswer(accepted=False, reason="start_s/step_s differ from the offer's")
+        else:
+            try:
+                check_schedule(cand.envelope, np.asarray(schedule.power_W, dtype=np.float64))
+            except ScheduleOutsideEnvelope as exc:
+                answer = ScheduleAnswer(accepted=False, interval=exc.interval, reason=exc.reason)
+            else:
+                self._commit(cand, np.asarray(schedule.power_W, dtype=np.float64))
+                return ScheduleAnswer(accepted=True)
+        self.schedules_rejected.append(answer)
+        return answer
+
+    def _commit(self, plan: _Plan, sold: np.ndarray) -> None:
+        day = disaggregate(plan.flex, sold, plan.tubes)
+        plan.dispatcher = PoolDispatcher(flex=plan.flex, tubes=plan.tubes, sold_W=sold, arrival_s=plan.arrival,
+                                         departure_s=plan.departure)
+        plan.plan_W = plan.dispatcher.plan_setpoints(day.power_W)
+        self.plan = plan
+        n = plan.flex.n_cars
+        self._in_force = np.full(n, np.nan)
+        self._sent = {}
+        self._seen = np.zeros(n, dtype=bool)
+        self._gone = np.zeros(n, dtype=bool)
+        self._no_discharge = np.zeros(n)
+        self._pinned = np.full(n, np.nan)
+        self._energy_start = np.zeros(n)
+        self._k = -1
+        self.delivered_W = []
+
+    def delivery(self) -> DeliveryReport:
+        plan = self.plan
+        if plan is None:
+            return DeliveryReport(start_s=0.0, step_s=self.cfg.interval_s, sold_power_W=(), delivered_power_W=())
+        h = plan.flex.horizon
+        return DeliveryReport(start_s=h.start_s, step_s=h.step_s, sold_power_W=_r(plan.dispatcher.sold_W),  # type: ignore[union-attr]
+                              delivered_power_W=tuple(round(v, 3) for v in self.delivered_W))
+
+    def handle(self, port: str, message: object, link: Link) -> object:
+        if isinstance(message, PriceCurve):
+            return self.make_offer(message)
+        if isinstance(message, PoolSchedule):
+            return self.accept_schedule(message)
+        if isinstance(message, CarsRequest):
+            return self.cars_view(message.user)
+        if isinstance(message, HistoryRequest):
+            return History(vin=message.vin, entries=tuple(self._history.get(message.vin, ())))
+        return super().handle(port, message, link)
+
+    # -- operation ----------------------------------------------------------------------------
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        plan = self.plan
+        if plan is None or plan.dispatcher is None:
+            return
+        h = plan.flex.horizon
+        k = int(math.floor((now - h.start_s) / h.step_s + 1e-9))
+        if k < 0 or self._k >= h.n_steps:
+            return
+        cpo = self.link("cpo")
+        assert cpo is not None
+        live = cpo.request(LiveDataRequest())
+        assert isinstance(live, LiveData)
+        self._live = {e.evse_id: e for e in live.evses}
+        evse_of = plan.state.evse_of
+        by_vehicle = {e.vehicle_id: e for e in live.evses if e.connected and e.vehicle_id is not None}
+        for vin, e in by_vehicle.items():
+            if vin in plan.index and vin not in evse_of:
+                evse_of[vin] = e.evse_id  # the car arrived: now we know its EVSE
+        if k != self._k:
+            self._close_interval(plan)
+            if k >= h.n_steps:
+                self._k = k
+                return
+            self._k = k
+            self._meter_start = {e.evse_id: e.imported_Wh - e.exported_Wh for e in live.evses}
+            self._pinned = np.full(plan.flex.n_cars, np.nan)
+        self._observe_cars(plan, now, dt_s, by_vehicle)
+        if now == h.start_s + k * h.step_s:
+            self._energy_start = self._energy_now(plan)
+        self._dispatch(plan, k, now)
+
+    def _energy_now(self, plan: _Plan) -> np.ndarray:
+        energy = self._energy_start.copy() if self._energy_start.size else np.zeros(plan.flex.n_cars)
+        for vin, i in plan.index.items():
+            e = self._live.get(plan.state.evse_of.get(vin, ""))
+            if e is not None and e.connected and e.vehicle_id == vin and e.soc is not None:
+                energy[i] = (e.soc - plan.soc0[i]) * plan.capacity[i]
+        return energy
+
+    def _observe_cars(self, plan: _Plan, now: float, dt_s: float, by_vehicle: dict[str | None, EvseLive]) -> None:
+        tol = self.cfg.follow_tolerance_W
+        for vin, i in plan.index.items():
+            e = by_vehicle.get(vin)
+            if e is not None:
+                self._seen[i] = True
+                sp = self._in_force[i]
+                if not np.isnan(sp) and abs(e.power_W - sp) > tol + 0.02 * abs(sp):
+                    if sp < 0 and abs(e.power_W) <= tol:
+                        if not self._no_discharge[i]:
+                            self.deviations.setdefault(vin, "does not discharge")
+                        self._no_discharge[i] = 1.0
+                    else:
+                        self.deviations.setdefault(vin, "does not follow")
+                        self._pinned[i] = e.power_W
+            elif self._seen[i] and not self._gone[i]:
+                self._gone[i] = True
+                if now < plan.departure[i] - dt_s:
+                    self.deviations[vin] = "unplugged early"
+            elif not self._seen[i] and plan.arrival[i] <= now - dt_s:
+                self.deviations.setdefault(vin, "late")
+            if self._gone[i] or (not self._seen[i] and plan.arrival[i] <= now - dt_s):
+                self._pinned[i] = 0.0
+
+    def _dispatch(self, plan: _Plan, k: int, now: float) -> None:
+        assert plan.dispatcher is not None
+        done = np.zeros(plan.flex.n_cars)
+        for vin, i in plan.index.items():
+            evse = plan.state.evse_of.get(vin)
+            e = self._live.get(evse or "")
+            if e is not None:
+                done[i] = e.imported_Wh - e.exported_Wh - self._meter_start.get(e.evse_id, 0.0)
+        max_c = np.array([plan.flex.max_power_W[i].max() for i in range(plan.flex.n_cars)])
+        max_d = np.array([-plan.flex.min_power_W[i].min() for i in range(plan.flex.n_cars)])
+        for vin, i in plan.index.items():
+            e = self._live.get(plan.state.evse_of.get(vin, ""))
+            if e is not None and e.connected and e.vehicle_id == vin:
+                max_c[i], max_d[i] = e.max_charge_power_W, e.max_discharge_power_W
+        rest, _, _ = plan.dispatcher.setpoints(
+            k, now, self._energy_start, done, self._pinned, self._no_discharge, energy_now_Wh=self._energy_now(plan),
+            max_charge_W=max_c, max_discharge_W=np.maximum(max_d, 0.0), min_step_s=self.context.step_s)
+        h = plan.flex.horizon
+        schedules = []
+        for vin, i in plan.index.items():
+            evse = plan.state.evse_of.get(vin)
+            if evse is None or self._gone[i]:
+                continue
+            sp = float(rest[i])
+            applied = _value_at(self._sent.get(i), now)
+            self._in_force[i] = applied
+            if np.isnan(applied) or abs(sp - applied) > self.cfg.resend_threshold_W:
+                periods = [SchedulePeriod(start_offset_s=0.0, setpoint_W=round(sp, 1))]
+                last = sp
+                for j in range(k + 1, h.n_steps):
+                    v = float(plan.plan_W[i, j])
+                    if abs(v - last) > 0.05:
+                        periods.append(SchedulePeriod(start_offset_s=h.start_s + j * h.step_s - now, setpoint_W=round(v, 1)))
+                        last = v
+                sched = ChargingSchedule(evse_id=evse, start_s=now, periods=tuple(periods))
+                schedules.append(sched)
+                self._sent[i] = sched
+                self._in_force[i] = round(sp, 1)
+        if schedules:
+            cpo = self.link("cpo")
+            assert cpo is not None
+            cpo.request(SetChargingSchedules(schedules=tuple(schedules)))
+        # what the cars will do next step if they follow (compared with the measurement then)
+        self._pool_W = float(sum(e.power_W for vin, ev in plan.state.evse_of.items()
+                                 if (e := self._live.get(ev)) is not None))
+
+    def _close_interval(self, plan: _Plan) -> None:
+        if self._k < 0 or self._k >= plan.flex.horizon.n_steps:
+            return
+        h = plan.flex.horizon
+        total = 0.0
+        t0 = h.start_s + self._k * h.step_s
+        price = float(plan.price[self._k])
+        for vin, evse in plan.state.evse_of.items():
+            e = self._live.get(evse)
+            if e is None:
+                continue
+            delta = e.imported_Wh - e.exported_Wh - self._meter_start.get(evse, 0.0)
+            total += delta
+            if abs(delta) > 1e-6:
+                self._history.setdefault(vin, []).append(HistoryEntry(
+                    start_s=t0, charged_Wh=round(max(delta, 0.0), 3), discharged_Wh=round(max(-delta, 0.0), 3),
+                    price_EUR_per_MWh=round(price, 3)))
+        self.delivered_W.append(total * 3600.0 / h.step_s)
+
+    # -- I-11 -------------------------------------------------------------------------------------
+    def cars_view(self, user: str | None) -> CarsView:
+        plan = self.plan
+        cars = []
+        for vin, view in sorted(self._views.items()):
+            if user is not None and vin != user:
+                continue
+            evse = plan.state.evse_of.get(vin) if plan is not None else None
+            e = self._live.get(evse or "")
+            connected = bool(e is not None and e.connected and e.vehicle_id == vin)
+            power = e.power_W if connected and e is not None else 0.0
+            hist = self._history.get(vin, [])
+            settings = view.settings
+            cars.append(CarView(
+                vin=vin, evse_id=evse, connected=connected, soc=e.soc if connected and e is not None else None,
+                power_W=power, direction="charging" if power > 1 else "discharging" if power < -1 else "idle",
+                charged_Wh=round(sum(x.charged_Wh for x in hist), 3),
+                discharged_Wh=round(sum(x.discharged_Wh for x in hist), 3),
+                cost_EUR=round(sum(x.charged_Wh * x.price_EUR_per_MWh for x in hist) / 1e6, 4),
+                revenue_EUR=round(sum(x.discharged_Wh * x.price_EUR_per_MWh for x in hist) / 1e6, 4),
+                v2g_consent=bool(settings and settings.v2g_consent),
+                target_soc=settings.target_soc if settings else 0.0,
+                min_soc_for_discharge=settings.min_soc_for_discharge if settings else 0.0,
+                departure_s=settings.departure_s if settings else 0.0))
+        return CarsView(time_s=self.now, cars=tuple(cars))
+
+    def observe(self) -> tuple[float, ...]:
+        plan = self.plan
+        if plan is None or plan.dispatcher is None or not 0 <= self._k < plan.flex.horizon.n_steps:
+            return (0.0, self._pool_W, 0.0, float(len(self.deviations)))
+        return (float(plan.dispatcher.sold_W[self._k]), self._pool_W, float(plan.flex.n_cars),
+                float(len(self.deviations)))
+
+    def report(self) -> dict[str, Any]:
+        plan = self.plan
+        return {
+            "cars": plan.flex.n_cars if plan else 0,
+            "refused_cars": dict(self.refused_cars),
+            "deviations": dict(self.deviations),
+            "schedules_rejected": [(a.interval, a.reason) for a in self.schedules_rejected],
+            "sold_W": [float(v) for v in plan.dispatcher.sold_W] if plan and plan.dispatcher else [],
+            "delivered_W": list(self.delivered_W),
+            "start_s": plan.flex.horizon.start_s if plan else None,
+            "evse_of": dict(plan.state.evse_of) if plan else {},
+        }
+
+    # -- live: I-23 and I-11 over REST -----------------------------------------------------------
+    async def serve(self, clock: Clock) -> None:
+        import socket
+
+        import uvicorn
+
+        from bidicharge.components.tech_aggregator.api import create_app
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.cfg.api_host, self.cfg.api_port))
+        self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
+        server = uvicorn.Server(uvicorn.Config(create_app(self), log_level="warning"))
+        self.ready.set()
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            server.should_exit = True
+
+
+def _value_at(schedule: ChargingSchedule | None, t: float) -> float:
+    """The setpoint a schedule we sent puts in force at ``t`` (NaN: none)."""
+    if schedule is None:
+        return float("nan")
+    value = float("nan")
+    for period in schedule.periods:
+        if schedule.start_s + period.start_offset_s <= t + 1e-6:
+            value = period.setpoint_W
+    return value
+
+
+def _r(values: Any) -> tuple[float, ...]:
+    return tuple(round(float(v), 3) for v in values)
+
+
+def _price_on(curve: PriceCurve, horizon: Horizon) -> np.ndarray:
+    """The commercial side's prices on our intervals (step function; last value held)."""
+    t = horizon.start_s + horizon.step_s * np.arange(horizon.n_steps)
+    idx = np.clip(np.floor((t - curve.start_s) / curve.step_s + 1e-9).astype(int), 0, len(curve.price_EUR_per_MWh) - 1)
+    return np.asarray(curve.price_EUR_per_MWh, dtype=np.float64)[idx]
+from bidicharge.components.tech_aggregator import commercial_standin as commercial_standin  # noqa: E402,F401  (registers the kind)

@@ -1,0 +1,110 @@
+"""A commercial aggregator stand-in (C-COMM-AGG) for the ``fleet_v2g`` scenario.
+
+``components/comm_aggregator`` (another issue) trades FCR/aFRR on I-24/I-44 and does not speak
+I-23 yet; this stand-in does the day-ahead part the fleet scenario needs. At its first step it
+reads the day-ahead prices (I-45 from the energy provider backend; the scenario configures a
+wholesale tariff, no markup, no VAT, so the price is the day-ahead price), sends them to the
+technical aggregator as its price curve (I-23 "prices both ways"), takes the envelope offered
+back and buys low and sells high inside it (``control.fleet_envelope.optimal_pool_schedule``,
+an LP over the envelope). With ``probe_outside`` it first sends a schedule 10 % above the
+envelope's maximum power to show that the technical side rejects it, naming the interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from bidicharge.components.interfaces.i23_flexibility import FlexibilityOffer, PoolSchedule, PriceCurve, ScheduleAnswer
+from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
+from bidicharge.control.fleet_envelope import FleetEnvelope, optimal_pool_schedule
+from bidicharge.control.fleet_flexibility import Horizon
+from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.ports import requires
+
+
+class CommercialStandinConfig(ComponentConfig):
+    horizon_h: float = Field(24.0, gt=0, le=72)
+    probe_outside: bool = Field(False, description="first send a schedule outside the envelope (it must be refused)")
+
+
+@component_type
+class CommercialStandin(Component):
+    kind = "commercial_standin"
+    catalogue_id = "C-COMM-AGG"
+    Config = CommercialStandinConfig
+    PORTS = (
+        requires("flexibility", "I-23", "REST"),
+        requires("prices", "I-45", "REST (OpenAPI)"),
+    )
+    phase = Phase.CONTROL
+    OBSERVABLES: ClassVar[tuple[str, ...]] = ("position_W",)
+
+    def __init__(self, name: str, config: Any, context: RunContext) -> None:
+        super().__init__(name, config, context)
+        self.cfg: CommercialStandinConfig = config
+        self.offer: FlexibilityOffer | None = None
+        self.sold: np.ndarray | None = None
+        self.answers: list[ScheduleAnswer] = []
+        self._position = 0.0
+
+    def step(self, now: float, dt_s: float) -> None:
+        self.now = now
+        if self.offer is None:
+            self._trade(now)
+        if self.sold is not None and self.offer is not None:
+            k = int((now - self.offer.start_s) // self.offer.step_s)
+            self._position = float(self.sold[k]) if 0 <= k < len(self.sold) else 0.0
+
+    def _trade(self, now: float) -> None:
+        prices, flex = self.link("prices"), self.link("flexibility")
+        assert prices is not None and flex is not None
+        tariff = prices.request(PriceRequest(from_s=now, to_s=now + self.cfg.horizon_h * 3600.0))
+        assert isinstance(tariff, PriceSchedule)
+        curve = PriceCurve(start_s=tariff.start_s, step_s=tariff.step_s,
+                           price_EUR_per_MWh=tuple(round(p * 1000.0, 4) for p in tariff.import_EUR_per_kWh))
+        offer = flex.request(curve)
+        assert isinstance(offer, FlexibilityOffer)
+        self.offer = offer
+        env = _envelope(offer)
+        price = np.asarray(offer.price_EUR_per_MWh, dtype=np.float64)
+        if self.cfg.probe_outside:
+            bad = np.asarray(offer.max_power_W) * 1.1 + 1000.0
+            self.answers.append(flex.request(PoolSchedule(offer_id=offer.offer_id, start_s=offer.start_s,
+                                                          step_s=offer.step_s, power_W=tuple(float(v) for v in bad))))
+        schedule = optimal_pool_schedule(env, price)
+        dt_h = offer.step_s / 3600.0
+        answer = flex.request(PoolSchedule(
+            offer_id=offer.offer_id, start_s=offer.start_s, step_s=offer.step_s,
+            power_W=tuple(round(float(v), 1) for v in schedule), price_EUR_per_MWh=offer.price_EUR_per_MWh,
+            energy_bought_Wh=round(float(np.maximum(schedule, 0).sum() * dt_h), 1),
+            energy_sold_Wh=round(float(np.maximum(-schedule, 0).sum() * dt_h), 1)))
+        self.answers.append(answer)
+        if answer.accepted:
+            self.sold = np.round(schedule, 1)
+
+    def observe(self) -> tuple[float, ...]:
+        return (self._position,)
+
+    def report(self) -> dict[str, Any]:
+        if self.sold is None or self.offer is None:
+            return {"accepted": False}
+        price = np.asarray(self.offer.price_EUR_per_MWh)
+        dt_h = self.offer.step_s / 3600.0
+        base = np.asarray(self.offer.baseline_power_W)
+        return {"accepted": True, "cost_EUR": float((self.sold * price).sum() * dt_h / 1e6),
+                "baseline_cost_EUR": float((base * price).sum() * dt_h / 1e6),
+                "bought_Wh": float(np.maximum(self.sold, 0).sum() * dt_h),
+                "sold_Wh": float(np.maximum(-self.sold, 0).sum() * dt_h)}
+
+
+def _envelope(offer: FlexibilityOffer) -> FleetEnvelope:
+    arr = lambda v: np.asarray(v, dtype=np.float64)  # noqa: E731
+    return FleetEnvelope(
+        horizon=Horizon(start_s=offer.start_s, n_steps=len(offer.min_power_W), step_s=offer.step_s),
+        baseline_power_W=arr(offer.baseline_power_W), min_power_W=arr(offer.min_power_W),
+        max_power_W=arr(offer.max_power_W), min_energy_Wh=arr(offer.min_energy_Wh),
+        max_energy_Wh=arr(offer.max_energy_Wh), baseline_energy_Wh=arr(offer.baseline_energy_Wh),
+        rate_low=offer.rate_low, rate_high=offer.rate_high)
