@@ -47,6 +47,8 @@ async def live() -> AsyncIterator[World]:
         tasks = [group.create_task(w["smgw_1_1"].serve(w.clock)), group.create_task(w["cu_1_1"].serve(w.clock))]
         await _until(lambda: w["smgw_1_1"].cls_port and w["cu_1_1"].bound_port, "the servers to listen")
         yield w
+        await _until(lambda: w["smgw_1_1"].open_channels == 0 and w["cu_1_1"].open_connections == 0,
+                     "the channels to close")
         for task in tasks:
             task.cancel()
 

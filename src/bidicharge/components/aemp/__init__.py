@@ -14,6 +14,7 @@ certificate, the channel as SNI, the gateway pinned by its certificate) and spea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ssl
 import tempfile
@@ -127,6 +128,8 @@ class Aemp(Component):
                     line = await reader.readline()
                 finally:
                     writer.close()
+                    with contextlib.suppress(OSError, ssl.SSLError):
+                        await writer.wait_closed()
         except (OSError, ssl.SSLError, TimeoutError) as exc:
             return refused(f"channel-failed: {type(exc).__name__}")
         if not line.endswith(b"\n"):

@@ -107,6 +107,7 @@ class ControlUnit(Component):
         self._seen: set[str] = set()
         self.log: list[tuple[float, str | None, str]] = []  # (time, command id, outcome)
         self.bound_port: int | None = None  # live: where the CLS proxy reaches us
+        self.open_connections = 0  # live
 
     def offline(self, now: float) -> bool:
         return any(a <= now < b for a, b in self._offline)
@@ -210,6 +211,7 @@ class ControlUnit(Component):
             await server.serve_forever()
 
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
         try:
             while True:
                 try:
@@ -236,3 +238,4 @@ class ControlUnit(Component):
             writer.close()
             with contextlib.suppress(ConnectionError, ssl.SSLError, TimeoutError):
                 await writer.wait_closed()
+            self.open_connections -= 1

@@ -88,6 +88,7 @@ class Smgw(Component):
         self.cls_log: list[tuple[float, str, str, str]] = []  # (time, channel, client, reason)
         self.delivered = 0
         self.cls_port: int | None = None  # live: where the aEMP dials the CLS proxy
+        self.open_channels = 0  # live: CLS channels opened and not yet closed
 
     def _sync(self) -> float:
         if self.context.clock is not None:
@@ -183,6 +184,7 @@ class Smgw(Component):
 
     def _on_cls_entry(self, entry: ClsLogEntry) -> None:
         now = self._sync()
+        self.open_channels += {"opened": 1, "closed": -1}.get(entry.kind, 0)
         self.cls_log.append((now, entry.channel_id or "", entry.client, entry.reason if entry.kind != "opened"
                              else "opened"))
         self.context.trace.record(time_s=now, interface="I-10", source=entry.client, target=self.name,
