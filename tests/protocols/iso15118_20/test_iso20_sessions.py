@@ -7,12 +7,13 @@ EV owner saw: negotiated service, commanded power both ways, energy into/out of 
 from __future__ import annotations
 
 import pytest
-from iso20_helpers import Pair
+from iso20_helpers import T0, Pair
 
 from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.iso15118_20 import ControlMode, EvccConfig, EvState, SeccConfig, ServiceId
 from bidicharge.protocols.iso15118_20 import events as ev
 from bidicharge.protocols.iso15118_20.sap import NS_ISO20_AC, NS_ISO20_DC
+from bidicharge.protocols.iso15118_20.sim import run_in_memory
 
 AC_DYNAMIC = EvccConfig(namespaces=(NS_ISO20_AC,), control_mode=ControlMode.DYNAMIC, loop_interval_s=1.0)
 DC_SCHEDULED = EvccConfig(namespaces=(NS_ISO20_DC,), control_mode=ControlMode.SCHEDULED, loop_interval_s=1.0)
@@ -199,4 +200,27 @@ def test_standby_holds_power_at_zero_and_start_resumes():
         11_000.0,
         11_000.0,
     ]
+    assert of(pair.evse.trace, ev.SessionEnded) == [ev.SessionEnded()]
+
+
+def test_schedule_exchange_waits_while_the_owner_plans_from_the_ev_needs():
+    pair = Pair(EvState(soc=0.9, capacity_Wh=60_000, target_soc=0.8), DC_SCHEDULED)
+    pair.secc.set_schedule_pending(True)
+    planned: list[ev.EvEnergyNeeds] = []
+
+    def step(secc, evcc, now):  # the owner (e.g. a HEMS) plans once it knows the EV's needs
+        before = len(pair.evse.trace)
+        pair.evse.on_events()
+        pair.ev.on_events(now)
+        for e in pair.evse.trace[before:]:
+            if isinstance(e, ev.EvEnergyNeeds) and not planned:
+                planned.append(e)
+                secc.set_schedule([(900, -5_000.0), (900, 3_000.0)])
+        if any(isinstance(e, ev.PowerCommanded) for e in pair.ev.trace):
+            evcc.stop()
+
+    run_in_memory(pair.secc, pair.evcc, now=T0, on_step=step)
+    (schedule,) = of(pair.ev.trace, ev.ScheduleReceived)
+    assert [(e.max_charge_power_W, e.max_discharge_power_W) for e in schedule.entries] == [(0.0, 5_000.0), (3_000.0, 0.0)]
+    assert planned and planned[0].max_energy_Wh == pytest.approx(6_000)
     assert of(pair.evse.trace, ev.SessionEnded) == [ev.SessionEnded()]

@@ -62,6 +62,7 @@ class EnergyMixin:
         self._notification: ct.EvseNotification | None = None
         self._isolation: bool | None = None
         self._meter: ct.MeterInfo | None = None
+        self._schedule_pending = False
 
     def _reset_energy(self) -> None:
         self._ev: ev.EvLimits | None = None
@@ -75,6 +76,7 @@ class EnergyMixin:
     def set_power_target(self, power_W: float | None) -> None:
         """Positive charges, negative discharges; None lets the EV choose within the limits."""
         self._target_W = power_W
+        self._schedule_pending = False
         self._schedule = None  # a target replaces a schedule (Scheduled mode offers it as one)
         if self._mode() is ControlMode.SCHEDULED and self.state is SeccState.CHARGE_LOOP:
             self.request_schedule_renegotiation()
@@ -89,6 +91,7 @@ class EnergyMixin:
     def set_schedule(self, setpoints: Sequence[tuple[int, float]]) -> None:
         """Scheduled mode: consecutive (duration_s, power_W) intervals, positive charge, negative discharge."""
         self._schedule = tuple((int(d), max(p, 0.0), max(-p, 0.0)) for d, p in setpoints)
+        self._schedule_pending = False
         if self.state is SeccState.CHARGE_LOOP:
             self.request_schedule_renegotiation()
 
@@ -108,6 +111,11 @@ class EnergyMixin:
     def request_stop(self, *, pause: bool = False) -> None:
         """Ask the EV to stop (EVSENotification Terminate or Pause in the next answer)."""
         self._notification = ct.EvseNotification.Pause if pause else ct.EvseNotification.Terminate
+
+    def set_schedule_pending(self, pending: bool) -> None:
+        """Answer ScheduleExchange with EVSEProcessing=Ongoing until the owner has planned (e.g.
+        from the EvEnergyNeeds of the first request); `set_schedule`/`set_power_target` end it."""
+        self._schedule_pending = pending
 
     def set_meter_reading(self, *, meter_id: str, charged_Wh: int, discharged_Wh: int | None = None) -> None:
         """The EVSE meter's registers, sent in MeterInfo when the EV asks (MeterInfoRequested)."""
@@ -319,6 +327,10 @@ class EnergyMixin:
         )
 
     # ---- schedule exchange ------------------------------------------------------------------
+    def _schedule_processing(self) -> ct.Processing:
+        # While Ongoing the EV repeats its request and ignores the content (a provisional schedule)
+        return ct.Processing.Ongoing if self._schedule_pending else ct.Processing.Finished
+
     def _schedule_exchange(self, request: cm.ScheduleExchangeReq, now: float) -> cm.ScheduleExchangeRes:
         header = self._header(now)
         dyn, sch = request.dynamic_se_req_control_mode, request.scheduled_se_req_control_mode
@@ -338,7 +350,7 @@ class EnergyMixin:
             return cm.ScheduleExchangeRes(
                 header=header,
                 response_code=OK,
-                evse_processing=ct.Processing.Finished,
+                evse_processing=self._schedule_processing(),
                 dynamic_se_res_control_mode=cm.Dynamic_SEResControlMode(
                     departure_time=dyn.departure_time, minimum_soc=dyn.minimum_soc, target_soc=dyn.target_soc
                 ),
@@ -356,7 +368,7 @@ class EnergyMixin:
             return cm.ScheduleExchangeRes(
                 header=header,
                 response_code=OK,
-                evse_processing=ct.Processing.Finished,
+                evse_processing=self._schedule_processing(),
                 scheduled_se_res_control_mode=cm.Scheduled_SEResControlMode(
                     schedule_tuple=(self._schedule_tuple(request.maximum_supporting_points),)
                 ),
