@@ -4,7 +4,7 @@ It moves bytes and time between sockets and the sans-I/O cores; every protocol d
 the core's. What lives here:
 
 * SDP over UDP/IPv6 (:class:`SdpResponder` on the SECC side, :func:`discover_secc` on the
-  EVCC side: 250 ms per request, up to 50 requests, ISO 15118-20 §8.5 / Josev's timers);
+  EVCC side: 250 ms per request, up to 50 requests, as Josev's timers);
 * V2GTP over TCP, optionally TLS 1.3 (:class:`SeccServer`, :func:`connect_evcc`);
 * :func:`run_session`: the loop that feeds a core until it closes.
 
@@ -107,7 +107,7 @@ def link_local_address(interface: str) -> str:
 
 
 # ---- TLS 1.3 ------------------------------------------------------------------------------
-# ISO 15118-20 uses TLS 1.3 only (§7.7.3; suites TLS_AES_256_GCM_SHA384 and
+# ISO 15118-20 uses TLS 1.3 only (suites TLS_AES_256_GCM_SHA384 and
 # TLS_CHACHA20_POLY1305_SHA256, [V2G20-2459] as quoted by Josev). Python's ssl cannot narrow
 # the TLS 1.3 suites, so OpenSSL's TLS 1.3 defaults (which include both) are offered.
 def secc_tls_context(

@@ -3,7 +3,7 @@
 The EVSE drives ±12 V on the control pilot (CP) through 1 kΩ; the EV loads it with resistors
 that pull the positive level down: 12 V (A, no EV), 9 V (B, EV connected), 6 V (C, charging),
 3 V (D, charging with ventilation); 0 V (E) is a short or a dead EVSE and −12 V (F) means the
-EVSE is not available (Table A.3/A.4). Sub-state 1 = steady DC, 2 = 1 kHz PWM oscillating.
+EVSE is not available (Annex A). Sub-state 1 = steady DC, 2 = 1 kHz PWM oscillating.
 
 The duty cycle tells the EV the current it may draw (Tables A.7 and A.8); 5 % tells it to
 use high-level communication (ISO 15118) instead.
@@ -33,7 +33,7 @@ NOMINAL_V: Final = {
     CpState.E: 0.0,
     CpState.F: -12.0,
 }
-# Positive-level detection bands (Table A.4: nominal ± 1 V)
+# Positive-level detection bands (Annex A: nominal ± 1 V)
 _BANDS: Final = (
     (11.0, 13.0, CpState.A),
     (8.0, 10.0, CpState.B),

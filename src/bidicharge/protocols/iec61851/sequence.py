@@ -3,7 +3,7 @@
 Rules (IEC 61851-1 Annex A; ISO 15118-20 as quoted by Josev):
 
 * A → B when a vehicle is plugged in; the EVSE then oscillates at 5 % (B2) to ask for
-  high-level communication (ISO 15118-20 §8.5 / IEC 61851-1 A.2.3).
+  high-level communication (IEC 61851-1 Annex A, 5 % = digital communication).
 * [V2G20-1617] the EV is in B before its first PowerDeliveryReq(Start).
 * [V2G20-847] the EV switches to C or D within 250 ms after PowerDeliveryReq(Start); only
   then may the EVSE close its contactor.

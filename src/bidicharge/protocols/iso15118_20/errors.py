@@ -6,7 +6,7 @@
   ISO 15118-20 `ResponseCode` the SECC answers with (``FAILED_SequenceError`` for a message
   out of sequence, ``FAILED_UnknownSession`` for a wrong SessionID, ``FAILED`` for a message
   that cannot be decoded or a value out of range, …). Every ``FAILED*`` answer is followed by
-  the end of the session (ISO 15118-20 §8.8: after a response with a ``FAILED`` code the
+  the end of the session (ISO 15118-20, error handling: after a response with a ``FAILED`` code the
   SECC stops the communication session), and the adapter closes TCP.
 """
 

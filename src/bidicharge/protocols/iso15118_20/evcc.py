@@ -444,7 +444,7 @@ class Evcc:
                 first = self._profile[0][1] if self._profile else self.ev.present_power_W
                 channel = cm.ChannelSelection.Discharge if first < 0 else cm.ChannelSelection.Charge
             # the EV states its planned profile with every Finished PowerDelivery(Start)
-            # (ISO 15118-20 §8.3.4.3.8.2; Josev rejects the request without it)
+            # (ISO 15118-20 §8.3.4.3.8.2 as Josev cites it; Josev rejects the request without it)
             scheduled = (
                 self.parameter_set is not None and self.parameter_set.control_mode is ControlMode.SCHEDULED
             )

@@ -1,5 +1,5 @@
 """Plug & Charge: the signed AuthorizationReq and the contract certificate chain
-(ISO 15118-20 §8.3.4.3.x Authorization, Annex on XML signatures; profile as libcbv2g/Josev).
+(ISO 15118-20 Authorization and its XML signature profile, as libcbv2g and Josev apply it).
 
 The EVCC signs its `PnC_AReqAuthorizationMode` (Id, GenChallenge, ContractCertificateChain)
 with the contract certificate's key; the signature sits in the request header:

@@ -2,7 +2,7 @@
 
 When a request fails (out of sequence, unknown session, wrong value) the SECC still answers
 with the response *of that request*, carrying the ``FAILED…`` code and only the mandatory
-elements (ISO 15118-20 §8.8: every request gets its response; mandatory elements filled with
+elements (ISO 15118-20 error handling: every request gets its response; mandatory elements filled with
 values the EV must ignore after a FAILED code).
 """
 

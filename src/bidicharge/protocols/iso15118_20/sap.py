@@ -1,4 +1,4 @@
-"""SupportedAppProtocol handshake (ISO 15118-20 §8.3.3, schema ``urn:iso:15118:2:2010:AppProtocol``).
+"""SupportedAppProtocol handshake (ISO 15118-20, schema ``urn:iso:15118:2:2010:AppProtocol``).
 
 The EVCC lists the protocol namespaces it speaks, each with a version, a SchemaID and a
 priority (1 = most wanted); the SECC answers with the SchemaID of the one it picks.

@@ -1,4 +1,4 @@
-"""SECC Discovery Protocol (SDP) messages, ISO 15118-20 §8.5 (UDP port 15118, ``FF02::1``).
+"""SECC Discovery Protocol (SDP) messages of ISO 15118-20 (UDP port 15118, ``FF02::1``).
 
 The EVCC multicasts an SDP request (what security and transport it wants) on the IPv6
 link-local all-nodes group; the SECC answers by unicast with the address and TCP port to
@@ -21,7 +21,7 @@ SDP_MULTICAST_ADDRESS: Final = "ff02::1"
 # EVCC retries: 250 ms per request, up to 50 requests (Josev SDP_MAX_REQUEST_COUNTER, Timeouts.SDP_REQ)
 SDP_REQUEST_TIMEOUT_s: Final = 0.25
 SDP_MAX_REQUESTS: Final = 50
-# The SECC's TCP port lies in the dynamic range (ISO 15118-20 §8.5, SDP response)
+# The SECC's TCP port lies in the dynamic range (ISO 15118-20 SDP response; Josev rejects others)
 TCP_PORT_RANGE: Final = range(49152, 65536)
 
 

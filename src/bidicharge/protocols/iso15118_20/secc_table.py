@@ -1,4 +1,4 @@
-"""The SECC's state machine as data (ISO 15118-20 §8.8 message sequence, Figure "SECC
+"""The SECC's state machine as data (ISO 15118-20 message sequence, the "SECC
 communication states").
 
 Rules:
@@ -8,7 +8,7 @@ Rules:
   decides (EVSEProcessing=Ongoing repeats a request; ChargeProgress and ChargingSession
   choose the branch).
 * A request with no entry is out of sequence: the SECC answers it with its own response type
-  and ``FAILED_SequenceError``, then stops the session (ISO 15118-20 §8.8, sequence
+  and ``FAILED_SequenceError``, then stops the session (ISO 15118-20 sequence
   error handling).
 * After SessionSetup every request must carry the session's SessionID, else
   ``FAILED_UnknownSession`` and stop.

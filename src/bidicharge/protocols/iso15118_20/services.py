@@ -1,4 +1,4 @@
-"""Energy transfer services and their parameter sets (ISO 15118-20 §8.4.3.2, Tables 204–207).
+"""Energy transfer services and their parameter sets (ISO 15118-20 §8.4.3.2, Tables 204–207, as Josev cites them).
 
 The SECC offers services (AC, DC, AC_BPT, DC_BPT, …) in ServiceDiscoveryRes and, per service,
 parameter sets in ServiceDetailRes: connector, control mode (Scheduled/Dynamic), mobility

@@ -1,5 +1,5 @@
-"""ISO 15118-20 timers, in seconds (§8.8.x; values as transcribed by Josev
-``shared/messages/iso15118_20/timeouts.py``, checked against the standard's tables).
+"""ISO 15118-20 timers, in seconds (values as transcribed by Josev
+``shared/messages/iso15118_20/timeouts.py``, not re-checked against the standard's text).
 
 Message timeouts bound the EVCC's wait for one response; the SECC sequence timeout bounds
 the SECC's wait for the next request; the ongoing timers bound loops of

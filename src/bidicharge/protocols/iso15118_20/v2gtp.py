@@ -1,4 +1,4 @@
-"""V2G Transfer Protocol (V2GTP) framing, ISO 15118-20 §8.5 / ISO 15118-2 §7.8.3.
+"""V2G Transfer Protocol (V2GTP) framing (ISO 15118-20 / ISO 15118-2).
 
 Every message on the wire is one V2GTP frame: an 8-byte header (protocol version ``0x01``,
 inverse version ``0xFE``, payload type, payload length; big-endian) followed by the
@@ -81,7 +81,7 @@ def decode_header(header: bytes) -> tuple[int, int]:
     """(payload type, payload length) of an 8-byte header; RemoteProtocolError if invalid."""
     version, inverse, payload_type, length = _HEADER.unpack(header)
     if version != VERSION or inverse != INVERSE_VERSION:
-        # V2GTP header check (ISO 15118-20 §8.5): a wrong version means the stream is not V2GTP
+        # V2GTP header check: a wrong version means the stream is not V2GTP
         raise RemoteProtocolError(f"V2GTP version {version:#04x}/{inverse:#04x} is not 0x01/0xFE")
     if length > MAX_PAYLOAD_LENGTH:
         raise RemoteProtocolError(f"V2GTP payload length {length} exceeds {MAX_PAYLOAD_LENGTH}")
