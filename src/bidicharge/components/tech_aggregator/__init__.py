@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -76,6 +77,10 @@ class TechAggregatorConfig(ComponentConfig):
     interval_s: float = Field(900.0, gt=0, description="the I-23 series' resolution")
     horizon_h: float = Field(24.0, gt=0, le=72)
     follow_tolerance_W: float = Field(300.0, gt=0, description="a car off its setpoint by more does not follow")
+    reserve_share: float = Field(0.1, ge=0, lt=1, description=(
+        "share of every car's power kept out of the offer, to absorb deviations within the interval"))
+    reserve_soc: float = Field(0.05, ge=0, lt=1, description=(
+        "SoC above the owner's minimum kept out of the offer (energy to absorb deviations)"))
     resend_threshold_W: float = Field(50.0, ge=0, description="send a new schedule when a setpoint moves more")
     api_host: str = "127.0.0.1"
     api_port: int = Field(0, ge=0, le=65535, description="live: REST port for I-23 and I-11 (0 = a free port)")
@@ -137,6 +142,8 @@ class TechAggregator(Component):
         self.deviations: dict[str, str] = {}
         self._history: dict[str, list[HistoryEntry]] = {}
         self._pool_W = 0.0
+        self._average = np.zeros(0)
+        self.shortfall_W = np.zeros(0)
         self.ready = asyncio.Event()
         self.api_url: str | None = None
 
@@ -168,9 +175,18 @@ class TechAggregator(Component):
         horizon = self._horizon()
         price = _price_on(curve, horizon)
         state = self._gather()
-        flex = build_flexibility(state.sessions, horizon, now_s=min(self.now, horizon.start_s))
-        tubes = build_tubes(flex, reference_plan(flex, price))
-        env = build_envelope(flex, tubes)
+        now_s = min(self.now, horizon.start_s)
+        keep = 1.0 - self.cfg.reserve_share
+        offered = build_flexibility([replace(s, max_charge_power_W=s.max_charge_power_W * keep,
+                                             max_discharge_power_W=s.max_discharge_power_W * keep,
+                                             min_soc_for_discharge=min(s.min_soc_for_discharge + self.cfg.reserve_soc,
+                                                                       s.max_soc))
+                                     for s in state.sessions], horizon, now_s=now_s)
+        # the tubes lie inside the reduced windows, hence inside the full ones: the dispatcher
+        # splits within the full windows and keeps the reserve for deviations
+        tubes = build_tubes(offered, reference_plan(offered, price))
+        env = build_envelope(offered, tubes)
+        flex = build_flexibility(state.sessions, horizon, now_s=now_s)
         self._offers += 1
         offer_id = f"{self.name}-{self._offers}"
         self._candidate = _Plan(flex, tubes, env, state, price, offer_id)
@@ -213,6 +229,8 @@ class TechAggregator(Component):
         self._no_discharge = np.zeros(n)
         self._pinned = np.full(n, np.nan)
         self._energy_start = np.zeros(n)
+        self._average = np.zeros(0)
+        self.shortfall_W = np.zeros(plan.flex.horizon.n_steps)
         self._k = -1
         self.delivered_W = []
 
@@ -302,6 +320,7 @@ class TechAggregator(Component):
 
     def _dispatch(self, plan: _Plan, k: int, now: float) -> None:
         assert plan.dispatcher is not None
+        h = plan.flex.horizon
         done = np.zeros(plan.flex.n_cars)
         for vin, i in plan.index.items():
             evse = plan.state.evse_of.get(vin)
@@ -314,8 +333,12 @@ class TechAggregator(Component):
             e = self._live.get(plan.state.evse_of.get(vin, ""))
             if e is not None and e.connected and e.vehicle_id == vin:
                 max_c[i], max_d[i] = e.max_charge_power_W, e.max_discharge_power_W
-        rest, _, _ = plan.dispatcher.setpoints(
-            k, now, self._energy_start, done, self._pinned, self._no_discharge, energy_now_Wh=self._energy_now(plan),
+        if self._average.size == 0 or now == h.start_s + k * h.step_s:
+            self._average, shortfall = plan.dispatcher.interval_average(k, self._energy_start, self._pinned,
+                                                                         self._no_discharge)
+            self.shortfall_W[k] = shortfall
+        rest = plan.dispatcher.setpoints(
+            k, now, self._average, done, self._pinned, energy_now_Wh=self._energy_now(plan),
             max_charge_W=max_c, max_discharge_W=np.maximum(max_d, 0.0), min_step_s=self.context.step_s)
         h = plan.flex.horizon
         schedules = []
@@ -407,6 +430,9 @@ class TechAggregator(Component):
             "schedules_rejected": [(a.interval, a.reason) for a in self.schedules_rejected],
             "sold_W": [float(v) for v in plan.dispatcher.sold_W] if plan and plan.dispatcher else [],
             "delivered_W": list(self.delivered_W),
+            "shortfall_W": [float(v) for v in self.shortfall_W],
+            "unreachable_targets": [plan.flex.car_ids[i] for i in np.nonzero(~plan.flex.target_reachable)[0]]
+            if plan else [],
             "start_s": plan.flex.horizon.start_s if plan else None,
             "evse_of": dict(plan.state.evse_of) if plan else {},
         }

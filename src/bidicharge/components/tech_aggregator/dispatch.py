@@ -18,7 +18,7 @@ import numpy as np
 
 from bidicharge.control.fleet_disaggregation import Override, redispatch_interval
 from bidicharge.control.fleet_envelope import CarTubes
-from bidicharge.control.fleet_flexibility import FleetFlexibility, FloatArray
+from bidicharge.control.fleet_flexibility import FleetFlexibility, FloatArray, grid_to_battery_W
 
 _MIN_PLUGGED_S = 30.0
 
@@ -46,36 +46,67 @@ class PoolDispatcher:
             out[ok, k] = average_W[ok, k] * h.step_s / plugged[ok]
         return out
 
-    def setpoints(self, k: int, now: float, energy_start_Wh: FloatArray, done_Wh: FloatArray,
-                  pinned_rest_W: FloatArray, no_discharge: FloatArray, *, energy_now_Wh: FloatArray,
-                  max_charge_W: FloatArray, max_discharge_W: FloatArray,
-                  min_step_s: float) -> tuple[FloatArray, FloatArray, float]:
-        """Setpoints for the rest of interval ``k`` from ``now``.
+    def interval_average(self, k: int, energy_start_Wh: FloatArray, pinned_avg_W: FloatArray,
+                         no_discharge: FloatArray) -> tuple[FloatArray, float]:
+        """Average grid power per car in interval ``k`` (and the shortfall), decided at its start.
 
-        ``done_Wh``: grid-side energy each car took since the interval began; ``pinned_rest_W``:
-        NaN for free cars, else the power the car will keep for the rest of the interval (0 for
-        a car that is gone or not there); ``no_discharge``: cars that do not follow discharge
-        setpoints. Returns (setpoint W for the rest, interval average W per car, shortfall W).
+        ``pinned_avg_W``: NaN for free cars, else the average the car is held to (0 for a car that
+        is gone or not there); cars that do not follow discharge setpoints are held at 0 where
+        the split would discharge them, and the others absorb.
         """
-        h = self.flex.horizon
-        t0, t1 = h.start_s + k * h.step_s, h.start_s + (k + 1) * h.step_s
-        rest_s = max(t1 - now, 0.0)
-        pinned = ~np.isnan(pinned_rest_W)
-        fixed = np.where(pinned, (done_Wh * 3600.0 + np.nan_to_num(pinned_rest_W) * rest_s) / h.step_s, np.nan)
         nan = np.full(self.flex.n_cars, np.nan)
+        fixed = np.array(pinned_avg_W, dtype=np.float64)
         result = redispatch_interval(self.flex, k, energy_start_Wh, float(self.sold_W[k]),
                                      Override(fixed_power_W=fixed, max_charge_power_W=nan), self.tubes)
-        refuse = (no_discharge > 0) & ~pinned & (result.power_W < -1e-6)
-        if refuse.any():  # they will not discharge: hold them at what they did, the rest absorb
-            fixed = np.where(refuse, done_Wh * 3600.0 / h.step_s, fixed)
+        refuse = (no_discharge > 0) & np.isnan(fixed) & (result.power_W < -1e-6)
+        if refuse.any():
+            fixed = np.where(refuse, 0.0, fixed)
             result = redispatch_interval(self.flex, k, energy_start_Wh, float(self.sold_W[k]),
                                          Override(fixed_power_W=fixed, max_charge_power_W=nan), self.tubes)
-            pinned = pinned | refuse
+        return result.power_W, result.shortfall_W
+
+    def setpoints(self, k: int, now: float, average_W: FloatArray, done_Wh: FloatArray, pinned_rest_W: FloatArray,
+                  *, energy_now_Wh: FloatArray, max_charge_W: FloatArray, max_discharge_W: FloatArray,
+                  min_step_s: float) -> FloatArray:
+        """Setpoints for the rest of interval ``k`` from ``now``.
+
+        Every free car is given what is still missing of its interval average over the time it
+        stays plugged in (``done_Wh``: grid-side energy taken since the interval began); cars
+        held by a deviation (``pinned_rest_W`` not NaN) or by their limits leave a deficit that
+        the free cars absorb in proportion to their headroom, inside their energy windows at
+        the end of the interval (so their departure needs stay reachable).
+        """
+        h = self.flex.horizon
+        flex = self.flex
+        t0, t1 = h.start_s + k * h.step_s, h.start_s + (k + 1) * h.step_s
         plugged = np.maximum(self.plugged_s(max(now, t0), t1), min_step_s)
-        missing_Wh = result.power_W * h.step_s / 3600.0 - done_Wh
-        rest = np.where(pinned, np.nan_to_num(pinned_rest_W), missing_Wh * 3600.0 / plugged)
-        return self._within_rules(rest, plugged, energy_now_Wh, max_charge_W, max_discharge_W), result.power_W, \
-            result.shortfall_W
+        pinned = ~np.isnan(pinned_rest_W)
+        wanted = np.where(pinned, np.nan_to_num(pinned_rest_W),
+                          (average_W * h.step_s / 3600.0 - done_Wh) * 3600.0 / plugged)
+        rest = self._within_rules(wanted, plugged, energy_now_Wh, max_charge_W, max_discharge_W)
+        expected_Wh = done_Wh + rest * plugged / 3600.0
+        deficit_Wh = float(self.sold_W[k]) * h.step_s / 3600.0 - float(expected_Wh.sum())
+        free = ~pinned & (np.abs(rest - wanted) <= 1.0)
+        if abs(deficit_Wh) < 1.0 or not free.any():
+            return rest
+        eta_c, eta_d = flex.charge_efficiency, flex.discharge_efficiency
+        end_Wh = energy_now_Wh + grid_to_battery_W(rest, eta_c, eta_d) * plugged / 3600.0
+        if deficit_Wh > 0:
+            limit = self._within_rules(np.full(flex.n_cars, np.inf), plugged, energy_now_Wh, max_charge_W,
+                                       max_discharge_W)
+            room = np.minimum((limit - rest) * plugged / 3600.0,
+                              np.maximum(flex.max_energy_Wh[:, k + 1] - end_Wh, 0.0) / eta_c)
+        else:
+            limit = self._within_rules(np.full(flex.n_cars, -np.inf), plugged, energy_now_Wh, max_charge_W,
+                                       max_discharge_W)
+            room = np.minimum((rest - limit) * plugged / 3600.0,
+                              np.maximum(end_Wh - flex.min_energy_Wh[:, k + 1], 0.0) * eta_d)
+        room = np.where(free, np.maximum(room, 0.0), 0.0)
+        total = float(room.sum())
+        if total <= 0:
+            return rest
+        share = min(1.0, abs(deficit_Wh) / total)
+        return np.asarray(rest + np.sign(deficit_Wh) * share * room * 3600.0 / plugged, dtype=np.float64)
 
     def _within_rules(self, rest_W: FloatArray, plugged_s: FloatArray, energy_now_Wh: FloatArray,
                       max_charge_W: FloatArray, max_discharge_W: FloatArray) -> FloatArray:
