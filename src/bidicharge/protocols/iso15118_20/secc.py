@@ -33,7 +33,7 @@ from . import pnc, sap, timeouts
 from .errors import LocalProtocolError, RemoteProtocolError, SequenceError, UnknownSessionError
 from .responses import failed_response
 from .secc_config import SeccConfig
-from .secc_energy import EnergyMixin
+from .secc_dc import DcMixin
 from .secc_table import SeccState, check_sequence, expected_requests, next_state
 from .services import AC_SERVICES, DC_SERVICES, ParameterSet, ServiceId, ServiceOffer, to_wire
 from .v2gtp import FrameReader
@@ -43,7 +43,7 @@ S = SeccState
 OK = ct.ResponseCode.OK
 
 
-class Secc(EnergyMixin):
+class Secc(DcMixin):
     def __init__(self, config: SeccConfig | None = None) -> None:
         super().__init__()
         self.config = config or SeccConfig()
