@@ -85,8 +85,8 @@ def test_supplier_demand_buys_the_area_load_each_quarter_hour() -> None:
 
 
 async def test_rest_api_takes_bids_and_refuses_schema_errors_naming_the_field(tmp_path: Path) -> None:
-    sc = _scenario()
-    live = LiveRun(sc, AcceleratedClock(start_s=sc.start_s, factor=1.0))
+    sc = _scenario({"live_first_day_grace_s": 60.0})  # 12 s of wall time at factor 5
+    live = LiveRun(sc, AcceleratedClock(start_s=sc.start_s, factor=5.0))
     market = live.components["market"]
     assert isinstance(market, EnergyMarket)
     tomorrow = (datetime.fromtimestamp(DAY1, timezone(timedelta(hours=1)))).date().isoformat()
@@ -107,16 +107,21 @@ async def test_rest_api_takes_bids_and_refuses_schema_errors_naming_the_field(tm
             r = await client.post(f"/v1/day-ahead/{tomorrow}/bids", json={"bids": [{**bid, "bid_id": "x2", "price_EUR_per_MWh": 41.555}]})
             assert r.json()["rejected"][0]["reason"] == "malformed" and "tick" in r.json()["rejected"][0]["detail"]
             r = await client.post(f"/v1/day-ahead/{today}/bids", json={"bids": [{**bid, "bid_id": "x3"}]})
-            assert r.json()["rejected"][0]["reason"] == "late"
+            assert r.json()["accepted"] == ["x3"]  # live, the run's first day takes bids for a grace period
             cap = {"bid_id": "c1", "bidder_id": "me", "product": "FCR", "block_index": 2, "capacity_MW": 1.5,
                    "capacity_price_EUR_per_MW": 9}
             r = await client.post(f"/v1/capacity/{tomorrow}/bids", json={"bids": [cap]})
             assert r.status_code == 200 and r.json()["rejected"][0]["reason"] == "malformed"  # 1 MW steps
             assert (await client.get(f"/v1/results/{tomorrow}", params={"bidder_id": "me"})).status_code == 404
-            async with asyncio.timeout(30):  # the first day clears in the market's first step
+            yesterday = (datetime.fromisoformat(today) - timedelta(days=1)).date().isoformat()
+            r = await client.post(f"/v1/day-ahead/{yesterday}/bids", json={"bids": [{**bid, "bid_id": "x5"}]})
+            assert r.json()["rejected"][0]["reason"] == "late"
+            async with asyncio.timeout(60):  # the first day clears when its grace is over
                 while (r := await client.get(f"/v1/results/{today}", params={"bidder_id": "me"})).status_code == 404:
                     await asyncio.sleep(0.1)
             assert r.status_code == 200 and r.json()["awards"] == [] and len(r.json()["prices_EUR_per_MWh"]) == 96
+            r = await client.post(f"/v1/day-ahead/{today}/bids", json={"bids": [{**bid, "bid_id": "x4"}]})
+            assert r.json()["rejected"][0]["reason"] == "late"
         runner.cancel()
 
 

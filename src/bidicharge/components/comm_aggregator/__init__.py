@@ -17,6 +17,7 @@ backend / OCPP 2.1 / ISO 15118-20 path exist; the I-22 supplier exchange is not 
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import replace
 from typing import Any, ClassVar, Literal
@@ -25,10 +26,12 @@ import numpy as np
 from pydantic import Field
 
 from bidicharge.components.comm_aggregator.pool import Arr, CarPool, PoolConfig
+from bidicharge.components.energy_market.client import MarketAccess
 from bidicharge.components.interfaces.i2x_markets import (
     I24,
     IEC104,
     REST,
+    BidReceipt,
     MarketResults,
     ResultsRequest,
     SubmitCapacityBids,
@@ -92,6 +95,7 @@ class CommAggregator(Component):
         db.add_command(I24.AFRR_SETPOINT_W, TypeId.C_SE_NC_1, feedback_ioa=I24.AFRR_FEEDBACK_W)
         db.add_command(I24.FREQUENCY_HZ, TypeId.C_SE_NC_1, feedback_ioa=I24.FREQUENCY_FEEDBACK_HZ)
         self.tso_end = ControlledEnd(db, self._on_command)
+        self.market = MarketAccess(self, "energy_market")
         self.central_frequency_Hz = 50.0
         self.afrr_setpoint_W = 0.0
         self.fcr_W_by_block: dict[int, float] = {}  # absolute block number (start // 4 h) -> W
@@ -141,9 +145,6 @@ class CommAggregator(Component):
         return [float(self.cfg.price_forecast_EUR_per_MWh[q // 4]) for q in range(96)]
 
     def _bid(self, day: float, now: float) -> None:
-        market = self.link("energy_market")
-        if market is None:
-            return
         self._bid_days.add(day)
         self._next_poll = now + 1e-6  # the results may be out by the next step (first day)
         first = max(0, int((now - day) // MTU_DURATION_S))  # a day already running: only what is left
@@ -154,28 +155,29 @@ class CommAggregator(Component):
         cap_bids = [replace(b, block_index=b.block_index + block0, bid_id=f"{self.cfg.bidder_id}-{int(day)}-FCR-{b.block_index + block0}")
                     for b in bidding.fcr_capacity_bids(offers, bidder_id=self.cfg.bidder_id,
                                                        price_EUR_per_MW=self.cfg.fcr_price_EUR_per_MW, submitted_at_s=now)]
-        receipt = market.request(SubmitCapacityBids(delivery_day_start_s=day, bids=tuple(cap_bids)))
-        self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
+        self.market.send(SubmitCapacityBids(delivery_day_start_s=day, bids=tuple(cap_bids)), self._on_receipt)
         if self.cfg.bid_day_ahead:
             reduced = bidding.reserve_fcr(envelope, caps)
             plan = bidding.plan_day_ahead(reduced, self._forecast()[first:])
             da = bidding.day_ahead_bids(plan, bidder_id=f"{self.cfg.bidder_id}", submitted_at_s=now)
             da = [replace(b, bid_id=f"{self.cfg.bidder_id}-{int(day)}-DA-{b.mtu_index + first}", mtu_index=b.mtu_index + first)
                   for b in da]
-            receipt = market.request(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(da)))
-            self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
+            self.market.send(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(da)), self._on_receipt)
+
+    def _on_receipt(self, receipt: BidReceipt) -> None:
+        self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
 
     def _poll_results(self, now: float) -> None:
-        market = self.link("energy_market")
-        if market is None or now < self._next_poll:
+        if now < self._next_poll:
             return
         self._next_poll = now + self.cfg.results_poll_s
         for day in sorted(self._bid_days - set(self._results)):
-            res = market.request(ResultsRequest(bidder_id=self.cfg.bidder_id, delivery_day_start_s=day))
-            if res.published:
-                self._take_results(day, res)
+            self.market.send(ResultsRequest(bidder_id=self.cfg.bidder_id, delivery_day_start_s=day),
+                             lambda res, day=day: self._take_results(day, res))
 
     def _take_results(self, day: float, res: MarketResults) -> None:
+        if not res.published or day in self._results:
+            return
         self._results[day] = res
         for a in res.capacity_awards:
             if a.product is CapacityProduct.FCR:
@@ -271,6 +273,8 @@ class CommAggregator(Component):
         }
 
     async def serve(self, clock: Clock) -> None:
-        """Live mode: the I-24 controlled station on a free loopback port."""
-        await self.tso_end.serve()
+        """Live mode: the I-24 controlled station on a free loopback port, bids over REST."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.tso_end.serve())
+            tg.create_task(self.market.serve())
 

@@ -81,6 +81,7 @@ class MarketConfig(ComponentConfig):
     afrr_positive_demand_MW: int = Field(0, ge=0)
     afrr_negative_demand_MW: int = Field(0, ge=0)
     supplier_demand: SupplierDemand | None = None
+    live_first_day_grace_s: float = Field(30.0, ge=0, description="live mode: the first day's gates close this long after the start")
 
 
 @dataclass
@@ -117,6 +118,8 @@ class EnergyMarket(Component):
         self.books: dict[float, _Book] = {}
         self.api_url: str | None = None
         self.ready = asyncio.Event()
+        self._started_s = context.start_s
+        self._live = False
         self._grid = HvGridConfig(load_scale=config.supplier_demand.load_scale if config.supplier_demand else 1.0,
                                   utc_offset_h=config.utc_offset_h)
 
@@ -133,7 +136,8 @@ class EnergyMarket(Component):
         if b is None:
             first = self.day_start(self.context.start_s)
             if day_start_s <= first:  # auctioned "before the run": gates close at the start
-                da_gate = cap_gate = self.context.start_s if day_start_s == first else -math.inf
+                gate = self._started_s + (self.cfg.live_first_day_grace_s if self._live else 0.0)
+                da_gate = cap_gate = gate if day_start_s == first else -math.inf
             else:
                 da_gate = day_start_s - DAY_S + _hhmm_s(self.cfg.day_ahead_gate_closure)
                 cap_gate = day_start_s - DAY_S + _hhmm_s(self.cfg.capacity_gate_closure)
@@ -149,6 +153,10 @@ class EnergyMarket(Component):
             demand[CapacityProduct.AFRR_NEGATIVE, block] = c.afrr_negative_demand_MW
         return (DayAheadRules(gate_closure_s=b.da_gate_s, delivery_day_start_s=b.day_start_s),
                 CapacityAuctionRules(gate_closure_s=b.cap_gate_s, demand_MW=demand))
+
+    def start(self, now: float) -> None:
+        super().start(now)
+        self._started_s = now
 
     # --- bids in -------------------------------------------------------------------------
     def submit_day_ahead(self, day_start_s: float, bids: tuple[Bid, ...], now: float) -> BidReceipt:
@@ -278,6 +286,7 @@ class EnergyMarket(Component):
 
         from bidicharge.components.energy_market.api import create_app
 
+        self._live = True
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.cfg.api_host, self.cfg.api_port))

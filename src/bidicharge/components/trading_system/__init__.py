@@ -15,9 +15,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from bidicharge.components.energy_market.client import MarketAccess
 from bidicharge.components.interfaces.i2x_markets import (
     REST,
     AvailabilityRequest,
+    BidReceipt,
     MarketResults,
     PlantAvailability,
     PlantSchedules,
@@ -25,6 +27,7 @@ from bidicharge.components.interfaces.i2x_markets import (
     SubmitDayAheadBids,
 )
 from bidicharge.control.market_clearing import Bid, Side
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import requires
 
@@ -60,6 +63,7 @@ class TradingSystem(Component):
         self.rejections: list[str] = []
         self.sold_MW: dict[int, float] = {}
         self._next_poll = -math.inf
+        self.market = MarketAccess(self, "energy_market")
 
     def _day_start(self, t: float) -> float:
         off = self.cfg.utc_offset_h * 3600.0
@@ -82,22 +86,23 @@ class TradingSystem(Component):
                         self.plant_of_bid[bid_id] = (str(k), plant.plant_id)
                         bids.append(Bid(bid_id=bid_id, bidder_id=self.cfg.bidder_id, side=Side.SELL, mtu_index=q,
                                         power_MW=power, price_EUR_per_MWh=round(price, 2), submitted_at_s=now))
-        market = self.link("energy_market")
-        assert market is not None
-        receipt = market.request(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(bids)))
+        self.market.send(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(bids)), self._on_receipt)
+
+    def _on_receipt(self, receipt: BidReceipt) -> None:
         self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
 
     def _poll(self, now: float) -> None:
         if now < self._next_poll:
             return
         self._next_poll = now + self.cfg.results_poll_s
-        market = self.link("energy_market")
-        assert market is not None
         for day in sorted(self.bid_days - set(self.results)):
-            res = market.request(ResultsRequest(bidder_id=self.cfg.bidder_id, delivery_day_start_s=day))
-            if res.published:
-                self.results[day] = res
-                self._send_schedules(day, res)
+            self.market.send(ResultsRequest(bidder_id=self.cfg.bidder_id, delivery_day_start_s=day),
+                             lambda res, day=day: self._take_results(day, res))
+
+    def _take_results(self, day: float, res: MarketResults) -> None:
+        if res.published and day not in self.results:
+            self.results[day] = res
+            self._send_schedules(day, res)
 
     def _send_schedules(self, day: float, res: MarketResults) -> None:
         per_op: dict[str, dict[str, list[float]]] = {}
@@ -117,7 +122,7 @@ class TradingSystem(Component):
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
         day = self._day_start(now)
-        if day not in self.bid_days and now == self.context.start_s:
+        if not self.bid_days:  # the running day, auctioned at the run's start
             self._bid(day, now)
         bid_at = day + int(self.cfg.bid_time[:2]) * 3600.0 + int(self.cfg.bid_time[3:]) * 60.0
         if now >= bid_at and day + DAY_S not in self.bid_days:
@@ -129,3 +134,7 @@ class TradingSystem(Component):
 
     def report(self) -> dict[str, Any]:
         return {"days_bid": len(self.bid_days), "days_settled": len(self.results), "rejections": list(self.rejections)}
+
+    async def serve(self, clock: Clock) -> None:
+        """Live mode: bids and results over the market's REST API (I-54)."""
+        await self.market.serve()
