@@ -145,3 +145,25 @@ def test_an_ems_with_two_devices_is_guaranteed_n_times_4_2_kw_times_gzf() -> Non
     assert math.isclose(cu.minimum_W, 8400.0)  # BK6-22-300 Anlage 1: 2 × 4.2 kW × GZF(2) = 1.0
     with pytest.raises(ValueError, match="EMS"):  # two devices, direct control: not allowed
         ControlUnit("cu2", ControlUnitConfig(unit_id="u", devices=({"id": "a"}, {"id": "b"})), cu.context)
+
+
+def test_spine_output_writes_the_lpc_limit_and_the_home_falls_to_failsafe_without_heartbeat() -> None:
+    w = World(world_spec([home("loadbus_1_1", route="spine")], controller=False, duration="10min"))
+    w.step()
+    assert w["cu_1_1"].guard.ready("home_1_1")  # discovery, subscriptions and bindings done at start
+    out = order(w, "loadbus_1_1", cmd(w, "s1", 6000.0))
+    assert out.status.accepted and out.status.hems_applied and out.status.limit_W == 6000.0
+    w.step()
+    assert w["home_1_1"].car_power_W == 6000.0
+    datagrams = [r for r in w.messages("I-09", "SpineDatagrams") if r.source == "cu_1_1"]
+    assert any("loadControlLimitListData" in r.summary for r in datagrams)
+    assert not w.messages("I-09", "PowerLimit")  # the limit went as SPINE, not as the in-memory contract
+    assert not order(w, "loadbus_1_1", cmd(w, "s2", 4000.0)).status.accepted  # below 4.2 kW: never written
+    released = order(w, "loadbus_1_1", LimitRelease(command_id="s3", unit_id="unit-loadbus_1_1",
+                                                     releases_command_id="s1", start_s=w.t))
+    assert released.status.accepted
+    w.step()
+    assert w["home_1_1"].car_power_W == 11_000.0
+    w["cu_1_1"].guard.stop_heartbeat()  # the control unit's heartbeat stops (LPC scenario 3)
+    w.step(3)
+    assert w["home_1_1"].car_power_W == 4200.0  # > 120 s without heartbeat: the failsafe limit

@@ -137,7 +137,7 @@ def test_every_gateway_is_provisioned_by_the_gwa_with_a_signed_profile() -> None
 
 
 def test_meter_values_reach_the_dso_as_taf10_through_sealed_messages() -> None:
-    w = World(world_spec([home("loadbus_1_1")]))
+    w = World(world_spec([home("loadbus_1_1")], controller=False))
     w.step(3)
     pushes = w.messages("I-16", "MeterDataPush")
     assert pushes and all('"cms":"<' in p.summary for p in pushes)  # CMS bytes on the wire, not values

@@ -7,7 +7,7 @@
                             I-31 grid_controller ┘  │
                              │ I-27                 └─I-20─► cls_management ─I-29─► aemp
                      control_relays ─I-28─► 2 legacy homes              │ I-10
-                                                    smgw (CLS proxy) ◄──┘ ─I-10─► control_unit ─I-09─► home
+                                                    smgw (CLS proxy) ◄──┘ ─I-10─► control_unit ─I-09 (EEBUS LPC)─► home
 
 Without control the transformer runs at ~127 % for the whole evening; with §14a the DSO
 dims the fewest cars it needs (never below 4.2 kW) within one control cycle of the first
@@ -17,6 +17,7 @@ and on the physics (transformer loading, power of every dimmed car).
 
 from __future__ import annotations
 
+import json
 import math
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 import pytest
 import yaml
 
+from bidicharge.protocols.ship import eebus_json
 from bidicharge.runtime.scenario import parse_scenario
 from bidicharge.runtime.study import StudyResult, run_study
 
@@ -70,7 +72,7 @@ def test_with_section_14a_the_overload_is_removed_within_one_control_cycle(
     over = loading > 100.0
     # never two minutes in a row: a car plugged in this minute is seen (TAF 10) and dimmed the next
     assert over.sum() <= 2 and not (over[1:] & over[:-1]).any()
-    last_arrival = max(controlled.trace.select(interface="I-09", message="PowerLimit")[0].time_s,
+    last_arrival = max(controlled.trace.select(interface="I-10", message="DimmingCommand")[0].time_s,
                        controlled.scenario.start_s + 8 * 60)  # arrivals end at 18:05
     assert loading[controlled.times_s > last_arrival].max() <= 100.0
     assert controlled.column("grid.vmin_pu").min() >= uncontrolled.column("grid.vmin_pu").min()
@@ -97,9 +99,20 @@ def test_no_dimmed_car_gets_less_than_its_guaranteed_4_2_kw(controlled: StudyRes
     assert 0 < dimmed < 34
 
 
+def limit_write(summary: str) -> bool:
+    """An I-09 SPINE exchange that writes an LPC limit (EEBUS write of loadControlLimitListData)."""
+    for text in json.loads(summary)["datagrams"]:
+        datagram = eebus_json.decode_document(text)["datagram"]
+        if datagram["header"].get("cmdClassifier") == "write" and any(
+                "loadControlLimitListData" in cmd for cmd in datagram["payload"]["cmd"]):
+            return True
+    return False
+
+
 def test_command_path_and_status_path_cross_every_interface_in_order(controlled: StudyResult) -> None:
     records = controlled.trace.records()
-    first_limit = next(i for i, r in enumerate(records) if r.interface == "I-09" and r.message == "PowerLimit")
+    first_limit = next(i for i, r in enumerate(records) if r.interface == "I-09" and r.message == "SpineDatagrams"
+                       and limit_write(r.summary))
     home = records[first_limit].target
     cu = records[first_limit].source
     t = records[first_limit].time_s
@@ -111,7 +124,8 @@ def test_command_path_and_status_path_cross_every_interface_in_order(controlled:
         ("I-29", "cls_management", "aemp", "ControlOrder"),
         ("I-10", "aemp", smgw, "ClsRequest"),
         ("I-10", smgw, cu, "DimmingCommand"),
-        ("I-09", cu, home, "PowerLimit"),
+        ("I-09", cu, home, "SpineDatagrams"),  # EEBUS LPC: the Energy Guard writes the limit
+        ("I-09", home, cu, "SpineDatagrams"),  # the Controllable System's result
         ("I-09", home, cu, "GridGuardStatus"),
         ("I-10", cu, smgw, "CommandStatus"),
         ("I-10", smgw, "aemp", "ClsResponse"),
@@ -119,7 +133,8 @@ def test_command_path_and_status_path_cross_every_interface_in_order(controlled:
         ("I-20", "cls_management", "dso", "ControlOutcome"),
         ("I-31", "dso", "grid_controller", "DispatchReport"),
     ]
-    positions = [window.index(hop) for hop in down]
+    start = window.index(down[0])
+    positions = [window.index(hop, start) for hop in down]
     assert positions[:-1] == sorted(positions[:-1]) and positions[-1] > positions[-2]
     # what the DSO acted on came up the metering path before: SML, sealed TAF 10, pEMP, DSO
     before = [(r.interface, r.message) for r in records if r.time_s < t]

@@ -1,10 +1,13 @@
 """§14a control unit (C-CU, kind ``control_unit``): the "Steuerbox" behind the gateway.
 
 It receives dimming commands (limit, start, duration, id) through the SMGW's CLS channel
-(I-10) and passes them into the home on I-09, either as EEBUS LPC Energy Guard
-(`PowerLimit`, `output: eebus`) or on its potential-free relay contacts for legacy homes
-(`ContactState`, `output: relay`, the largest configured step not above the limit). It
-answers with the status (applied, current consumption, demand).
+(I-10) and passes them into the home on I-09: as EEBUS LPC Energy Guard, either with the
+use case's semantics in memory (`PowerLimit`, `output: eebus`) or as SPINE datagrams of
+`protocols.spine` (`EnergyGuard` writing the limit, its duration and the failsafe values to
+the HEMS's `ControllableSystem`, heartbeats every step; `output: spine`), or on its
+potential-free relay contacts for legacy homes (`ContactState`, `output: relay`, the
+largest configured step not above the limit). It answers with the status (applied,
+current consumption, demand).
 
 Refused and logged, nothing forwarded (the limit in force stays):
 
@@ -36,6 +39,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bidicharge.components.control_unit.spine_link import exchange
 from bidicharge.components.control_unit.wire import MAX_LINE_BYTES, WireError, decode_payload, encode_status
 from bidicharge.components.interfaces.i09_control_unit import (
     ContactState,
@@ -53,6 +57,9 @@ from bidicharge.control.section14a import (
     device_minimum_W,
     ems_minimum_W,
 )
+from bidicharge.protocols.spine import LocalDevice, SpineNode
+from bidicharge.protocols.spine.usecases import Direction, EnergyGuard
+from bidicharge.protocols.spine.usecases.energy_guard import LimitWriteResult
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
@@ -74,7 +81,7 @@ class ControlUnitConfig(ComponentConfig):
     unit_id: str
     devices: tuple[ControlledDevice, ...] = Field(..., min_length=1)
     via_ems: bool = False
-    output: Literal["eebus", "relay"] = "eebus"
+    output: Literal["eebus", "spine", "relay"] = "eebus"
     relay_steps_W: tuple[float, ...] = (4200.0,)  # contact step k -> limit (same steps set in the HEMS)
     max_start_ahead_s: float = Field(300.0, ge=0)
     offline: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times: CLS side unreachable
@@ -108,6 +115,19 @@ class ControlUnit(Component):
         self.log: list[tuple[float, str | None, str]] = []  # (time, command id, outcome)
         self.bound_port: int | None = None  # live: where the CLS proxy reaches us
         self.open_connections = 0  # live
+        self.spine: SpineNode | None = None
+        self.guard: EnergyGuard | None = None
+
+    def start(self, now: float) -> None:
+        super().start(now)
+        if self.config.output == "spine":
+            device = LocalDevice(f"d:_i:bidicharge_{self.name}", "ElectricitySupplySystem")
+            self.spine = SpineNode(device)
+            self.guard = EnergyGuard(self.spine, device.add_entity("GridGuard"), now=now)
+            home = self.link("home")
+            assert home is not None
+            self.spine.connect(home.peer.name, now)
+            exchange(self.spine, home.peer.name, home, now)  # discovery, subscriptions, bindings, reads
 
     def offline(self, now: float) -> bool:
         return any(a <= now < b for a, b in self._offline)
@@ -121,6 +141,8 @@ class ControlUnit(Component):
     def _to_home(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
         home = self.link("home")
         assert home is not None
+        if self.spine is not None and self.guard is not None:
+            return self._to_home_spine(home, limit_W, command)
         if self.config.output == "relay":
             steps = self.config.relay_steps_W
             fitting = [k for k, w in enumerate(steps, start=1) if limit_W is not None and w <= limit_W]
@@ -132,6 +154,27 @@ class ControlUnit(Component):
                              duration_s=command.duration_s if command else None)
         answer = home.request(message)
         return answer
+
+    def _to_home_spine(self, home: Link, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
+        assert self.spine is not None and self.guard is not None
+        peer = home.peer.name
+        if not self.guard.ready(peer):
+            exchange(self.spine, peer, home, self.now)
+        if not self.guard.ready(peer):
+            status: GridGuardStatus = home.request(StatusRequest())
+            return GridGuardStatus(applied=False, limit_W=status.limit_W, consumption_W=status.consumption_W,
+                                   demand_W=status.demand_W)
+        if command is None or limit_W is None:
+            counter = self.guard.write_limit(peer, Direction.CONSUME, 0.0, self.now, active=False)
+        else:
+            remaining = max(command.start_s + command.duration_s - self.now, 1.0)
+            counter = self.guard.write_limit(peer, Direction.CONSUME, limit_W, self.now, duration_s=remaining)
+        exchange(self.spine, peer, home, self.now)
+        accepted = any(isinstance(e, LimitWriteResult) and e.msg_counter == counter and e.accepted
+                       for e in self.guard.events())
+        status = home.request(StatusRequest())
+        return GridGuardStatus(applied=accepted, limit_W=status.limit_W, consumption_W=status.consumption_W,
+                               demand_W=status.demand_W)
 
     def _status(self, command_id: str | None, accepted: bool, reason: str,
                 home: GridGuardStatus | None = None) -> CommandStatus:
@@ -185,6 +228,12 @@ class ControlUnit(Component):
     # -- failsafe: a limit lapses unless renewed ---------------------------------------------
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        if self.spine is not None and self.guard is not None:
+            home = self.link("home")
+            assert home is not None
+            self.guard.step(now)  # LPC heartbeat: the HEMS falls to its failsafe after 120 s without
+            self.spine.handle_timeout(now)
+            exchange(self.spine, home.peer.name, home, now)
         if self.active is not None and now >= self.active.start_s + self.active.duration_s:
             lapsed = self.active
             self.active = None

@@ -2,7 +2,9 @@
 ``household_14a``, C-HEMS) until the integrator wires the real HEMS behind the control unit.
 
 It is the *provider* of the I-09 contract (`interfaces.i09_control_unit`): it takes a
-`PowerLimit` (EEBUS LPC semantics) or a `ContactState` (relay contacts of a control unit,
+`PowerLimit` (EEBUS LPC semantics), SPINE datagrams for its LPC Controllable System
+(`protocols.spine`, failsafe 4.2 kW when the control unit's heartbeat is lost) or a
+`ContactState` (relay contacts of a control unit,
 or of a ripple receiver on I-28) and limits its controllable device's grid draw to it,
 answering with `GridGuardStatus` (applied, consumption, demand). A limit lapses at
 `issued_s + duration_s` (the control unit renews it before).
@@ -20,12 +22,17 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from bidicharge.components.control_unit.spine_link import deliver, outgoing
 from bidicharge.components.interfaces.i09_control_unit import (
     ContactState,
     GridGuardStatus,
     PowerLimit,
+    SpineDatagrams,
     StatusRequest,
 )
+from bidicharge.protocols.spine import LocalDevice, SpineNode
+from bidicharge.protocols.spine.usecases import ControllableSystem, Direction, PowerLimitConfig
+from bidicharge.protocols.spine.usecases.lpc import PowerLimitChanged
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
@@ -68,12 +75,15 @@ class Household14a(Component):
         self.grid_power_W = self.base_W
         self.min_car_power_seen_while_limited_W: float | None = None
         self.limits_received: list[float | None] = []
+        self.spine: SpineNode | None = None
+        self.lpc: ControllableSystem | None = None
 
     # -- control (I-09 / I-28) ---------------------------------------------------------
     def effective_limit_W(self, now: float) -> float | None:
         if self.limit_W is not None and self.limit_until_s is not None and now >= self.limit_until_s:
             self.limit_W = self.limit_until_s = None  # lapsed without renewal: back to unlimited
-        limits = [x for x in (self.limit_W, self.contact_limit_W) if x is not None]
+        lpc = None if self.lpc is None else self.lpc.limit_W(Direction.CONSUME)
+        limits = [x for x in (self.limit_W, self.contact_limit_W, lpc) if x is not None]
         return min(limits) if limits else None
 
     def demand_W(self, now: float) -> float:
@@ -104,11 +114,32 @@ class Household14a(Component):
             return self.status()
         if isinstance(message, StatusRequest):
             return self.status()
+        if isinstance(message, SpineDatagrams):
+            return self._spine(message, link.local.name)
         return super().handle(port, message, link)
+
+    def _spine(self, message: SpineDatagrams, peer: str) -> SpineDatagrams:
+        now = self.context.clock.now() if self.context.clock is not None else self.now
+        if self.spine is None:
+            device = LocalDevice(f"d:_i:bidicharge_{self.name}", "EnergyManagementSystem")
+            self.spine = SpineNode(device)
+            rated = max(self.config.car_power_W, 1.0)
+            self.lpc = ControllableSystem(self.spine, device.add_entity("CEM"), now=now, consumption=PowerLimitConfig(
+                nominal_max_W=rated, failsafe_limit_W=min(4200.0, rated), contractual_nominal_max_W=rated))
+            self.spine.connect(peer, now)
+        deliver(self.spine, peer, message, now)
+        assert self.lpc is not None
+        for event in self.lpc.events():
+            if isinstance(event, PowerLimitChanged):
+                self.limits_received.append(event.limit_W)
+        return SpineDatagrams(datagrams=outgoing(self.spine, peer))
 
     # -- physics -----------------------------------------------------------------------
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        if self.lpc is not None and self.spine is not None:
+            self.lpc.step(now)  # heartbeat watchdog, limit expiry, failsafe end
+            self.spine.handle_timeout(now)
         cfg = self.config
         noise = float(self.context.rng.normal(1.0, cfg.base_noise)) if cfg.base_noise > 0 else 1.0
         self.base_W = max(0.0, cfg.base_load_W * noise)

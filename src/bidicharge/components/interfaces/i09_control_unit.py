@@ -10,6 +10,13 @@ the port, the control unit requires it). Two ways, as in the field:
   ripple-control receiver, also on I-28): step 0 = unlimited, step k = the k-th configured
   limit; both ends are configured with the same steps by the installer.
 
+* **EEBUS LPC over SPINE** (`SpineDatagrams`, `output: spine`): the SPINE datagrams of
+  `protocols.spine` as EEBUS JSON text, the control unit's `EnergyGuard` talking to the
+  HEMS's `ControllableSystem` (discovery, subscriptions, binding, limit writes, failsafe
+  values, heartbeats both ways). The control unit drives the exchange: each request
+  carries its datagrams, the answer the HEMS's datagrams for it; the limit and its
+  duration, the failsafe (heartbeat lost for 120 s) are the LPC use case's.
+
 `StatusRequest` asks for the status without changing anything. A HEMS must keep the limit
 until `duration_s` after `issued_s` and then fall back to unlimited (a renewed command
 arrives before). The §14a minimum is the DSO's and the control unit's business; the HEMS
@@ -45,3 +52,8 @@ class GridGuardStatus:
     limit_W: float | None  # the limit the HEMS applies now (None: unlimited)
     consumption_W: float  # grid draw of the controllable devices now
     demand_W: float  # what they would draw without a limit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpineDatagrams:
+    datagrams: tuple[str, ...]  # EEBUS JSON documents (SPINE datagrams), in order
