@@ -10,8 +10,9 @@ registers) and per-EVSE charging schedules shaped like OCPP 2.1 ``ChargingSchedu
 
 EVSE ``i`` is wired to car ``i`` of a ``fleet_bev`` (I-01, batched). Each step the park applies
 the setpoint in force, limited by the EVSE's rating and the car's limits; the car's battery
-accepts what physics allows. A plugged car without a schedule charges at full power (the
-car stops at its owner's target through its own settings — not modelled: it simply charges).
+accepts what physics allows. A plugged car without a schedule gets ``default_setpoint_W`` for
+``default_hold_s`` (OCPP's TxDefaultProfile: a managed park holds new cars until the
+aggregator's schedule arrives), then full power; by default full power at once.
 The EVSE's power stage is taken as lossless: the meter reads the power at the plug.
 """
 
@@ -42,6 +43,9 @@ class ChargingParkConfig(ComponentConfig):
     max_power_W: float = Field(11_000.0, gt=0, description="per EVSE, both directions")
     bidirectional: bool = True
     evse_prefix: str = Field("evse", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    default_setpoint_W: float | None = Field(None, description=(
+        "TxDefaultProfile: what a newly plugged car gets until its schedule arrives (None: full power)"))
+    default_hold_s: float = Field(900.0, ge=0, description="after this long without a schedule: full power")
 
 
 @component_type
@@ -66,6 +70,7 @@ class ChargingPark(Component):
         self._setpoint = np.zeros(0)
         self.imported_Wh = np.zeros(0)
         self.exported_Wh = np.zeros(0)
+        self._plugged_since = np.zeros(0)
         self.schedules_received = 0
 
     def start(self, now: float) -> None:
@@ -82,6 +87,7 @@ class ChargingPark(Component):
         self._setpoint = np.full(n, np.nan)
         self.imported_Wh = np.zeros(n)
         self.exported_Wh = np.zeros(n)
+        self._plugged_since = np.full(n, now)
 
     # -- I-14 ---------------------------------------------------------------------------------
     def handle(self, port: str, message: object, link: Link) -> object:
@@ -146,10 +152,18 @@ class ChargingPark(Component):
         cap_c = np.minimum(self.cfg.max_power_W, np.array(self._last.max_charge_power_W))
         cap_d = np.minimum(self.cfg.max_power_W, np.array(self._last.max_discharge_power_W)) \
             if self.cfg.bidirectional else np.zeros(n)
-        offer = np.where(np.isnan(setpoint), cap_c, np.clip(np.nan_to_num(setpoint), -cap_d, cap_c))
+        default = cap_c.copy()
+        if self.cfg.default_setpoint_W is not None:
+            plugged_for = now - self._plugged_since
+            # a car not plugged at the last step is either still away or plugged in just now
+            hold = ~np.array(self._last.plugged) | (plugged_for < self.cfg.default_hold_s)
+            default = np.where(hold, np.clip(self.cfg.default_setpoint_W, -cap_d, cap_c), cap_c)
+        offer = np.where(np.isnan(setpoint), default, np.clip(np.nan_to_num(setpoint), -cap_d, cap_c))
         result = link.request(ChargeStep(dt_s=dt_s, setpoint_W=tuple(float(p) for p in offer)))
         assert isinstance(result, ChargeStepResult)
         power = np.array(result.power_W)
+        was = np.array(self._last.plugged)
+        self._plugged_since = np.where(np.array(result.plugged) & ~was, now, self._plugged_since)
         self.imported_Wh += np.maximum(power, 0.0) * dt_s / 3600.0
         self.exported_Wh += np.maximum(-power, 0.0) * dt_s / 3600.0
         self._last = result

@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import Field
 
 from bidicharge.components.fleet_bev.messages import ChargeStep, ChargeStepResult
-from bidicharge.components.interfaces.i02_telematics import Location, OwnerSettings, VehicleStatus
+from bidicharge.components.interfaces.i02_telematics import Location, OwnerSettings, Publish, VehicleStatus, topic
 from bidicharge.control.fleet_flexibility import CarSession
 from bidicharge.control.fleet_samples import sample_fleet
 from bidicharge.physics import battery
@@ -164,7 +164,9 @@ class FleetBev(Component):
             if link is not None and (changed or (car.plugged and now - car.last_report_s >= self.cfg.report_period_s)
                                      or car.last_report_s == -math.inf):
                 car.last_report_s = now
-                link.request(self.status(car, now))
+                status = self.status(car, now)
+                link.request(Publish(topic=topic(status.vin, "status"), payload=status.model_dump(mode="json"),
+                                     retain=True))
 
     # -- I-01: the park transfers energy -----------------------------------------------------
     def handle(self, port: str, message: object, link: Link) -> object:

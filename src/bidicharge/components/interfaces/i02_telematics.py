@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,6 +44,15 @@ def parse_topic(name: str) -> tuple[str, str] | None:
     if len(parts) != 5 or "/".join(parts[:3]) != TOPIC_ROOT or not _VIN.match(parts[3]) or parts[4] not in LEAVES:
         return None
     return parts[3], parts[4]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Publish:
+    """One MQTT publication of this tree, carried in memory in a study (same topic, same JSON)."""
+
+    topic: str
+    payload: dict[str, Any]
+    retain: bool = False
 
 
 class _Model(BaseModel):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bidicharge.components.interfaces.i02_telematics import SocCommand, VehicleView
+from typing import Any
+
+from bidicharge.components.interfaces.i02_telematics import SocCommand
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,7 +24,7 @@ class FleetDataRequest:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FleetData:
     time_s: float
-    vehicles: tuple[VehicleView, ...]  # only the cars whose owner authorised this aggregator
+    vehicles: tuple[dict[str, Any], ...]  # VehicleView as JSON (as on REST), only authorised cars
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

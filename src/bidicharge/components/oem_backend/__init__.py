@@ -18,7 +18,14 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from bidicharge.components.interfaces.i02_telematics import OwnerSettings, SocCommand, VehicleStatus, parse_topic, topic
+from bidicharge.components.interfaces.i02_telematics import (
+    OwnerSettings,
+    Publish,
+    SocCommand,
+    VehicleStatus,
+    parse_topic,
+    topic,
+)
 from bidicharge.components.interfaces.i13_oem_aggregator import (
     CommandAnswer,
     FleetData,
@@ -68,11 +75,12 @@ class OemBackend(Component):
 
     # -- study mode: the same contract in memory ------------------------------------------
     def handle(self, port: str, message: object, link: Link) -> object:
-        if isinstance(message, VehicleStatus):
-            self.store.put_status(message)
-            return self.store.take_command(message.vin)
+        if isinstance(message, Publish):
+            self.receive(message.topic, json.dumps(message.payload).encode())
+            return None
         if isinstance(message, FleetDataRequest):
-            return FleetData(time_s=self.now, vehicles=tuple(self.store.for_aggregator(message.aggregator)))
+            return FleetData(time_s=self.now, vehicles=tuple(
+                v.model_dump(mode="json") for v in self.store.for_aggregator(message.aggregator)))
         if isinstance(message, SocCommandRequest):
             try:
                 self.store.accept_command(message.command)
@@ -91,6 +99,10 @@ class OemBackend(Component):
 
     # -- live mode --------------------------------------------------------------------------
     async def on_mqtt(self, name: str, payload: bytes, retained: bool) -> None:
+        self.receive(name, payload)
+
+    def receive(self, name: str, payload: bytes) -> None:
+        """A publication on the I-02 tree (MQTT live, in memory in a study): validated, stored."""
         parsed = parse_topic(name)
         if parsed is None or parsed[1] != "status":
             return

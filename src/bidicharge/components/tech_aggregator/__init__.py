@@ -34,6 +34,7 @@ from bidicharge.components.interfaces.i11_aggregator_app import (
     HistoryEntry,
     HistoryRequest,
 )
+from bidicharge.components.interfaces.i02_telematics import VehicleView
 from bidicharge.components.interfaces.i13_oem_aggregator import FleetData, FleetDataRequest
 from bidicharge.components.interfaces.i14_cpo_aggregator import (
     ChargingSchedule,
@@ -60,9 +61,10 @@ from bidicharge.control.fleet_envelope import (
     build_envelope,
     build_tubes,
     check_schedule,
+    neutral_reference,
     reference_plan,
 )
-from bidicharge.control.fleet_flexibility import FleetFlexibility, Horizon, build_flexibility
+from bidicharge.control.fleet_flexibility import FleetFlexibility, Horizon, battery_to_grid_W, build_flexibility
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
@@ -144,6 +146,7 @@ class TechAggregator(Component):
         self._pool_W = 0.0
         self._average = np.zeros(0)
         self.shortfall_W = np.zeros(0)
+        self.plain_charging_cost_EUR: float | None = None
         self.ready = asyncio.Event()
         self.api_url: str | None = None
 
@@ -159,7 +162,7 @@ class TechAggregator(Component):
         if oem is not None:
             data = oem.request(FleetDataRequest(aggregator=self.cfg.aggregator_id))
             assert isinstance(data, FleetData)
-            views = data.vehicles
+            views = tuple(VehicleView.model_validate(v) for v in data.vehicles)
         self._views = {v.vin: v for v in views}
         state = car_sessions(views, live.evses, now_s=self.now)
         self.refused_cars.update(state.refused)
@@ -187,6 +190,7 @@ class TechAggregator(Component):
         tubes = build_tubes(offered, reference_plan(offered, price))
         env = build_envelope(offered, tubes)
         flex = build_flexibility(state.sessions, horizon, now_s=now_s)
+        self.plain_charging_cost_EUR = _plain_charging_cost_EUR(flex, price)
         self._offers += 1
         offer_id = f"{self.name}-{self._offers}"
         self._candidate = _Plan(flex, tubes, env, state, price, offer_id)
@@ -434,6 +438,7 @@ class TechAggregator(Component):
             "unreachable_targets": [plan.flex.car_ids[i] for i in np.nonzero(~plan.flex.target_reachable)[0]]
             if plan else [],
             "start_s": plan.flex.horizon.start_s if plan else None,
+            "plain_charging_cost_EUR": self.plain_charging_cost_EUR,
             "evse_of": dict(plan.state.evse_of) if plan else {},
         }
 
@@ -466,6 +471,14 @@ def _value_at(schedule: ChargingSchedule | None, t: float) -> float:
         if schedule.start_s + period.start_offset_s <= t + 1e-6:
             value = period.setpoint_W
     return value
+
+
+def _plain_charging_cost_EUR(flex: FleetFlexibility, price: np.ndarray) -> float:
+    """What the fleet's energy would cost if every car simply charged at once to its target."""
+    dt_h = flex.horizon.step_s / 3600.0
+    move = np.diff(neutral_reference(flex), axis=1) / dt_h
+    grid = battery_to_grid_W(move, flex.charge_efficiency[:, None], flex.discharge_efficiency[:, None])
+    return float((grid.sum(axis=0) * price).sum() * dt_h / 1e6)
 
 
 def _r(values: Any) -> tuple[float, ...]:
