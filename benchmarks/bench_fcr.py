@@ -19,7 +19,8 @@ for the pulses, 1 s otherwise) quantises them, and the chain below the aggregato
 aggregator → CPO → OCPP 2.1 → EVSE → ISO 15118-20 → car) is the pool model's latency parameters
 (central 2.0 s, local 0.3 s) and a 22 kW/s car ramp, until those components carry it.
 
-Run: ``.venv/bin/python benchmarks/bench_fcr.py [--full]``
+Run: ``.venv/bin/python benchmarks/bench_fcr.py [--full] [--plot fcr_pool.png]`` (the plot: frequency,
+requested and delivered pool power, for the double pulse and ten minutes of modelled frequency).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def study(edit: Any) -> StudyResult:
     return run_study(parse_scenario(raw, file="fcr_pool.yaml", base_dir="."))
 
 
+RESULTS: dict[str, StudyResult] = {}  # kept for --plot
+
+
 def double_pulse(path: str) -> float:
     def edit(raw: dict[str, Any]) -> None:
         raw["step"], raw["duration"] = "100ms", "160min"
@@ -65,7 +69,8 @@ def double_pulse(path: str) -> float:
         raw["components"]["hv"]["config"]["frequency"] = {"mode": "double_pulse"}  # 15-min pulses and pauses
         raw["components"]["aggregator"]["config"]["fcr_path"] = path
 
-    steps = step_responses(study(edit).trace.records())
+    result = RESULTS[f"pulse_{path}"] = study(edit)
+    steps = step_responses(result.trace.records())
     times = [s.time_to_full_s for s in steps]
     if len(times) != 4 or any(t is None for t in times):
         raise SystemExit(f"{path}: not every pulse reached full activation: {steps}")
@@ -91,7 +96,7 @@ def tracking(path: str, hours: float) -> tuple[float, float]:
         raw["duration"] = f"{hours}h"
         raw["components"]["aggregator"]["config"]["fcr_path"] = path
 
-    result = study(edit)
+    result = RESULTS[f"day_{path}"] = study(edit)
     records = result.trace.records()
     start, end = result.times_s[0] + 60.0, result.times_s[-1]
     rmse, contracted = fcr_tracking_rmse_W(records, start, end)
@@ -120,6 +125,32 @@ def afrr(hours: float, capacity_W: float = 1e6) -> tuple[float, float, float]:
     return delay, 100 * rmse / capacity_W, 100 * float(np.sqrt(np.mean(np.square(err)))) / capacity_W
 
 
+def plot(path: str) -> None:
+    """Frequency, requested and delivered pool power: the double pulse (local path) and ten
+    minutes of modelled frequency (central path)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex="col", gridspec_kw={"height_ratios": [1, 2]})
+    for col, (key, title, span_s) in enumerate((("pulse_local", "prequalification double pulse, local path", None),
+                                                 ("day_central", "modelled frequency (10 min), central path", 600.0))):
+        r = RESULTS[key]
+        t = (r.times_s - r.times_s[0]) / 60.0
+        keep = slice(None) if span_s is None else (r.times_s - r.times_s[0] >= 3600.0) & (r.times_s - r.times_s[0] < 3600.0 + span_s)
+        axes[0][col].plot(t[keep], r.series["hv.frequency_Hz"][keep], lw=0.8)
+        axes[0][col].set_ylabel("frequency (Hz)")
+        axes[0][col].set_title(title)
+        axes[1][col].plot(t[keep], r.series["aggregator.requested_upward_W"][keep] / 1e6, lw=1.2, label="requested (FCR)")
+        axes[1][col].plot(t[keep], r.series["aggregator.delivered_upward_W"][keep] / 1e6, lw=0.8, label="delivered by 500 cars")
+        axes[1][col].set_ylabel("upward power (MW)")
+        axes[1][col].set_xlabel("minutes")
+        axes[1][col].legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main() -> None:
     full = "--full" in sys.argv
     hours = 24.0 if full else 3.0
@@ -133,6 +164,8 @@ def main() -> None:
     delay, ours, slowest = afrr(hours if full else 2.0)
     print(f"BENCH afrr_response: {delay:.2f} s (anchor 300, ratio {delay / 300:.4f})", flush=True)
     print(f"BENCH afrr_tracking_rmse: {ours:.2f} %_of_capacity (anchor {slowest:.2f}, ratio {ours / slowest:.2f})", flush=True)
+    if "--plot" in sys.argv:
+        plot(sys.argv[sys.argv.index("--plot") + 1])
 
 
 if __name__ == "__main__":
