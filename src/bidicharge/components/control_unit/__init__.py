@@ -21,6 +21,11 @@ Failsafe: a limit lapses at start + duration unless renewed, and the control uni
 lifts it in the home by itself (``lapsed``). `offline` windows make the unit unreachable
 (the gateway answers ``cls-unreachable`` and the DSO retries).
 
+A HEMS that speaks EEBUS itself (kind `hems`, its `grid_guard` port wired to our
+`energy_manager`) pairs its node with `eebus_node()` and carries the datagrams; the control
+unit then writes the LPC limit to the Controllable System it found and reads no
+consumption on I-09 (the status says NaN; the DSO estimates from TAF 10).
+
 Live mode (`listen_port`): a TLS server with the control unit's SM-PKI certificate that
 accepts only SM-PKI clients (the gateway's CLS proxy) and speaks `control_unit.wire`: one
 JSON payload per line in, one status line out. A line cut off by the end of the stream is
@@ -97,7 +102,10 @@ class ControlUnit(Component):
     Config = ControlUnitConfig
     PORTS = (
         provides("cls", "I-10", "in-memory", wire_protocol="CLS channel (TLS through the SMGW)"),
-        requires("home", "I-09", "in-memory", wire_protocol="EEBUS LPC / relay contacts"),
+        requires("home", "I-09", "in-memory", wire_protocol="EEBUS LPC / relay contacts", optional=True,
+                 description="the home's I-09 contract (i09_control_unit): the control unit drives it"),
+        provides("energy_manager", "I-09", "EEBUS SPINE",
+                 description="a HEMS's `grid_guard` link: the HEMS pairs with `eebus_node()` and pumps it"),
     )
     phase = Phase.CONTROL
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("limit_W",)
@@ -120,14 +128,21 @@ class ControlUnit(Component):
 
     def start(self, now: float) -> None:
         super().start(now)
-        if self.config.output == "spine":
+        if self.config.output != "spine":
+            return
+        node = self.eebus_node()
+        home = self.link("home")
+        if home is not None:  # we drive the exchange; else a HEMS pairs with our node and pumps it
+            node.connect(home.peer.name, now)
+            exchange(node, home.peer.name, home, now)  # discovery, subscriptions, bindings, reads
+
+    def eebus_node(self) -> SpineNode:
+        """Our SPINE node with the LPC Energy Guard (entity GridGuard), made on first use."""
+        if self.spine is None:
             device = LocalDevice(f"d:_i:bidicharge_{self.name}", "ElectricitySupplySystem")
             self.spine = SpineNode(device)
-            self.guard = EnergyGuard(self.spine, device.add_entity("GridGuard"), now=now)
-            home = self.link("home")
-            assert home is not None
-            self.spine.connect(home.peer.name, now)
-            exchange(self.spine, home.peer.name, home, now)  # discovery, subscriptions, bindings, reads
+            self.guard = EnergyGuard(self.spine, device.add_entity("GridGuard"), now=self.now)
+        return self.spine
 
     def offline(self, now: float) -> bool:
         return any(a <= now < b for a, b in self._offline)
@@ -140,9 +155,11 @@ class ControlUnit(Component):
     # -- into the home (I-09) ------------------------------------------------------------
     def _to_home(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
         home = self.link("home")
-        assert home is not None
         if self.spine is not None and self.guard is not None:
+            if home is None:
+                return self._to_paired_hems(limit_W, command)
             return self._to_home_spine(home, limit_W, command)
+        assert home is not None, f"{self.name}: output {self.config.output} needs the `home` link"
         if self.config.output == "relay":
             steps = self.config.relay_steps_W
             fitting = [k for k, w in enumerate(steps, start=1) if limit_W is not None and w <= limit_W]
@@ -155,6 +172,22 @@ class ControlUnit(Component):
         answer = home.request(message)
         return answer
 
+    def _write_limit(self, peer: str, limit_W: float | None, command: DimmingCommand | None) -> int:
+        assert self.guard is not None
+        if command is None or limit_W is None:
+            return self.guard.write_limit(peer, Direction.CONSUME, 0.0, self.now, active=False)
+        remaining = max(command.start_s + command.duration_s - self.now, 1.0)
+        return self.guard.write_limit(peer, Direction.CONSUME, limit_W, self.now, duration_s=remaining)
+
+    def _to_paired_hems(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
+        """A HEMS carries our node's datagrams (it pumps on its step): write, confirm later."""
+        assert self.guard is not None
+        peers = [p for p in self.guard.systems if self.guard.ready(p)]
+        for peer in peers:
+            self._write_limit(peer, limit_W, command)
+        nan = float("nan")
+        return GridGuardStatus(applied=bool(peers), limit_W=limit_W, consumption_W=nan, demand_W=nan)
+
     def _to_home_spine(self, home: Link, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
         assert self.spine is not None and self.guard is not None
         peer = home.peer.name
@@ -164,11 +197,7 @@ class ControlUnit(Component):
             status: GridGuardStatus = home.request(StatusRequest())
             return GridGuardStatus(applied=False, limit_W=status.limit_W, consumption_W=status.consumption_W,
                                    demand_W=status.demand_W)
-        if command is None or limit_W is None:
-            counter = self.guard.write_limit(peer, Direction.CONSUME, 0.0, self.now, active=False)
-        else:
-            remaining = max(command.start_s + command.duration_s - self.now, 1.0)
-            counter = self.guard.write_limit(peer, Direction.CONSUME, limit_W, self.now, duration_s=remaining)
+        counter = self._write_limit(peer, limit_W, command)
         exchange(self.spine, peer, home, self.now)
         accepted = any(isinstance(e, LimitWriteResult) and e.msg_counter == counter and e.accepted
                        for e in self.guard.events())
@@ -180,8 +209,12 @@ class ControlUnit(Component):
                 home: GridGuardStatus | None = None) -> CommandStatus:
         if home is None:
             link = self.link("home")
-            assert link is not None
-            home = link.request(StatusRequest())
+            if link is None:  # a paired EEBUS HEMS: no consumption on I-09
+                home = GridGuardStatus(applied=self.guard is not None and bool(self.guard.systems),
+                                       limit_W=None if self.active is None else self.active.limit_W,
+                                       consumption_W=float("nan"), demand_W=float("nan"))
+            else:
+                home = link.request(StatusRequest())
         if reason != "status" or not accepted:
             self.log.append((self.now, command_id, reason))
         if not accepted:
@@ -229,11 +262,11 @@ class ControlUnit(Component):
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
         if self.spine is not None and self.guard is not None:
-            home = self.link("home")
-            assert home is not None
             self.guard.step(now)  # LPC heartbeat: the HEMS falls to its failsafe after 120 s without
             self.spine.handle_timeout(now)
-            exchange(self.spine, home.peer.name, home, now)
+            home = self.link("home")
+            if home is not None:
+                exchange(self.spine, home.peer.name, home, now)
         if self.active is not None and now >= self.active.start_s + self.active.duration_s:
             lapsed = self.active
             self.active = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import math
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -134,17 +135,18 @@ class DsoBackend(Component):
     def grid_state(self) -> GridState:
         stale = tuple(sorted(h for h, (at, p) in self.taf10.items()
                              if p is None or self.now - at > self.config.stale_after_s))
-        unit_power = {u: s.consumption_W for u, s in self.status.items()}
+        unit_power = {u: s.consumption_W for u, s in self.status.items() if math.isfinite(s.consumption_W)}
         for point in self.points.values():
-            # a unit without a status channel (ripple control): at most its rating, at most the home's draw
-            if point.unit_id is not None and point.channel_id is None and point.household_id in self.last_good:
+            # a unit that reports no draw (ripple control, a HEMS that tells the control unit nothing):
+            # at most its rating, at most the home's draw
+            if point.unit_id is not None and point.unit_id not in unit_power and point.household_id in self.last_good:
                 rated = sum(d.rated_power_W for d in point.devices)
                 unit_power[point.unit_id] = max(0.0, min(rated, self.last_good[point.household_id]))
         return GridState(
             household_power_W=dict(self.last_good),
             stale=stale,
             unit_power_W=unit_power,
-            unit_demand_W={u: s.demand_W for u, s in self.status.items()},
+            unit_demand_W={u: s.demand_W for u, s in self.status.items() if math.isfinite(s.demand_W)},
             transformer_loading_pct=None if self.scada is None else self.scada.transformer_loading_pct,
             transformer_power_W=None if self.scada is None else self.scada.transformer_power_W,
         )
@@ -228,7 +230,7 @@ class DsoBackend(Component):
         household_of = {UnitId(p.unit_id): HouseholdId(p.household_id) for p in self.points.values() if p.unit_id}
         self.steps.append(comp.DimmingStep(
             now_s=now, dt_s=dt_s, limit_W=limits,
-            demand_W={UnitId(u): s.demand_W for u, s in self.status.items()},
+            demand_W={UnitId(u): s.demand_W for u, s in self.status.items() if math.isfinite(s.demand_W)},
             household_of=household_of, triggers=self._triggers if limits else ()))
 
     # -- end of run: the dimming log and the compensation per customer --------------------------
