@@ -7,7 +7,9 @@
 * Delivers (I-24, IEC 60870-5-104, the TSO controlling): FCR on the ``central`` path from the
   frequency the TSO sends (C_SE_NC_1 on IOA 2002), or on the ``local`` path from the frequency
   the EVSEs measure themselves with the droop shares the aggregator gave them; aFRR from the
-  TSO's set-point (IOA 2001) up to ``afrr_capacity_W`` (more is refused: negative confirmation).
+  TSO's set-point (IOA 2001) up to the aFRR it holds (awarded aFRR+/aFRR− per block, offered with
+  ``afrr_bid_MW``, plus a fixed ``afrr_capacity_W``); more is refused with a negative
+  confirmation, and the return information (cause 11) carries what the pool can deliver of it.
   The pool's delivered change, what it is asked for and the FCR held go back as measured values.
 * The limited energy reservoir is managed (``ler_management_W``) beside the schedule.
 
@@ -40,7 +42,13 @@ from bidicharge.components.interfaces.i2x_markets import (
 from bidicharge.components.tso_control_center.telecontrol import ControlledEnd
 from bidicharge.control import aggregator_bidding as bidding
 from bidicharge.control.frequency_reserve import fcr_activation, ler_management_W, reservoir_of
-from bidicharge.control.market_clearing import BLOCK_DURATION_S, MTU_DURATION_S, CapacityProduct, Side
+from bidicharge.control.market_clearing import (
+    BLOCK_DURATION_S,
+    MTU_DURATION_S,
+    CapacityBid,
+    CapacityProduct,
+    Side,
+)
 from bidicharge.protocols.iec104 import CommandRequest, PointDatabase, TypeId
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
@@ -61,7 +69,9 @@ class CommAggConfig(ComponentConfig):
     fcr_price_EUR_per_MW: float = Field(12.0, ge=0)
     bid_day_ahead: bool = True
     price_forecast_EUR_per_MWh: list[float] = Field(default_factory=lambda: list(DEFAULT_FORECAST), min_length=24, max_length=24)
-    afrr_capacity_W: float = Field(0.0, ge=0)
+    afrr_capacity_W: float = Field(0.0, ge=0, description="aFRR held under a contract outside the auction")
+    afrr_bid_MW: int = Field(0, ge=0, description="symmetric aFRR offered per block (aFRR+ and aFRR−), reserved first")
+    afrr_price_EUR_per_MW: float = Field(8.0, ge=0)
     bid_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day the next day is bid")
     utc_offset_h: float = Field(1.0, ge=-12, le=14)
     report_threshold_W: float = Field(2_000.0, gt=0)
@@ -92,13 +102,15 @@ class CommAggregator(Component):
         db = PointDatabase(c.common_address)
         for ioa in (I24.POOL_UPWARD_W, I24.FCR_CONTRACTED_W, I24.AFRR_FEEDBACK_W, I24.FREQUENCY_FEEDBACK_HZ, I24.REQUESTED_UPWARD_W):
             db.add_monitor(ioa, TypeId.M_ME_NC_1, value=50.0 if ioa == I24.FREQUENCY_FEEDBACK_HZ else 0.0)
-        db.add_command(I24.AFRR_SETPOINT_W, TypeId.C_SE_NC_1, feedback_ioa=I24.AFRR_FEEDBACK_W)
+        # the return information of an aFRR set-point says what the pool can deliver of it
+        db.add_command(I24.AFRR_SETPOINT_W, TypeId.C_SE_NC_1, feedback_ioa=I24.AFRR_FEEDBACK_W, autoreturn=False)
         db.add_command(I24.FREQUENCY_HZ, TypeId.C_SE_NC_1, feedback_ioa=I24.FREQUENCY_FEEDBACK_HZ)
         self.tso_end = ControlledEnd(db, self._on_command)
         self.market = MarketAccess(self, "energy_market")
         self.central_frequency_Hz = 50.0
         self.afrr_setpoint_W = 0.0
         self.fcr_W_by_block: dict[int, float] = {}  # absolute block number (start // 4 h) -> W
+        self.afrr_W_by_block: dict[int, float] = {}  # symmetric aFRR awarded (min of aFRR+ and aFRR−)
         self.schedule_W: dict[int, float] = {}  # absolute MTU number (start // 900) -> W, + = buy
         self._bid_days: set[float] = set()
         self._results: dict[float, MarketResults] = {}
@@ -130,11 +142,23 @@ class CommAggregator(Component):
             self.central_frequency_Hz = value
             return True
         if request.ioa == I24.AFRR_SETPOINT_W:
-            if abs(value) > self.cfg.afrr_capacity_W + 1e-6:
-                return False  # more than contracted: reported, not hidden
+            if abs(value) > self.afrr_capacity_W(self.now) + 1e-6:
+                return False  # more than contracted: a negative confirmation
             self.afrr_setpoint_W = value
+            self.tso_end.database.set(I24.AFRR_FEEDBACK_W, self.deliverable_afrr_W(value))
             return True
         return False
+
+    def afrr_capacity_W(self, t: float) -> float:
+        """aFRR held now: the fixed contract of the config plus what the capacity auction awarded."""
+        return self.cfg.afrr_capacity_W + self.afrr_W_by_block.get(int(t // BLOCK_DURATION_S), 0.0)
+
+    def deliverable_afrr_W(self, setpoint_W: float) -> float:
+        """How much of an aFRR set-point the pool can deliver now, beside the FCR being delivered:
+        an activation the pool cannot deliver in full is reported as such (cause 11), not hidden."""
+        fcr_W = fcr_activation(self._frequency()) * self.fcr_contracted_W(self.now)
+        _, shortfall = self.pool.allocate(self.now, self.base_W, fcr_W + setpoint_W, MTU_DURATION_S)
+        return setpoint_W - math.copysign(min(shortfall, abs(setpoint_W)), setpoint_W)
 
     # --- markets (I-44) ------------------------------------------------------------------
     def _local_day_start(self, t: float) -> float:
@@ -149,13 +173,17 @@ class CommAggregator(Component):
         self._next_poll = now + 1e-6  # the results may be out by the next step (first day)
         first = max(0, int((now - day) // MTU_DURATION_S))  # a day already running: only what is left
         envelope = self.pool.envelope(day + first * MTU_DURATION_S, 96 - first)
-        offers = bidding.max_fcr_offers(envelope)
         block0 = first // bidding.INTERVALS_PER_BLOCK
+        afrr_bids = self._afrr_bids(day, block0, now)
+        if afrr_bids:  # aFRR is held like FCR: power both ways and 15 minutes of energy
+            n_blocks = 6 - block0
+            envelope = bidding.reserve_fcr(envelope, [self.cfg.afrr_bid_MW * 1e6] * n_blocks)
+        offers = bidding.max_fcr_offers(envelope)
         caps = [o.capacity_W for o in offers]
         cap_bids = [replace(b, block_index=b.block_index + block0, bid_id=f"{self.cfg.bidder_id}-{int(day)}-FCR-{b.block_index + block0}")
                     for b in bidding.fcr_capacity_bids(offers, bidder_id=self.cfg.bidder_id,
                                                        price_EUR_per_MW=self.cfg.fcr_price_EUR_per_MW, submitted_at_s=now)]
-        self.market.send(SubmitCapacityBids(delivery_day_start_s=day, bids=tuple(cap_bids)), self._on_receipt)
+        self.market.send(SubmitCapacityBids(delivery_day_start_s=day, bids=tuple(cap_bids + afrr_bids)), self._on_receipt)
         if self.cfg.bid_day_ahead:
             reduced = bidding.reserve_fcr(envelope, caps)
             plan = bidding.plan_day_ahead(reduced, self._forecast()[first:])
@@ -163,6 +191,14 @@ class CommAggregator(Component):
             da = [replace(b, bid_id=f"{self.cfg.bidder_id}-{int(day)}-DA-{b.mtu_index + first}", mtu_index=b.mtu_index + first)
                   for b in da]
             self.market.send(SubmitDayAheadBids(delivery_day_start_s=day, bids=tuple(da)), self._on_receipt)
+
+    def _afrr_bids(self, day: float, block0: int, now: float) -> list[CapacityBid]:
+        if self.cfg.afrr_bid_MW <= 0:
+            return []
+        return [CapacityBid(bid_id=f"{self.cfg.bidder_id}-{int(day)}-{product.value}-{block}", bidder_id=self.cfg.bidder_id,
+                            product=product, block_index=block, capacity_MW=float(self.cfg.afrr_bid_MW),
+                            capacity_price_EUR_per_MW=self.cfg.afrr_price_EUR_per_MW, submitted_at_s=now)
+                for block in range(block0, 6) for product in (CapacityProduct.AFRR_POSITIVE, CapacityProduct.AFRR_NEGATIVE)]
 
     def _on_receipt(self, receipt: BidReceipt) -> None:
         self.rejections += [f"{r.bid_id}: {r.reason.value} ({r.detail})" for r in receipt.rejected]
@@ -179,11 +215,17 @@ class CommAggregator(Component):
         if not res.published or day in self._results:
             return
         self._results[day] = res
+        afrr: dict[tuple[CapacityProduct, int], float] = {}
         for a in res.capacity_awards:
+            block = int((day + a.block_index * BLOCK_DURATION_S) // BLOCK_DURATION_S)
+            self.revenue_EUR += a.accepted_MW * a.price_EUR_per_MW
             if a.product is CapacityProduct.FCR:
-                block = int((day + a.block_index * BLOCK_DURATION_S) // BLOCK_DURATION_S)
                 self.fcr_W_by_block[block] = self.fcr_W_by_block.get(block, 0.0) + a.accepted_MW * 1e6
-                self.revenue_EUR += a.accepted_MW * a.price_EUR_per_MW
+            else:
+                afrr[a.product, block] = afrr.get((a.product, block), 0.0) + a.accepted_MW * 1e6
+        for (product, block), watts in afrr.items():
+            if product is CapacityProduct.AFRR_POSITIVE:  # symmetric use: the smaller of the two directions
+                self.afrr_W_by_block[block] = min(watts, afrr.get((CapacityProduct.AFRR_NEGATIVE, block), 0.0))
         for award in res.awards:
             mtu = int((day + award.mtu_index * MTU_DURATION_S) // MTU_DURATION_S)
             sign = 1.0 if award.side is Side.BUY else -1.0
@@ -267,6 +309,7 @@ class CommAggregator(Component):
             "discharged_without_consent_Wh": self.pool.discharged_without_consent_Wh,
             "shortfall_Wh": self.shortfall_Wh,
             "fcr_MW_by_block": {k: v / 1e6 for k, v in sorted(self.fcr_W_by_block.items())},
+            "afrr_MW_by_block": {k: v / 1e6 for k, v in sorted(self.afrr_W_by_block.items())},
             "day_ahead_MWh": sum(self.schedule_W.values()) / 1e6 * 0.25,
             "revenue_EUR": self.revenue_EUR,
             "rejections": list(self.rejections),
