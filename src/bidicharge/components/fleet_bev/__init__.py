@@ -22,7 +22,13 @@ import numpy as np
 from pydantic import Field
 
 from bidicharge.components.fleet_bev.messages import ChargeStep, ChargeStepResult
-from bidicharge.components.interfaces.i02_telematics import Location, OwnerSettings, Publish, VehicleStatus, topic
+from bidicharge.components.interfaces.i02_telematics import (
+    Location,
+    OwnerSettings,
+    Publish,
+    VehicleStatus,
+    topic,
+)
 from bidicharge.control.fleet_flexibility import CarSession
 from bidicharge.control.fleet_samples import sample_fleet
 from bidicharge.physics import battery

@@ -10,7 +10,6 @@ study it travels in memory as these messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 from bidicharge.components.interfaces.i02_telematics import SocCommand

@@ -29,7 +29,12 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Header, HTTPException, Path, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from bidicharge.components.interfaces.i02_telematics import OwnerSettings, SocCommand, VehicleView, settings_problem
+from bidicharge.components.interfaces.i02_telematics import (
+    OwnerSettings,
+    SocCommand,
+    VehicleView,
+    settings_problem,
+)
 from bidicharge.components.oem_backend.store import CommandRefused, OemStore
 
 VIN = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="the vehicle's id")

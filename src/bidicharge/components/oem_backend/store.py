@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bidicharge.components.interfaces.i02_telematics import OwnerSettings, SocCommand, VehicleStatus, VehicleView
+from bidicharge.components.interfaces.i02_telematics import (
+    OwnerSettings,
+    SocCommand,
+    VehicleStatus,
+    VehicleView,
+)
 
 Listener = Callable[[VehicleView], None]
 

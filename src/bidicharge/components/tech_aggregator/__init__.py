@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.interfaces.i02_telematics import VehicleView
 from bidicharge.components.interfaces.i11_aggregator_app import (
     CarsRequest,
     CarsView,
@@ -34,7 +35,6 @@ from bidicharge.components.interfaces.i11_aggregator_app import (
     HistoryEntry,
     HistoryRequest,
 )
-from bidicharge.components.interfaces.i02_telematics import VehicleView
 from bidicharge.components.interfaces.i13_oem_aggregator import FleetData, FleetDataRequest
 from bidicharge.components.interfaces.i14_cpo_aggregator import (
     ChargingSchedule,
@@ -64,7 +64,12 @@ from bidicharge.control.fleet_envelope import (
     neutral_reference,
     reference_plan,
 )
-from bidicharge.control.fleet_flexibility import FleetFlexibility, Horizon, battery_to_grid_W, build_flexibility
+from bidicharge.control.fleet_flexibility import (
+    FleetFlexibility,
+    Horizon,
+    battery_to_grid_W,
+    build_flexibility,
+)
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
@@ -254,7 +259,7 @@ class TechAggregator(Component):
         if isinstance(message, CarsRequest):
             return self.cars_view(message.user)
         if isinstance(message, HistoryRequest):
-            return History(vin=message.vin, entries=tuple(self._history.get(message.vin, ())))
+            return self.history(message.vin)
         return super().handle(port, message, link)
 
     # -- operation ----------------------------------------------------------------------------
@@ -393,6 +398,9 @@ class TechAggregator(Component):
         self.delivered_W.append(total * 3600.0 / h.step_s)
 
     # -- I-11 -------------------------------------------------------------------------------------
+    def history(self, vin: str) -> History:
+        return History(vin=vin, entries=tuple(self._history.get(vin, ())))
+
     def cars_view(self, user: str | None) -> CarsView:
         plan = self.plan
         cars = []

@@ -17,7 +17,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from bidicharge.components.interfaces.i23_flexibility import FlexibilityOffer, PoolSchedule, PriceCurve, ScheduleAnswer
+from bidicharge.components.interfaces.i23_flexibility import (
+    FlexibilityOffer,
+    PoolSchedule,
+    PriceCurve,
+    ScheduleAnswer,
+)
 from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
 from bidicharge.control.fleet_envelope import FleetEnvelope, optimal_pool_schedule
 from bidicharge.control.fleet_flexibility import Horizon
