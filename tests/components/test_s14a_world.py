@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bidicharge.components.interfaces.i17_gwa import AdministrationStatusRequest
 from bidicharge.runtime.assembly import assemble, step_order
 from bidicharge.runtime.clock import ManualClock
 from bidicharge.runtime.component import Component
@@ -145,3 +146,16 @@ def test_meter_values_reach_the_dso_as_taf10_through_sealed_messages() -> None:
     assert w["pemp"].refused == []
     # 2 kW base + 11 kW car, measured by the mMU, sealed by the gateway, opened by the pEMP
     assert w["dso"].last_good["loadbus_1_1"] == 13_000.0
+
+
+def test_the_gwa_reports_its_administration_to_the_mpo_and_taf9_reaches_the_pemp() -> None:
+    spec = world_spec([home("loadbus_1_1"), home("loadbus_1_2", car=False)], controller=False, duration="5min")
+    spec["components"]["gwa"]["config"] = {"taf9_interval_s": 60}
+    w = World(spec)
+    status = w["gwa"].handle("mpo", AdministrationStatusRequest(), link=None)
+    by_id = {g.gateway_id: g for g in status.gateways}
+    first = by_id[w["smgw_1_1"].config.gateway_id]
+    assert first.profile_version == 1 and first.last_result == "applied" and first.tafs == (7, 9, 10)
+    assert first.cls_channels == ("cls.cu_1_1",) and by_id[w["smgw_1_2"].config.gateway_id].cls_channels == ()
+    w.step(2)
+    assert any(d.taf.value == 9 for d in w["pemp"].documents)

@@ -2,7 +2,8 @@
 
 * Holds what the DSO knows: meter master data (I-33, lazily at first use), TAF 10 grid-state
   values and TAF 7 energies from the pEMP (I-35), the substation telemetry (I-43) and the
-  control units' status (polled every `status_poll_s` through the CLS path). A unit reached
+  control units' status (polled every `status_poll_s` through the aEMP, I-26, or the CLS
+  management when no aEMP is wired). A unit reached
   only by ripple control reports nothing; its draw is estimated as at most its rating and at
   most its home's TAF 10 power.
 * Answers the grid controller (I-31) with the grid state — a connection point whose meter
@@ -178,8 +179,11 @@ class DsoBackend(Component):
         return DispatchReport(delivered=tuple(delivered), refused=refused, queued=tuple(queued))
 
     def _send(self, order: ControlOrder) -> ControlOutcome | None:
-        """One attempt; None when it did not get through and was queued for a retry."""
-        link = self.link("cls")
+        """One attempt; None when it did not get through and was queued for a retry. Status
+        queries go to the aEMP directly when it is wired (I-26), commands always through the
+        CLS management (I-20), which keeps the book of what was sent."""
+        link = self.link("aemp") if isinstance(order.payload, StatusQuery) else None
+        link = link or self.link("cls")
         assert link is not None
         outcome: ControlOutcome = link.request(order)
         payload = order.payload

@@ -1,4 +1,5 @@
-"""I-17 GWA – iMSys: gateway administration. The gateway reports what is bound to it
+"""I-17 GWA – iMSys: gateway administration, and I-18 GWA – MPO: the state of that
+administration for the metering point operator. The gateway reports what is bound to it
 (meters on its LMN, CLS devices in its HAN); the GWA answers with a profile it signed
 (CMS SignedData, `tr03109.sign_profile`), the only way a gateway is configured."""
 
@@ -32,3 +33,26 @@ class ProfileUpdateResult:
     applied: bool
     version: int  # the profile running now
     reason: str  # "applied" or the refusal code (not-gwa, expired, replayed, bad-profile, ...)
+
+
+# ---- I-18 GWA – MPO ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdministrationStatusRequest:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayAdministration:
+    gateway_id: str
+    profile_version: int  # the version the gateway runs (0: none)
+    last_result: str  # "applied" or the gateway's refusal code
+    meter_ids: tuple[str, ...]
+    tafs: tuple[int, ...]  # the tariff use cases configured
+    cls_channels: tuple[str, ...]  # CLS channels open to the aEMP (CLS-tunnel status)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdministrationStatus:
+    gateways: tuple[GatewayAdministration, ...]
