@@ -160,53 +160,45 @@ class EnergyMarket(Component):
 
     # --- bids in -------------------------------------------------------------------------
     def submit_day_ahead(self, day_start_s: float, bids: tuple[Bid, ...], now: float) -> BidReceipt:
-        b = self.book(day_start_s)
-        accepted, rejected = [], []
-        for bid in bids:
-            bid = replace(bid, submitted_at_s=now)  # the market stamps the receipt time
-            if b is None:
-                problem: Rejection | None = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED,
-                                                      detail=f"delivery day must start at local midnight, got {day_start_s}")
-            else:
-                problem = check_day_ahead_bid(bid, self.rules(b)[0])
-                if problem is None and b.day_ahead is not None:
-                    problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.LATE, detail="the auction has cleared")
-                if problem is None and bid.bid_id in b.ids:
-                    problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED, detail="duplicate bid_id")
-            if problem is None and b is not None:
-                b.bids.append(bid)
-                b.ids.add(bid.bid_id)
-                accepted.append(bid.bid_id)
-            else:
-                assert problem is not None
-                rejected.append(problem)
-                if b is not None:
-                    b.rejections.append((bid.bidder_id, problem))
-        return BidReceipt(received_at_s=now, accepted=tuple(accepted), rejected=tuple(rejected))
+        return self._take(day_start_s, bids, now)
 
     def submit_capacity(self, day_start_s: float, bids: tuple[CapacityBid, ...], now: float) -> BidReceipt:
+        return self._take(day_start_s, bids, now)
+
+    def _take(self, day_start_s: float, bids: tuple[Bid, ...] | tuple[CapacityBid, ...], now: float) -> BidReceipt:
+        """Check each bid on receipt (stamped ``now``): the rules of its auction, not after
+        clearing, no id twice in a day. Refused bids are kept for the bidder's results."""
         b = self.book(day_start_s)
-        accepted, rejected = [], []
+        accepted: list[str] = []
+        rejected: list[Rejection] = []
         for bid in bids:
-            bid = replace(bid, submitted_at_s=now)
+            bid = replace(bid, submitted_at_s=now)  # the market stamps the receipt time
+            problem: Rejection | None
             if b is None:
-                problem: Rejection | None = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED,
-                                                      detail=f"delivery day must start at local midnight, got {day_start_s}")
+                problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED,
+                                    detail=f"delivery day must start at local midnight, got {day_start_s}")
             else:
-                problem = check_capacity_bid(bid, self.rules(b)[1])
-                if problem is None and b.capacity is not None:
+                da_rules, cap_rules = self.rules(b)
+                if isinstance(bid, CapacityBid):
+                    problem, cleared = check_capacity_bid(bid, cap_rules), b.capacity is not None
+                else:
+                    problem, cleared = check_day_ahead_bid(bid, da_rules), b.day_ahead is not None
+                if problem is None and cleared:
                     problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.LATE, detail="the auction has cleared")
                 if problem is None and bid.bid_id in b.ids:
                     problem = Rejection(bid_id=bid.bid_id, reason=RejectReason.MALFORMED, detail="duplicate bid_id")
-            if problem is None and b is not None:
-                b.cap_bids.append(bid)
-                b.ids.add(bid.bid_id)
-                accepted.append(bid.bid_id)
-            else:
-                assert problem is not None
+            if problem is not None:
                 rejected.append(problem)
                 if b is not None:
                     b.rejections.append((bid.bidder_id, problem))
+                continue
+            assert b is not None
+            if isinstance(bid, CapacityBid):
+                b.cap_bids.append(bid)
+            else:
+                b.bids.append(bid)
+            b.ids.add(bid.bid_id)
+            accepted.append(bid.bid_id)
         return BidReceipt(received_at_s=now, accepted=tuple(accepted), rejected=tuple(rejected))
 
     def results(self, bidder_id: str, day_start_s: float) -> MarketResults:
