@@ -85,6 +85,10 @@ async def test_session_with_v2x_setpoint_and_separate_import_export(
         clock.t += timedelta(minutes=15)
         await station.report_meter(1, import_Wh=2750, export_Wh=0, soc=0.55)
         assert await station.notify_ev_charging_needs(1, v2x_needs()) == "Accepted"
+        ev_plan = v2_1.ChargingScheduleType(id=1, charging_rate_unit=v2_1.ChargingRateUnitEnumType.W, charging_schedule_period=(
+            v2_1.ChargingSchedulePeriodType(start_period=0, limit=11000),
+            v2_1.ChargingSchedulePeriodType(start_period=3600, setpoint=-3000)))
+        assert await station.notify_ev_charging_schedule(1, ev_plan) == "Accepted"
 
         assert await engine.set_v2x_setpoint("CS-1", 1, setpoint_W=-7000, max_discharge_W=11000) == "Accepted"
         assert applied[-1] == (1, AppliedLimits(operation_mode="CentralSetpoint", setpoint_W=-7000,

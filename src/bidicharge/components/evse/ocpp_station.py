@@ -261,6 +261,18 @@ class OcppStation:
         response = await session.call(m.NotifyEVChargingNeedsRequest(evse_id=evse_id, charging_needs=needs, **extra))
         return str(response.status)
 
+    async def notify_ev_charging_schedule(self, evse_id: int, charging_schedule: Any) -> str:
+        """K17: the schedule the EV plans (from ISO 15118-20) goes up to the CSMS; ``charging_schedule``
+        is a ``ChargingScheduleType`` of either version."""
+        session = self.session
+        if session is None or not self.accepted.is_set():
+            return "Offline"
+        m = _m(session.version)
+        schedule = m.ChargingScheduleType.from_wire(charging_schedule.to_wire())
+        response = await session.call(m.NotifyEVChargingScheduleRequest(time_base=self.now(), evse_id=evse_id,
+                                                                        charging_schedule=schedule))
+        return str(response.status)
+
     # ---- transaction events through the offline queue ---------------------------------------
     async def _transaction_event(self, evse: _Evse, event_type: str, trigger: str, *, id_token: str | None = None,
                                  soc: float | None = None, stopped_reason: str | None = None,
