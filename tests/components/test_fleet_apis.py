@@ -1,7 +1,7 @@
 """Technical aggregator: I-23 and I-11 over REST (+ WebSocket), and refusal of bad input.
 
     commercial (httpx/TestClient here) ──REST I-23──► tech_agg ──REST+WS I-11──► app (TestClient here)
-                                                        │ I-14 in memory: park (20 EVSEs) ── 20 cars
+                                                        │ I-14 in memory: cpo ── I-04: park (20 EVSEs) ── 20 cars
                                                         │ I-13 in memory: oem ◄──I-02── cars
 
 A 20-car fleet_v2g runs two hours in study mode (stepped here by hand); then the aggregator's

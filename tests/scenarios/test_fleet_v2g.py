@@ -1,12 +1,14 @@
 """fleet_v2g: 200 cars at 200 bidirectional EVSEs pooled for the day-ahead market.
 
-    tariff (day-ahead 2018) ──I-45──► commercial (stand-in: buys low, sells high in the envelope)
-                                           │ I-23: price curve → envelope → sold schedule
-                                           ▼
-    oem (OEM backend) ◄──I-13── tech_agg (technical aggregator)
-         ▲ I-02 telematics                 │ I-14: live data in, ChargingSchedules (± W) out
-         │                                 ▼
-       cars (200 BEVs, physics/battery) ◄──I-01── park (200 bidirectional EVSEs)
+    day-ahead 2018 ──► commercial (stand-in: buys low, sells high in the envelope)
+                           │ I-23: price curve → envelope → sold schedule
+                           ▼
+    oem (OEM backend) ◄──I-13── tech_agg (technical aggregator) ──I-11──► agg_app
+         ▲ I-02 telematics         │ I-14: live data in, ChargingSchedules (± W) out
+         │                         ▼
+         │                       cpo (CPO backend stand-in) ──I-04──► park (200 bidirectional EVSEs)
+         │                                                              │ I-01
+       cars (200 BEVs, physics/battery) ◄───────────────────────────────┘
 
 Noon to noon on 7/8 March 2018 at 5-minute steps; four cars arrive 45 minutes late, three
 unplug an hour early, three do not follow discharge setpoints. Everything below is read from
@@ -59,8 +61,9 @@ def _owners(result: StudyResult) -> dict[str, dict[str, Any]]:
 
 def test_the_envelope_is_offered_sold_and_an_outside_schedule_refused_naming_the_interval(result: StudyResult) -> None:
     trace = result.trace
-    assert [r.message for r in trace.select(interface="I-23")] == [
+    assert [r.message for r in trace.select(interface="I-23")][:6] == [
         "PriceCurve", "FlexibilityOffer", "PoolSchedule", "ScheduleAnswer", "PoolSchedule", "ScheduleAnswer"]
+    assert len(trace.select(interface="I-23", message="DeliveryReport")) == 95  # one after every interval
     offer = _json(trace.select(interface="I-23", message="FlexibilityOffer")[0].summary)
     assert offer["n_cars"] == 200 and len(offer["max_power_W"]) == 96 and len(offer["max_energy_Wh"]) == 97
     refused, accepted = (_json(r.summary) for r in trace.select(interface="I-23", message="ScheduleAnswer"))
@@ -105,6 +108,9 @@ def test_schedules_go_out_per_car_with_charge_and_discharge_and_never_discharge_
 
 
 def test_the_pool_follows_the_sold_schedule_measured_at_the_meters(result: StudyResult) -> None:
+    """Within 4 % of the schedule's peak in every interval; where late cars take more than the
+    reserve can make up, the aggregator announces the shortfall at the interval's start (I-23
+    DeliveryReport) and the pool delivers what it announced, within the same tolerance."""
     sold = _sold(result)
     start, power = sold["start_s"], np.array(sold["power_W"])
     net_Wh = {}
@@ -115,10 +121,16 @@ def test_the_pool_follows_the_sold_schedule_measured_at_the_meters(result: Study
             net_Wh[round(k)] = sum(e["imported_Wh"] - e.get("exported_Wh", 0.0) for e in evses)
     ks = sorted(net_Wh)
     delivered = np.array([(net_Wh[b] - net_Wh[a]) * 3600 / STEP_S for a, b in zip(ks, ks[1:], strict=False)])
-    target = power[: len(delivered)]
     assert len(delivered) == 95  # the last interval ends with the run
-    assert np.max(np.abs(delivered - target)) <= TOLERANCE_OF_PEAK * np.max(np.abs(power))
-    assert abs(delivered.sum() - target.sum()) <= 0.01 * np.abs(target).sum()
+    report = _json(result.trace.select(interface="I-23", message="DeliveryReport")[-1].summary)
+    shortfall = np.array(report["shortfall_W"][:95])
+    reported = report["delivered_power_W"]  # asked at the boundary, before the last interval is closed
+    assert len(reported) >= 94 and np.allclose(reported, delivered[: len(reported)], atol=1.0)
+    announced = power[:95] - shortfall
+    assert np.max(np.abs(delivered - announced)) <= TOLERANCE_OF_PEAK * np.max(np.abs(power))
+    assert np.count_nonzero(np.abs(shortfall) > 1.0) <= 6
+    assert np.abs(shortfall).sum() <= 0.03 * np.abs(power).sum()
+    assert abs(delivered.sum() - power[:95].sum()) <= 0.03 * np.abs(power[:95]).sum()
 
 
 def test_deviations_are_seen_and_absorbed_within_the_interval(result: StudyResult) -> None:

@@ -1,9 +1,10 @@
-"""A park of bidirectional EVSEs behind one CPO (C-EVSE, many of them), serving I-14 itself.
+"""A park of bidirectional EVSEs behind one CPO (C-EVSE, many of them).
 
 The CPO backend of the OCPP issue (``components/cpo_backend``) is a CSMS with a REST API for
-the technical aggregator, but not yet a scenario component; until it is, this park stands in
-for "CPO backend + its EVSEs" and serves the I-14 contract
-(``components/interfaces/i14_cpo_aggregator.py``) in memory: live data per EVSE (plug state,
+the technical aggregator, but not yet a scenario component; until it is, ``cpo_standin``
+(this package) answers the aggregator on I-14 from this park, which speaks to it on I-04 in
+memory with the I-14 contract's messages (``components/interfaces/i14_cpo_aggregator.py``,
+batched for the park instead of one OCPP connection per station): live data per EVSE (plug state,
 the vehicle's id, SoC and limits as ISO 15118-20 reports them, measured power, meter
 registers) and per-EVSE charging schedules shaped like OCPP 2.1 ``ChargingSchedule`` with
 ``CentralSetpoint`` periods.
@@ -36,7 +37,9 @@ from bidicharge.components.interfaces.i14_cpo_aggregator import (
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
 
-__all__ = ["ChargingPark", "ChargingParkConfig"]
+from .cpo_standin import CpoStandin
+
+__all__ = ["ChargingPark", "ChargingParkConfig", "CpoStandin"]
 
 
 class ChargingParkConfig(ComponentConfig):
@@ -55,7 +58,7 @@ class ChargingPark(Component):
     Config = ChargingParkConfig
     PORTS = (
         requires("vehicles", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),
-        provides("aggregator", "I-14", "in-memory", wire_protocol="OCPP 2.0.1, IEC 63110"),
+        provides("backend", "I-04", "in-memory", wire_protocol="OCPP 2.0.1 / 2.1"),
     )
     phase = Phase.ACTUATION
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("power_W", "import_Wh", "export_Wh", "connected")

@@ -10,7 +10,7 @@ they travel in memory.
 | POST | ``/v1/i23/prices`` | :class:`PriceCurve` (the commercial side's price curve) → :class:`FlexibilityOffer` |
 | GET | ``/v1/i23/offer`` | → the current :class:`FlexibilityOffer` |
 | POST | ``/v1/i23/schedule`` | :class:`PoolSchedule` → :class:`ScheduleAnswer` (422 naming the first violating interval) |
-| GET | ``/v1/i23/delivery`` | → :class:`DeliveryReport` (what the pool delivered so far) |
+| GET | ``/v1/i23/delivery`` | → :class:`DeliveryReport` (what the pool delivered so far, shortfalls announced) |
 
 Powers are grid side, W, positive = the pool charges (buys); stored energies are battery
 side, Wh, cumulative since ``start_s`` (see ``control/fleet_envelope.py``). ``rate_low`` and
@@ -86,8 +86,20 @@ class ScheduleAnswer:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DeliveryRequest:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeliveryReport:
+    """What the pool delivered, and what it announced it could not (cars deviating beyond the reserve).
+
+    ``shortfall_W[k]`` is announced at the start of interval ``k``: sold minus what the fleet can
+    deliver then (positive: it will charge less / discharge more than sold; 0 where deliverable).
+    """
+
     start_s: float
     step_s: float
     sold_power_W: tuple[float, ...]
     delivered_power_W: tuple[float, ...]  # per finished interval
+    shortfall_W: tuple[float, ...] = ()  # per interval begun

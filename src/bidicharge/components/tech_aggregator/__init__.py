@@ -46,6 +46,7 @@ from bidicharge.components.interfaces.i14_cpo_aggregator import (
 )
 from bidicharge.components.interfaces.i23_flexibility import (
     DeliveryReport,
+    DeliveryRequest,
     FlexibilityOffer,
     PoolSchedule,
     PriceCurve,
@@ -248,14 +249,18 @@ class TechAggregator(Component):
         if plan is None:
             return DeliveryReport(start_s=0.0, step_s=self.cfg.interval_s, sold_power_W=(), delivered_power_W=())
         h = plan.flex.horizon
+        begun = min(max(self._k + 1, 0), h.n_steps)
         return DeliveryReport(start_s=h.start_s, step_s=h.step_s, sold_power_W=_r(plan.dispatcher.sold_W),  # type: ignore[union-attr]
-                              delivered_power_W=tuple(round(v, 3) for v in self.delivered_W))
+                              delivered_power_W=tuple(round(v, 3) for v in self.delivered_W),
+                              shortfall_W=_r(self.shortfall_W[:begun]))
 
     def handle(self, port: str, message: object, link: Link) -> object:
         if isinstance(message, PriceCurve):
             return self.make_offer(message)
         if isinstance(message, PoolSchedule):
             return self.accept_schedule(message)
+        if isinstance(message, DeliveryRequest):
+            return self.delivery()
         if isinstance(message, CarsRequest):
             return self.cars_view(message.user)
         if isinstance(message, HistoryRequest):

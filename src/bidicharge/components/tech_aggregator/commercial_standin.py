@@ -2,8 +2,9 @@
 
 ``components/comm_aggregator`` (another issue) trades FCR/aFRR on I-24/I-44 and does not speak
 I-23 yet; this stand-in does the day-ahead part the fleet scenario needs. At its first step it
-reads the day-ahead prices (I-45 from the energy provider backend; the scenario configures a
-wholesale tariff, no markup, no VAT, so the price is the day-ahead price), sends them to the
+reads the day-ahead prices (the bundled 2018 series through ``energy_provider_backend.prices``;
+the catalogue's path for them is I-22 from the energy provider backend, which does not provide
+it yet), sends them to the
 technical aggregator as its price curve (I-23 "prices both ways"), takes the envelope offered
 back and buys low and sells high inside it (``control.fleet_envelope.optimal_pool_schedule``,
 an LP over the envelope). With ``probe_outside`` it first sends a schedule 10 % above the
@@ -17,13 +18,15 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.energy_provider_backend.prices import load_prices
 from bidicharge.components.interfaces.i23_flexibility import (
+    DeliveryReport,
+    DeliveryRequest,
     FlexibilityOffer,
     PoolSchedule,
     PriceCurve,
     ScheduleAnswer,
 )
-from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
 from bidicharge.control.fleet_envelope import FleetEnvelope, optimal_pool_schedule
 from bidicharge.control.fleet_flexibility import Horizon
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
@@ -31,6 +34,7 @@ from bidicharge.runtime.ports import requires
 
 
 class CommercialStandinConfig(ComponentConfig):
+    prices: str = Field("bundled:de-day-ahead-2018", description="day-ahead prices, bundled name or CSV path")
     horizon_h: float = Field(24.0, gt=0, le=72)
     probe_outside: bool = Field(False, description="first send a schedule outside the envelope (it must be refused)")
 
@@ -42,7 +46,6 @@ class CommercialStandin(Component):
     Config = CommercialStandinConfig
     PORTS = (
         requires("flexibility", "I-23", "REST"),
-        requires("prices", "I-45", "REST (OpenAPI)"),
     )
     phase = Phase.CONTROL
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("position_W",)
@@ -50,10 +53,19 @@ class CommercialStandin(Component):
     def __init__(self, name: str, config: Any, context: RunContext) -> None:
         super().__init__(name, config, context)
         self.cfg: CommercialStandinConfig = config
+        self.series = load_prices(config.prices, context.base_dir)
         self.offer: FlexibilityOffer | None = None
         self.sold: np.ndarray | None = None
         self.answers: list[ScheduleAnswer] = []
+        self.delivery: DeliveryReport | None = None
         self._position = 0.0
+
+    @classmethod
+    def check_span(cls, config: Any, start_s: float, end_s: float, base_dir: str) -> list[tuple[str, str]]:
+        series = load_prices(config.prices, base_dir)
+        if start_s < series.start_s or start_s + config.horizon_h * 3600.0 > series.end_s:
+            return [("config.prices", f"{series.source} does not cover the trading horizon")]
+        return []
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
@@ -62,14 +74,19 @@ class CommercialStandin(Component):
         if self.sold is not None and self.offer is not None:
             k = int((now - self.offer.start_s) // self.offer.step_s)
             self._position = float(self.sold[k]) if 0 <= k < len(self.sold) else 0.0
+            if (now - self.offer.start_s) % self.offer.step_s == 0 and 0 < k <= len(self.sold):
+                flex = self.link("flexibility")
+                assert flex is not None
+                report = flex.request(DeliveryRequest())  # what was delivered, what cannot be
+                assert isinstance(report, DeliveryReport)
+                self.delivery = report
 
     def _trade(self, now: float) -> None:
-        prices, flex = self.link("prices"), self.link("flexibility")
-        assert prices is not None and flex is not None
-        tariff = prices.request(PriceRequest(from_s=now, to_s=now + self.cfg.horizon_h * 3600.0))
-        assert isinstance(tariff, PriceSchedule)
-        curve = PriceCurve(start_s=tariff.start_s, step_s=tariff.step_s,
-                           price_EUR_per_MWh=tuple(round(p * 1000.0, 4) for p in tariff.import_EUR_per_kWh))
+        flex = self.link("flexibility")
+        assert flex is not None
+        start, spot = self.series.window(now, now + self.cfg.horizon_h * 3600.0)
+        curve = PriceCurve(start_s=start, step_s=self.series.step_s,
+                           price_EUR_per_MWh=tuple(round(float(p), 4) for p in spot))
         offer = flex.request(curve)
         assert isinstance(offer, FlexibilityOffer)
         self.offer = offer
