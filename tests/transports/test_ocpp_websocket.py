@@ -290,3 +290,52 @@ def test_profile_3_needs_client_certificates(pki: Pki) -> None:
     with pytest.raises(ValueError):
         ServerSecurity(profile=2, check_password=check_password)
     assert isinstance(pki.client_context(), ssl.SSLContext)
+
+
+async def test_handlers_may_be_coroutines_or_return_awaitables(csms: tuple[OcppServer, int]) -> None:
+    server, port = csms
+
+    async def get_variables(request: v2_1.GetVariablesRequest) -> v2_1.GetVariablesResponse:
+        await asyncio.sleep(0)
+        return v2_1.GetVariablesResponse(get_variable_result=tuple(v2_1.GetVariableResultType(
+            attribute_status=v2_1.GetVariableStatusEnumType.ACCEPTED, attribute_value="300", component=d.component,
+            variable=d.variable) for d in request.get_variable_data))
+
+    def setup(session: OcppSession) -> None:
+        session.router.add(v2_1.GetVariablesRequest, get_variables)
+        session.router.add(v2_1.ResetRequest, lambda r: asyncio.sleep(0, v2_1.ResetResponse(
+            status=v2_1.ResetStatusEnumType.SCHEDULED)))
+
+    client = OcppClient(url=f"ws://127.0.0.1:{port}", identity="CS-A", setup=setup, backoff=FAST)
+
+    async def body(session: OcppSession) -> None:
+        await session.call(BOOT)
+        station = server.sessions["CS-A"]
+        got = await station.call(v2_1.GetVariablesRequest(get_variable_data=(v2_1.GetVariableDataType(
+            component=v2_1.ComponentType(name="OCPPCommCtrlr"), variable=v2_1.VariableType(name="HeartbeatInterval")),)))
+        assert got.get_variable_result[0].attribute_value == "300"
+        reset = await station.call(v2_1.ResetRequest(type=v2_1.ResetEnumType.ON_IDLE))
+        assert reset.status == "Scheduled"
+
+    await with_client(client, body)
+
+
+async def test_a_failing_handler_answers_internal_error_and_the_connection_stays(csms: tuple[OcppServer, int]) -> None:
+    server, port = csms
+
+    def broken(request: v2_1.ResetRequest) -> v2_1.ResetResponse:
+        raise RuntimeError("relay stuck")
+
+    def setup(session: OcppSession) -> None:
+        session.router.add(v2_1.ResetRequest, broken)
+
+    client = OcppClient(url=f"ws://127.0.0.1:{port}", identity="CS-B", setup=setup, backoff=FAST)
+
+    async def body(session: OcppSession) -> None:
+        await session.call(BOOT)
+        with pytest.raises(OcppCallError) as info:
+            await server.sessions["CS-B"].call(v2_1.ResetRequest(type=v2_1.ResetEnumType.IMMEDIATE))
+        assert info.value.code == "InternalError"
+        assert (await session.call(BOOT)).status == "Accepted"
+
+    await with_client(client, body)

@@ -161,6 +161,9 @@ class OcppSession:
                         result, error = handler(request), None
                     except Exception as exc:
                         result, error = None, exc
+                    if inspect.isawaitable(result):  # e.g. a lambda that returns a coroutine
+                        tasks.create_task(self._handle_async(event, result))
+                        continue
                     await self._answer(event, result, error)
             elif isinstance(event, CallFailed):
                 self._resolve(event.message_id, error=OcppCallError(event))
