@@ -283,7 +283,7 @@ class EnergyMarket(Component):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.cfg.api_host, self.cfg.api_port))
         self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(self, clock), log_level="warning"))
+        server = uvicorn.Server(uvicorn.Config(create_app(self, clock), log_level="warning", lifespan="off"))
         self.ready.set()
         try:
             await server.serve(sockets=[sock])
