@@ -167,3 +167,14 @@ def test_spine_output_writes_the_lpc_limit_and_the_home_falls_to_failsafe_withou
     w["cu_1_1"].guard.stop_heartbeat()  # the control unit's heartbeat stops (LPC scenario 3)
     w.step(3)
     assert w["home_1_1"].car_power_W == 4200.0  # > 120 s without heartbeat: the failsafe limit
+
+
+def test_spine_renewal_with_the_same_limit_and_duration_keeps_the_home_limited() -> None:
+    w = World(world_spec([home("loadbus_1_1", route="spine")], controller=False, duration="30min"))
+    w.step()
+    t0 = w.t
+    assert order(w, "loadbus_1_1", cmd(w, "first", 5000.0, duration_s=600.0)).status.accepted
+    w.step(5)  # renewed before its end, same limit and duration as the first write
+    assert order(w, "loadbus_1_1", cmd(w, "renewal", 5000.0, duration_s=600.0)).status.accepted
+    w.step(10)  # past the first command's end (t0 + 600 s), inside the renewal's
+    assert w.t > t0 + 600.0 and w["home_1_1"].car_power_W == 5000.0

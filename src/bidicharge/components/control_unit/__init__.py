@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import ssl
 import tempfile
 from pathlib import Path
@@ -125,6 +126,7 @@ class ControlUnit(Component):
         self.open_connections = 0  # live
         self.spine: SpineNode | None = None
         self.guard: EnergyGuard | None = None
+        self._written: dict[str, tuple[float, float]] = {}  # peer -> (limit, duration) last written
 
     def start(self, now: float) -> None:
         super().start(now)
@@ -133,6 +135,7 @@ class ControlUnit(Component):
         node = self.eebus_node()
         home = self.link("home")
         if home is not None:  # we drive the exchange; else a HEMS pairs with our node and pumps it
+            home.protocol = "EEBUS SPINE (in memory)"  # what the link carries in this mode, for the trace
             node.connect(home.peer.name, now)
             exchange(node, home.peer.name, home, now)  # discovery, subscriptions, bindings, reads
 
@@ -175,9 +178,29 @@ class ControlUnit(Component):
     def _write_limit(self, peer: str, limit_W: float | None, command: DimmingCommand | None) -> int:
         assert self.guard is not None
         if command is None or limit_W is None:
+            self._written.pop(peer, None)
             return self.guard.write_limit(peer, Direction.CONSUME, 0.0, self.now, active=False)
-        remaining = max(command.start_s + command.duration_s - self.now, 1.0)
+        remaining = float(max(math.floor(command.start_s + command.duration_s - self.now), 1))
+        if self._written.get(peer) == (limit_W, remaining):
+            # A renewal identical to the last write (same limit, same duration) would not restart the
+            # Controllable System's duration timer (protocols.spine treats an unchanged item as no
+            # change), and the limit would lapse at the old end: end it one second earlier instead.
+            remaining -= 1.0
+        self._written[peer] = (limit_W, remaining)
         return self.guard.write_limit(peer, Direction.CONSUME, limit_W, self.now, duration_s=remaining)
+
+    def _reassert(self, now: float) -> None:
+        """A command in force that the HEMS no longer applies (its limit inactive) is written again."""
+        assert self.guard is not None
+        if self.active is None:
+            return
+        for peer in list(self.guard.systems):
+            state = self.guard.state_of(peer) if self.guard.ready(peer) else None
+            if state is not None and state.active.get(Direction.CONSUME) is False:
+                log.warning("control unit %s: %s dropped limit %s, writing it again", self.name, peer,
+                            self.active.command_id)
+                self._written.pop(peer, None)
+                self._write_limit(peer, self.active.limit_W, self.active)
 
     def _to_paired_hems(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:
         """A HEMS carries our node's datagrams (it pumps on its step): write, confirm later."""
@@ -264,6 +287,8 @@ class ControlUnit(Component):
         if self.spine is not None and self.guard is not None:
             self.guard.step(now)  # LPC heartbeat: the HEMS falls to its failsafe after 120 s without
             self.spine.handle_timeout(now)
+            if self.active is not None and now < self.active.start_s + self.active.duration_s:
+                self._reassert(now)
             home = self.link("home")
             if home is not None:
                 exchange(self.spine, home.peer.name, home, now)
