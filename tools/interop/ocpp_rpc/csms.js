@@ -37,7 +37,7 @@ function setChargingProfile() {
         record('TransactionEvent', p => (p.eventType === 'Started' ? { idTokenInfo: { status: 'Accepted' } } : {}));
         record('MeterValues', {});
         record('NotifyEVChargingNeeds', () => {
-            // answer first, then steer the EV: the V2X profile follows the needs (OCPP 2.1 Q06 / K15)
+            // answer first, then steer the EV: the V2X profile follows the needs (OCPP 2.x K15)
             setImmediate(async () => {
                 try {
                     const response = await client.call('SetChargingProfile', setChargingProfile());

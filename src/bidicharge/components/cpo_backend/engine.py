@@ -241,7 +241,7 @@ class CsmsEngine:
                                     stack_level: int = 0) -> str:
         """Send SetChargingProfile (W-based, absolute from ``start`` or now); returns its status.
 
-        A TxProfile is bound to the EVSE's running transaction (OCPP 2.x K01.FR.03)."""
+        A TxProfile is bound to the EVSE's running transaction (OCPP 2.x use case K01)."""
         session = self._session(ident)
         m = _m(session.version)
         transaction_id = None
@@ -284,7 +284,7 @@ class CsmsEngine:
     async def set_v2x_setpoint(self, ident: str, evse_id: int, *, setpoint_W: float,
                                max_discharge_W: float | None = None, limit_W: float | None = None,
                                operation_mode: str = "CentralSetpoint") -> str:
-        """OCPP 2.1 Q05 central setpoint: negative ``setpoint_W`` discharges the vehicle."""
+        """OCPP 2.1 central V2X setpoint (operationMode CentralSetpoint): negative ``setpoint_W`` discharges the vehicle."""
         return await self.set_charging_schedule(ident, evse_id, [SchedulePeriod(
             operation_mode=operation_mode, setpoint_W=setpoint_W, max_discharge_W=max_discharge_W, limit_W=limit_W)])
 

@@ -331,11 +331,11 @@ class OcppStation:
             return rejected
         if profile.charging_profile_purpose == "TxProfile" and (
                 evse.transaction_id is None or profile.transaction_id not in (None, evse.transaction_id)):
-            return rejected  # K01.FR.09: a TxProfile needs the running transaction
+            return rejected  # K01: a TxProfile needs the running transaction
         for schedule in profile.charging_schedule:
             if schedule.charging_rate_unit != "W":
                 return rejected  # this station is steered in W (AC_BPT); A would need the phase voltage
-        # K01.FR.05: a profile with the same purpose and stackLevel replaces the one in place
+        # K01: a profile with the same purpose and stackLevel replaces the one in place
         evse.profiles = {k: p for k, p in evse.profiles.items()
                          if (p.charging_profile_purpose, p.stack_level) != (profile.charging_profile_purpose,
                                                                             profile.stack_level)}
