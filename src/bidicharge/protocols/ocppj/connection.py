@@ -218,7 +218,7 @@ class OcppConnection:
         def reject(code: ErrorCode, text: str) -> None:
             self._events.append(CallFailed(message_id=result.message_id, request=request, code=str(code),
                                            description=text, by_peer=False))
-            # OCPP 2.1 Part 4 §4.2.4 CALLRESULTERROR; 2.0.1 has no answer to a bad CALLRESULT.
+            # OCPP 2.1 Part 2 FR.06: an invalid response is answered with CALLRESULTERROR; 2.0.1 has none.
             reply = self.rpc.result_error_reply(result.message_id, code, text)
             raise RemoteProtocolError(f"invalid {result.action} response: {text}", wire_code=code,
                                       message_id=result.message_id, reply=reply)
