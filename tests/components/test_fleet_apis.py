@@ -135,3 +135,20 @@ def test_i11_cars_power_direction_history_revenue_and_push(world: Any) -> None:
     with http.websocket_connect(f"/v1/app/ws?user={busy['vin']}") as ws:
         pushed = json.loads(ws.receive_text())
     assert [c["vin"] for c in pushed["cars"]] == [busy["vin"]]
+
+
+def test_a_soc_jump_is_refused_and_the_last_good_reading_kept(world: Any) -> None:
+    # runs last: it tampers with the park's reading of one car
+    from dataclasses import replace
+
+    comps, _ = world
+    park, agg = comps["park"], comps["tech_agg"]
+    last = park._last
+    i = next(j for j, plugged in enumerate(last.plugged) if plugged and last.vehicle_id[j] != BAD_CAR)
+    vin = last.vehicle_id[i]
+    soc = list(last.soc)
+    soc[i] = min(1.0, soc[i] + 0.5) if soc[i] < 0.5 else soc[i] - 0.5
+    park._last = replace(last, soc=tuple(soc))
+    now = agg.now + 300.0
+    agg.step(now, 300.0)
+    assert [(v, why.startswith("SoC jumped")) for _, v, why in agg.refused_reports] == [(vin, True)]

@@ -66,6 +66,7 @@ from bidicharge.control.fleet_envelope import (
     reference_plan,
 )
 from bidicharge.control.fleet_flexibility import (
+    SOC_JUMP_TOLERANCE,
     FleetFlexibility,
     Horizon,
     battery_to_grid_W,
@@ -153,6 +154,9 @@ class TechAggregator(Component):
         self._average = np.zeros(0)
         self.shortfall_W = np.zeros(0)
         self.plain_charging_cost_EUR: float | None = None
+        self._soc = np.zeros(0)
+        self._soc_t = np.zeros(0)
+        self.refused_reports: list[tuple[float, str, str]] = []
         self.ready = asyncio.Event()
         self.api_url: str | None = None
 
@@ -296,16 +300,39 @@ class TechAggregator(Component):
             self._meter_start = {e.evse_id: e.imported_Wh - e.exported_Wh for e in live.evses}
             self._pinned = np.full(plan.flex.n_cars, np.nan)
         self._observe_cars(plan, now, dt_s, by_vehicle)
+        energy_now = self._energy_now(plan)
         if now == h.start_s + k * h.step_s:
-            self._energy_start = self._energy_now(plan)
-        self._dispatch(plan, k, now)
+            self._energy_start = energy_now
+        self._dispatch(plan, k, now, energy_now)
 
     def _energy_now(self, plan: _Plan) -> np.ndarray:
+        """Each car's stored-energy change since its flexibility began, from the SoC the charger reads.
+
+        A SoC that no charger could have produced since the last accepted reading (a jump:
+        wrong car, a BMS reset, a unit error) is refused and the last accepted value kept.
+        """
         energy = self._energy_start.copy() if self._energy_start.size else np.zeros(plan.flex.n_cars)
+        if self._soc.size != plan.flex.n_cars:
+            self._soc = np.full(plan.flex.n_cars, np.nan)
+            self._soc_t = np.full(plan.flex.n_cars, np.nan)
+        flex = plan.flex
         for vin, i in plan.index.items():
             e = self._live.get(plan.state.evse_of.get(vin, ""))
-            if e is not None and e.connected and e.vehicle_id == vin and e.soc is not None:
-                energy[i] = (e.soc - plan.soc0[i]) * plan.capacity[i]
+            if e is None or not e.connected or e.vehicle_id != vin or e.soc is None:
+                if not np.isnan(self._soc[i]):
+                    energy[i] = (self._soc[i] - plan.soc0[i]) * plan.capacity[i]
+                continue
+            if not np.isnan(self._soc[i]):
+                hours = max(self.now - self._soc_t[i], 0.0) / 3600.0
+                up = flex.charge_efficiency[i] * e.max_charge_power_W * hours / plan.capacity[i]
+                down = e.max_discharge_power_W * hours / flex.discharge_efficiency[i] / plan.capacity[i]
+                delta = e.soc - self._soc[i]
+                if delta > up + SOC_JUMP_TOLERANCE or -delta > down + SOC_JUMP_TOLERANCE:
+                    self.refused_reports.append((self.now, vin, f"SoC jumped from {self._soc[i]:.3f} to {e.soc:.3f}"))
+                    energy[i] = (self._soc[i] - plan.soc0[i]) * plan.capacity[i]
+                    continue
+            self._soc[i], self._soc_t[i] = e.soc, self.now
+            energy[i] = (e.soc - plan.soc0[i]) * plan.capacity[i]
         return energy
 
     def _observe_cars(self, plan: _Plan, now: float, dt_s: float, by_vehicle: dict[str | None, EvseLive]) -> None:
@@ -332,7 +359,7 @@ class TechAggregator(Component):
             if self._gone[i] or (not self._seen[i] and plan.arrival[i] <= now - dt_s):
                 self._pinned[i] = 0.0
 
-    def _dispatch(self, plan: _Plan, k: int, now: float) -> None:
+    def _dispatch(self, plan: _Plan, k: int, now: float, energy_now: np.ndarray) -> None:
         assert plan.dispatcher is not None
         h = plan.flex.horizon
         done = np.zeros(plan.flex.n_cars)
@@ -352,7 +379,7 @@ class TechAggregator(Component):
                                                                          self._no_discharge)
             self.shortfall_W[k] = shortfall
         rest = plan.dispatcher.setpoints(
-            k, now, self._average, done, self._pinned, energy_now_Wh=self._energy_now(plan),
+            k, now, self._average, done, self._pinned, energy_now_Wh=energy_now,
             max_charge_W=max_c, max_discharge_W=np.maximum(max_d, 0.0), min_step_s=self.context.step_s)
         h = plan.flex.horizon
         schedules = []
@@ -444,6 +471,7 @@ class TechAggregator(Component):
             "cars": plan.flex.n_cars if plan else 0,
             "refused_cars": dict(self.refused_cars),
             "deviations": dict(self.deviations),
+            "refused_reports": list(self.refused_reports),
             "schedules_rejected": [(a.interval, a.reason) for a in self.schedules_rejected],
             "sold_W": [float(v) for v in plan.dispatcher.sold_W] if plan and plan.dispatcher else [],
             "delivered_W": list(self.delivered_W),
