@@ -14,6 +14,8 @@ late arrivals, early unplugging and cars that refuse to discharge ("does not fol
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,8 +34,10 @@ from bidicharge.components.interfaces.i02_telematics import (
 from bidicharge.control.fleet_flexibility import CarSession
 from bidicharge.control.fleet_samples import sample_fleet
 from bidicharge.physics import battery
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
+from bidicharge.transports.mqtt import BrokerAddress, MqttSession
 
 __all__ = ["ChargeStep", "ChargeStepResult", "FleetBev", "FleetBevConfig"]
 
@@ -98,6 +102,8 @@ class FleetBev(Component):
         self.cars = [self._car(s, config.taper_charge_from_soc) for s in sessions]
         self._draw_deviations(context.rng)
         self._power_W = np.zeros(len(self.cars))
+        self._outbox: asyncio.Queue[Publish] | None = None
+        self.published = 0
 
     @staticmethod
     def _car(s: CarSession, taper_from: float) -> Car:
@@ -171,8 +177,32 @@ class FleetBev(Component):
                                      or car.last_report_s == -math.inf):
                 car.last_report_s = now
                 status = self.status(car, now)
-                link.request(Publish(topic=topic(status.vin, "status"), payload=status.model_dump(mode="json"),
-                                     retain=True))
+                message = Publish(topic=topic(status.vin, "status"), payload=status.model_dump(mode="json"),
+                                  retain=True)
+                if self._outbox is not None:  # live: over MQTT to the OEM backend's broker
+                    self._outbox.put_nowait(message)
+                else:
+                    link.request(message)
+
+    async def serve(self, clock: Clock) -> None:
+        """Live: the cars publish on the OEM backend's broker (I-02 over MQTT) instead of in memory."""
+        link = self.link("oem")
+        ready = getattr(link.peer, "ready", None) if link is not None else None
+        if link is None or not isinstance(ready, asyncio.Event):
+            return
+        async with asyncio.timeout(60):
+            await ready.wait()
+        address = getattr(link.peer, "broker_address", None)
+        if not isinstance(address, BrokerAddress):
+            return
+        self._outbox = asyncio.Queue()
+        session = MqttSession(address, client_id=f"bidicharge-fleet-{self.name}")
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(session.run())
+            while True:
+                message = await self._outbox.get()
+                await session.publish(message.topic, json.dumps(message.payload).encode(), retain=message.retain)
+                self.published += 1
 
     # -- I-01: the park transfers energy -----------------------------------------------------
     def handle(self, port: str, message: object, link: Link) -> object:
