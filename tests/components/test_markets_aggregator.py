@@ -23,11 +23,11 @@ def _run(aggregator: dict[str, Any], market: dict[str, Any], tso: dict[str, Any]
             "market": {"component": "energy_market", "config": market},
             "gas": {"component": "power_plant", "connect": {"grid": "hv.plants"},
                     "config": {"capacity_MW": 800, "marginal_cost_EUR_per_MWh": 60, "ramp_MW_per_min": 400, "initial_MW": 500}},
-            "gas_op": {"component": "plant_operator", "connect": {"plants": ["gas.unit"]}},
+            "gas_op": {"component": "plant_operator", "config": {"plants": ["gas"]}},
             "tso": {"component": "tso_control_center", "config": tso,
                     "connect": {"plant_operators": ["gas_op.tso"], "aggregators": ["aggregator.tso"]}},
-            "aggregator": {"component": "comm_aggregator", "config": aggregator,
-                           "connect": {"energy_market": "market.aggregators", "grid": "hv.distribution"}},
+            "aggregator": {"component": "comm_aggregator", "config": {"grid": "hv", **aggregator},
+                           "connect": {"energy_market": "market.aggregators"}},
         },
     }
     return run_study(parse_scenario(raw, file="aggregator.yaml", base_dir="."))

@@ -2,7 +2,7 @@
 (I-54, I-44) and get their results back; the aggregator's IEC 104 station serves the TSO.
 
     plant_op ──I-48──► trading ──REST I-54──► market ◄──REST I-44── aggregator ◄──I-24 TCP── tso
-       └─ gas ─I-50─► hv ◄─I-42── pool (200 cars)
+       └─ gas ─I-50─► hv ◄── pool (200 cars, attached by name)
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ async def test_bidders_use_the_rest_api_live() -> None:
                                                                 "supplier_demand": {"load_scale": 0.07}}},
             "gas": {"component": "power_plant", "connect": {"grid": "hv.plants"},
                     "config": {"capacity_MW": 800, "marginal_cost_EUR_per_MWh": 60, "ramp_MW_per_min": 40, "initial_MW": 500}},
-            "plant_op": {"component": "plant_operator", "connect": {"plants": ["gas.unit"]}},
+            "plant_op": {"component": "plant_operator", "config": {"plants": ["gas"]}},
             "trading": {"component": "trading_system", "config": {"results_poll_s": 5},
                         "connect": {"operators": ["plant_op.trading"], "energy_market": "market.wholesale"}},
             "tso": {"component": "tso_control_center", "connect": {"aggregators": ["aggregator.tso"], "plant_operators": ["plant_op.tso"]}},
-            "aggregator": {"component": "comm_aggregator", "config": {"pool": {"cars": 200}, "results_poll_s": 5},
-                           "connect": {"energy_market": "market.aggregators", "grid": "hv.distribution"}},
+            "aggregator": {"component": "comm_aggregator", "config": {"pool": {"cars": 200}, "results_poll_s": 5, "grid": "hv"},
+                           "connect": {"energy_market": "market.aggregators"}},
         },
     }
     sc = parse_scenario(raw, file="live.yaml", base_dir=".")

@@ -1,7 +1,7 @@
 """The control centres' IEC 60870-5-104 links (I-21, I-24, I-51, I-52): in a study the two
 sans-I/O cores are paired in memory and every ASDU is traced; live they talk over TCP.
 
-    gas ─unit─ gas_op ◄─I-51─ tso ─I-24─► aggregator (20 cars) ─I-44─► market
+    gas ─runs─ gas_op ◄─I-51─ tso ─I-24─► aggregator (20 cars) ─I-44─► market
                   ▲                 └─I-21─► dso
                   └────────I-52──────────────┘
 """
@@ -30,14 +30,14 @@ def _scenario(duration: str = "10min", **tso: Any) -> Scenario:
             "gas": {"component": "power_plant", "connect": {"grid": "hv.plants"},
                     "config": {"capacity_MW": 800, "marginal_cost_EUR_per_MWh": 60, "ramp_MW_per_min": 400,
                                "min_stable_MW": 300, "initial_MW": 500}},
-            "gas_op": {"component": "plant_operator", "connect": {"plants": ["gas.unit"]}},
+            "gas_op": {"component": "plant_operator", "config": {"plants": ["gas"]}},
             "tso": {"component": "tso_control_center", "config": {"afrr_pool_W": 500_000, **tso},
                     "connect": {"plant_operators": ["gas_op.tso"], "aggregators": ["aggregator.tso"], "dso": ["dso.tso"]}},
             "dso": {"component": "dso_control_center", "connect": {"plant_operators": ["gas_op.dso"]},
                     "config": {"redispatch": [{"start_h": 0.05, "end_h": 0.1, "limit_MW": 100},
                                               {"start_h": 0.1, "end_h": 0.15, "limit_MW": 400}]}},
-            "aggregator": {"component": "comm_aggregator", "config": {"pool": {"cars": 20}, "afrr_capacity_W": 0},
-                           "connect": {"energy_market": "market.aggregators", "grid": "hv.distribution"}},
+            "aggregator": {"component": "comm_aggregator", "config": {"pool": {"cars": 20}, "afrr_capacity_W": 0, "grid": "hv"},
+                           "connect": {"energy_market": "market.aggregators"}},
         },
     }
     return parse_scenario(raw, file="telecontrol.yaml", base_dir=".")

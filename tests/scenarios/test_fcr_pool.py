@@ -1,12 +1,12 @@
 """fcr_pool: 500 pooled cars deliver FCR, measured on the trace of I-51 and I-24.
 
-    trading ──I-54──► market ◄──I-44── aggregator ── 500 cars (I-42 to hv)
+    trading ──I-54──► market ◄──I-44── aggregator ── 500 cars (at hv)
        │ I-48                             ▲ I-24 IEC 104 (frequency down; pool power,
        ▼                                  │  request, FCR held up)
     plant_op ◄──I-51 IEC 104── tso ───────┘
-       │ unit                          local path: the EVSEs measure f at hv themselves
+       │ runs                          local path: the EVSEs measure f at hv themselves
        ▼                               central path: f from the TSO over I-24
-    nuclear, coal, gas ──I-50──► hv (frequency) ◄──I-42── the pool
+    nuclear, coal, gas ──I-50──► hv (frequency) ◄── the pool (by name)
 
 The prequalification double pulse (±200 mHz; shortened pulses here, the full 15-minute ones in
 benchmarks/bench_fcr.py) on both paths, and an hour of the modelled area's frequency.

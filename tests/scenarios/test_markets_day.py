@@ -2,7 +2,7 @@
 become 15-minute schedules; the frequency follows the imbalance and the TSO's aFRR restores it.
 
     plant_op, gas_op ──I-48──► trading ──I-54──► market ◄──I-44── aggregator
-       │ unit      ▲ I-51/I-52 IEC 104                               │ I-42
+       │ runs      ▲ I-51/I-52 IEC 104                               │
        ▼           │                                                  ▼
     nuclear, coal, gas ──I-50──► hv (frequency) ◄───────────────── the pool
                    tso ──I-24──► aggregator;  tso ──I-21──► dso ──I-52──► gas_op

@@ -39,6 +39,7 @@ from bidicharge.components.interfaces.i2x_markets import (
     SubmitCapacityBids,
     SubmitDayAheadBids,
 )
+from bidicharge.components.power_plant import units
 from bidicharge.components.tso_control_center.telecontrol import ControlledEnd
 from bidicharge.control import aggregator_bidding as bidding
 from bidicharge.control.frequency_reserve import fcr_activation, ler_management_W, reservoir_of
@@ -52,7 +53,7 @@ from bidicharge.control.market_clearing import (
 from bidicharge.protocols.iec104 import CommandRequest, PointDatabase, TypeId
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
-from bidicharge.runtime.ports import ELECTRICAL, provides, requires
+from bidicharge.runtime.ports import provides, requires
 
 DAY_S = 86_400.0
 #: a typical day-ahead shape (€/MWh per local hour) when no better forecast is given
@@ -77,6 +78,8 @@ class CommAggConfig(ComponentConfig):
     report_threshold_W: float = Field(2_000.0, gt=0)
     reallocate_threshold_W: float = Field(1_000.0, gt=0)
     results_poll_s: float = Field(60.0, gt=0)
+    grid: str | None = Field(None, description="the hv_grid instance the modelled pool is connected to (its EVSEs "
+                             "measure the frequency there); stands in for the LV/MV grid until that carries the pool")
 
 
 @component_type
@@ -87,8 +90,6 @@ class CommAggregator(Component):
     PORTS = (
         provides("tso", "I-24", IEC104),
         requires("energy_market", "I-44", REST),
-        requires("grid", "I-42", ELECTRICAL, optional=True,
-                 description="the pool's connection (stands in for the LV/MV grid); the EVSEs measure frequency here"),
     )
     phase = Phase.CONTROL
     OBSERVABLES: ClassVar[tuple[str, ...]] = (
@@ -107,6 +108,7 @@ class CommAggregator(Component):
         db.add_command(I24.FREQUENCY_HZ, TypeId.C_SE_NC_1, feedback_ioa=I24.FREQUENCY_FEEDBACK_HZ)
         self.tso_end = ControlledEnd(db, self._on_command)
         self.market = MarketAccess(self, "energy_market")
+        self.grid: Any = None
         self.central_frequency_Hz = 50.0
         self.afrr_setpoint_W = 0.0
         self.fcr_W_by_block: dict[int, float] = {}  # absolute block number (start // 4 h) -> W
@@ -128,6 +130,12 @@ class CommAggregator(Component):
 
     def telecontrol_end(self, port: str) -> ControlledEnd:
         return self.tso_end
+
+    def start(self, now: float) -> None:
+        super().start(now)
+        if self.cfg.grid is not None:
+            self.grid = units.lookup(self, self.cfg.grid, "hv_grid")
+            self.grid.attach_distribution(self)
 
     @property
     def grid_injection_MW(self) -> float:
@@ -256,8 +264,7 @@ class CommAggregator(Component):
     def _frequency(self) -> float:
         if self.cfg.fcr_path == "central":
             return self.central_frequency_Hz
-        grid = self.link("grid")
-        return float(grid.peer.frequency_Hz) if grid is not None else 50.0  # type: ignore[attr-defined]
+        return float(self.grid.frequency_Hz) if self.grid is not None else 50.0
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now

@@ -1,9 +1,8 @@
 """High-voltage transmission grid (C-HV-GRID): the synchronous area's frequency.
 
 Owns ``physics.system_frequency`` (swing equation with inertia, load damping and load noise):
-the power plants feed in over I-50, the distribution grid below (here: the commercial
-aggregator's modelled pool, standing in for the LV/MV grid until that component carries
-I-42) over I-42, and the area's load follows a profile (``control.frequency_reserve.
+the power plants feed in over I-50, the distribution grid below over I-42 (and, until the LV/MV
+grid carries it, the commercial aggregator's modelled pool, which attaches itself by name), and the area's load follows a profile (``control.frequency_reserve.
 demo_load_MW`` scaled) plus an Ornstein–Uhlenbeck noise from the run's seeded generator.
 Frequency follows the imbalance; the plants' droop and the TSO's aFRR restore it.
 
@@ -21,6 +20,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bidicharge.components.power_plant import units
 from bidicharge.control.frequency_reserve import demo_load_MW, double_pulse_test_frequency
 from bidicharge.physics import system_frequency
 from bidicharge.physics.power_plant import PowerPlantParams
@@ -87,11 +87,17 @@ class HvGrid(Component):
         self.state = system_frequency.initial_state(self.params, (0.0,), time_s=context.start_s)
         self.frequency_Hz = self.params.nominal_frequency_Hz
         self._generation_MW = self._injection_MW = self._load_MW = 0.0
+        self._attached: list[Any] = []
+        units.register(self)
         self.kinetic_start_MJ = system_frequency.kinetic_energy_MJ(self.frequency_Hz, self.params)
         pulse = config.frequency.double_pulse
         if config.frequency.mode == "double_pulse":
             self._pulse_t, self._pulse_f = double_pulse_test_frequency(
                 1.0, deviation_Hz=pulse.deviation_Hz, pulse_s=pulse.pulse_s, pause_s=pulse.pause_s, lead_s=pulse.lead_s)
+
+    def attach_distribution(self, unit: Any) -> None:
+        """A unit below this grid (``grid_injection_MW``, MW into the grid) without an I-42 link."""
+        self._attached.append(unit)
 
     def imposed_frequency(self, time_s: float) -> float | None:
         if self.cfg.frequency.mode != "double_pulse":
@@ -103,7 +109,8 @@ class HvGrid(Component):
         self.now = now
         hours = dt_s / 3600.0
         generation_MWh = sum(link.local.step_energy_MWh for link in self.inbound.get("plants", []))  # type: ignore[attr-defined]
-        pool_MW = sum(link.local.grid_injection_MW for link in self.inbound.get("distribution", []))  # type: ignore[attr-defined]
+        below = [link.local for link in self.inbound.get("distribution", [])] + self._attached
+        pool_MW = sum(unit.grid_injection_MW for unit in below)
         self._generation_MW = generation_MWh / hours
         self._injection_MW = self._generation_MW + pool_MW
         self._load_MW = area_load_MW(self.cfg, now)

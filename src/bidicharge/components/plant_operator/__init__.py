@@ -29,15 +29,17 @@ from bidicharge.components.interfaces.i2x_markets import (
     PlantSchedules,
     ScheduleAck,
 )
+from bidicharge.components.power_plant import units
 from bidicharge.components.tso_control_center.telecontrol import ControlledEnd
 from bidicharge.protocols.iec104 import CommandRequest, PointDatabase, TypeId
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
-from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
+from bidicharge.runtime.ports import Link, provides
 
 
 class PlantOperatorConfig(ComponentConfig):
     operator_id: str = "plant-operator"
+    plants: list[str] = Field(..., min_length=1, description="the power_plant instances this operator runs")
     tso_common_address: int = Field(51, ge=1, le=65534)
     dso_common_address: int = Field(52, ge=1, le=65534)
     report_threshold_MW: float = Field(1.0, gt=0)
@@ -50,7 +52,6 @@ class PlantOperator(Component):
     catalogue_id = "C-PLANT-OP"
     Config = PlantOperatorConfig
     PORTS = (
-        requires("plants", "I-50", ELECTRICAL, many=True, description="unit control of the operator's own plants"),
         provides("trading", "I-48", "in-memory", wire_protocol="AS4"),
         provides("tso", "I-51", IEC104),
         provides("dso", "I-52", IEC104),
@@ -74,12 +75,16 @@ class PlantOperator(Component):
         self.afrr_MW = 0.0
         self.limit_MW: float | None = None
         self._reported: dict[tuple[str, int], float] = {}
+        self._plants: list[Any] | None = None
 
     def telecontrol_end(self, port: str) -> ControlledEnd:
         return self.ends[port]
 
     def plants(self) -> list[Any]:
-        return [link.peer for link in self.peers("plants")]
+        """The operator's own plants (no catalogue interface: found by name, see ``power_plant/units.py``)."""
+        if self._plants is None:
+            self._plants = [units.lookup(self, name, "power_plant") for name in self.cfg.plants]
+        return self._plants
 
     # --- I-51 / I-52 commands --------------------------------------------------------------
     def _on_tso(self, request: CommandRequest) -> bool:
@@ -122,6 +127,10 @@ class PlantOperator(Component):
         return super().handle(port, message, link)
 
     # --- operation -------------------------------------------------------------------------
+    def start(self, now: float) -> None:
+        super().start(now)
+        self.plants()  # an unknown plant name fails here, before the first step
+
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
         plants = self.plants()

@@ -3,9 +3,8 @@
 Steps ``physics.power_plant`` (capacity, ramp limit, droop on the frequency it measures at its
 connection, governor and turbine lags) with the set-points its operator gives it: the market
 schedule, its share of the TSO's aFRR demand, and a DSO feed-in limit (redispatch). The
-operator reaches its units through the ``unit`` port; the catalogue has no interface between
-C-PLANT-OP and C-POWERPLANT (it is inside the operator's company), so the port is declared
-on the plant's grid interface I-50 as a physical, untraced connection.
+operator finds its units by name (``units.py``): the catalogue has no interface between
+C-PLANT-OP and C-POWERPLANT (it is inside the operator's company), so no port carries it.
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
+from bidicharge.components.power_plant import units
 from bidicharge.physics import power_plant
 from bidicharge.physics.power_plant import PowerPlantInputs, PowerPlantParams
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
-from bidicharge.runtime.ports import ELECTRICAL, provides, requires
+from bidicharge.runtime.ports import ELECTRICAL, requires
 
 
 class PowerPlantConfig(ComponentConfig):
@@ -48,7 +48,6 @@ class PowerPlant(Component):
     Config = PowerPlantConfig
     PORTS = (
         requires("grid", "I-50", ELECTRICAL),
-        provides("unit", "I-50", ELECTRICAL, description="the operator's unit control (operator-internal, no catalogue interface)"),
     )
     phase = Phase.ACTUATION
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("generation_MW", "setpoint_MW", "schedule_MW", "afrr_MW")
@@ -69,6 +68,7 @@ class PowerPlant(Component):
         self.afrr_MW = 0.0
         self.limit_MW: float | None = None
         self.step_energy_MWh = 0.0
+        units.register(self)
 
     @property
     def generation_MW(self) -> float:
