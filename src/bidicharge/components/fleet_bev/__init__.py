@@ -56,7 +56,7 @@ class FleetBevConfig(ComponentConfig):
     report_period_s: float = Field(900.0, gt=0)
     aggregator: str | None = Field("tech_agg", description="the aggregator every owner authorises on I-13 (None: none)")
     taper_charge_from_soc: float = Field(0.95, gt=0, le=1)
-    deviations: DeviationsConfig = DeviationsConfig()
+    deviations: DeviationsConfig = Field(default_factory=lambda: DeviationsConfig.model_validate({}))
 
 
 @dataclass(slots=True)

@@ -287,7 +287,7 @@ class TechAggregator(Component):
         assert isinstance(live, LiveData)
         self._live = {e.evse_id: e for e in live.evses}
         evse_of = plan.state.evse_of
-        by_vehicle = {e.vehicle_id: e for e in live.evses if e.connected and e.vehicle_id is not None}
+        by_vehicle: dict[str, EvseLive] = {e.vehicle_id: e for e in live.evses if e.connected and e.vehicle_id is not None}
         for vin, e in by_vehicle.items():
             if vin in plan.index and vin not in evse_of:
                 evse_of[vin] = e.evse_id  # the car arrived: now we know its EVSE
@@ -335,7 +335,7 @@ class TechAggregator(Component):
             energy[i] = (e.soc - plan.soc0[i]) * plan.capacity[i]
         return energy
 
-    def _observe_cars(self, plan: _Plan, now: float, dt_s: float, by_vehicle: dict[str | None, EvseLive]) -> None:
+    def _observe_cars(self, plan: _Plan, now: float, dt_s: float, by_vehicle: dict[str, EvseLive]) -> None:
         tol = self.cfg.follow_tolerance_W
         for vin, i in plan.index.items():
             e = by_vehicle.get(vin)
@@ -530,5 +530,5 @@ def _price_on(curve: PriceCurve, horizon: Horizon) -> np.ndarray:
     """The commercial side's prices on our intervals (step function; last value held)."""
     t = horizon.start_s + horizon.step_s * np.arange(horizon.n_steps)
     idx = np.clip(np.floor((t - curve.start_s) / curve.step_s + 1e-9).astype(int), 0, len(curve.price_EUR_per_MWh) - 1)
-    return np.asarray(curve.price_EUR_per_MWh, dtype=np.float64)[idx]
+    return np.asarray(np.asarray(curve.price_EUR_per_MWh, dtype=np.float64)[idx], dtype=np.float64)
 from bidicharge.components.tech_aggregator import commercial_standin as commercial_standin  # noqa: E402,F401  (registers the kind)

@@ -95,7 +95,8 @@ class CommercialStandin(Component):
         if self.cfg.probe_outside:
             bad = np.asarray(offer.max_power_W) * 1.1 + 1000.0
             self.answers.append(flex.request(PoolSchedule(offer_id=offer.offer_id, start_s=offer.start_s,
-                                                          step_s=offer.step_s, power_W=tuple(float(v) for v in bad))))
+                                                          step_s=offer.step_s, power_W=tuple(float(v) for v in bad),
+                                                          energy_bought_Wh=0.0, energy_sold_Wh=0.0)))
         schedule = optimal_pool_schedule(env, price)
         dt_h = offer.step_s / 3600.0
         answer = flex.request(PoolSchedule(
@@ -123,7 +124,9 @@ class CommercialStandin(Component):
 
 
 def _envelope(offer: FlexibilityOffer) -> FleetEnvelope:
-    arr = lambda v: np.asarray(v, dtype=np.float64)  # noqa: E731
+    def arr(values: tuple[float, ...]) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)
+
     return FleetEnvelope(
         horizon=Horizon(start_s=offer.start_s, n_steps=len(offer.min_power_W), step_s=offer.step_s),
         baseline_power_W=arr(offer.baseline_power_W), min_power_W=arr(offer.min_power_W),

@@ -33,7 +33,8 @@ class PoolDispatcher:
 
     def plugged_s(self, frm: float, to: float) -> FloatArray:
         """Announced plugged-in seconds of every car in ``[frm, to)``."""
-        return np.clip(np.minimum(self.departure_s, to) - np.maximum(self.arrival_s, frm), 0.0, None)
+        return np.asarray(np.clip(np.minimum(self.departure_s, to) - np.maximum(self.arrival_s, frm), 0.0, None),
+                          dtype=np.float64)
 
     def plan_setpoints(self, average_W: FloatArray) -> FloatArray:
         """Day plan (N, T): interval averages turned into setpoints while the car is plugged in."""
