@@ -166,6 +166,9 @@ class ControlUnit(Component):
         if self.config.output == "relay":
             steps = self.config.relay_steps_W
             fitting = [k for k, w in enumerate(steps, start=1) if limit_W is not None and w <= limit_W]
+            if limit_W is not None and not fitting:  # no step that low: the most restrictive one there is
+                log.warning("control unit %s: no contact step at or below %.0f W", self.name, limit_W)
+                fitting = [min(range(1, len(steps) + 1), key=lambda k: steps[k - 1])]
             step = 0 if limit_W is None else max(fitting, key=lambda k: steps[k - 1])
             answer: GridGuardStatus = home.request(ContactState(step=step))
             return answer
