@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bidicharge.components.interfaces.i2x_markets import I24
 from bidicharge.components.tso_control_center.telecontrol import summary_values
 from bidicharge.runtime.scenario import parse_scenario
@@ -57,3 +59,40 @@ def test_an_afrr_setpoint_the_pool_cannot_deliver_is_reported_smaller() -> None:
     short = [(a, b) for a, b in zip(asked, told, strict=True) if b < a - 1_000]
     assert short and max(b for _, b in short) < 250_000  # what 20 cars can do, said on the wire
     assert all(b == a for a, b in zip(asked, told, strict=True) if a <= 100_000)  # small ones in full
+
+
+def test_the_supplier_gets_the_pools_position_per_quarter_hour() -> None:
+    from bidicharge.components.interfaces.i2x_markets import PoolPosition, PositionRequest
+    from bidicharge.runtime.assembly import assemble, step_order
+    from bidicharge.runtime.clock import ManualClock
+    from bidicharge.runtime.trace import TraceRecorder
+
+    raw = {"start": "2026-01-14T00:00:00+01:00", "duration": "5h", "step": "30s", "components": {
+        "market": {"component": "energy_market", "config": {"fcr_demand_MW": 1}},
+        "aggregator": {"component": "comm_aggregator", "config": {"pool": {"cars": 200}},
+                       "connect": {"energy_market": "market.aggregators"}}}}
+    sc = parse_scenario(raw, file="supplier.yaml", base_dir=".")
+    clock = ManualClock(start_s=sc.start_s)
+    comps = assemble(sc, TraceRecorder(), clock)
+    order = step_order(comps)
+    for c in order:
+        c.start(sc.start_s)
+    from bidicharge.control.market_clearing import Bid, Side
+
+    liquidity = tuple(Bid(bid_id=f"{side.value}-{q}", bidder_id="exchange", side=side, mtu_index=q, power_MW=100.0,
+                          price_EUR_per_MWh=(1.0 if q < 4 else 50.0) if side is Side.SELL else 40.0, submitted_at_s=0.0)
+                      for q in range(96) for side in (Side.BUY, Side.SELL))  # cheap in the first hour
+    comps["market"].submit_day_ahead(sc.start_s, liquidity, sc.start_s)
+    for k in range(480):  # 4 h
+        clock.set(sc.start_s + 30 * k)
+        for c in order:
+            c.step(sc.start_s + 30 * k, 30.0)
+    agg: Any = comps["aggregator"]
+    position = agg.handle("supplier", PositionRequest(delivery_day_start_s=sc.start_s), None)
+    assert isinstance(position, PoolPosition)
+    assert len(position.scheduled_W) == 96 and position.fcr_W_by_block == (1e6,) * 6
+    assert all(m is not None for m in position.metered_Wh[:15]) and position.metered_Wh[15] is None  # 15 finished
+    bought = [q for q in range(15) if position.scheduled_W[q] > 0]
+    assert bought  # the pool's day-ahead buys cleared against the exchange's offers
+    for q in bought:  # and the pool drew what it bought (the FCR it held was not activated: no frequency)
+        assert position.metered_Wh[q] == pytest.approx(position.scheduled_W[q] * 0.25, rel=0.05)

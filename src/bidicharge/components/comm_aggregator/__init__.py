@@ -14,7 +14,8 @@
 * The limited energy reservoir is managed (``ler_management_W``) beside the schedule.
 
 The pool is modelled here (``pool.py``) until the technical aggregator (I-23) and the CPO
-backend / OCPP 2.1 / ISO 15118-20 path exist; the I-22 supplier exchange is not built yet.
+backend / OCPP 2.1 / ISO 15118-20 path exist. I-22 (energy provider, in memory until AS4): the
+pool's position per quarter-hour — scheduled, metered, FCR held — for the supplier's balancing group.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from bidicharge.components.interfaces.i2x_markets import (
     REST,
     BidReceipt,
     MarketResults,
+    PoolPosition,
+    PositionRequest,
     ResultsRequest,
     SubmitCapacityBids,
     SubmitDayAheadBids,
@@ -53,7 +56,7 @@ from bidicharge.control.market_clearing import (
 from bidicharge.protocols.iec104 import CommandRequest, PointDatabase, TypeId
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
-from bidicharge.runtime.ports import provides, requires
+from bidicharge.runtime.ports import Link, provides, requires
 
 DAY_S = 86_400.0
 #: a typical day-ahead shape (€/MWh per local hour) when no better forecast is given
@@ -89,6 +92,7 @@ class CommAggregator(Component):
     Config = CommAggConfig
     PORTS = (
         provides("tso", "I-24", IEC104),
+        provides("supplier", "I-22", "in-memory", wire_protocol="AS4 (MaKo 2022)"),
         requires("energy_market", "I-44", REST),
     )
     phase = Phase.CONTROL
@@ -127,6 +131,7 @@ class CommAggregator(Component):
         self.shortfall_Wh = 0.0
         self.rejections: list[str] = []
         self.revenue_EUR = 0.0
+        self.metered_Wh: dict[int, float] = {}  # absolute MTU -> grid energy drawn by the pool
 
     def telecontrol_end(self, port: str) -> ControlledEnd:
         return self.tso_end
@@ -291,6 +296,8 @@ class CommAggregator(Component):
             self.pool.command(setpoints, self.base_W, now + self.cfg.central_latency_s)
             self._last_request = request
         self.pool.step(now, dt_s)
+        mtu = int(now // MTU_DURATION_S)
+        self.metered_Wh[mtu] = self.metered_Wh.get(mtu, 0.0) + float(self.pool.power_W.sum()) * dt_s / 3600.0
         delivered = self.pool.delivered_upward_W
         self.shortfall_Wh += abs(request - delivered) * dt_s / 3600.0 if fcr > 0 else 0.0
         self._telemeter(now, delivered, request, fcr)
@@ -301,6 +308,21 @@ class CommAggregator(Component):
             if last is None or abs(value - last) >= self.cfg.report_threshold_W or (value == 0.0 and last != 0.0):
                 self._reported[ioa] = value
                 self.tso_end.update(ioa, value, now=now)
+
+    def handle(self, port: str, message: object, link: Link) -> object:
+        if isinstance(message, PositionRequest):  # I-22: the supplier's balancing group
+            day = message.delivery_day_start_s
+            first = int(day // MTU_DURATION_S)
+            block0 = int(day // BLOCK_DURATION_S)
+            current = int(self.now // MTU_DURATION_S)
+            return PoolPosition(
+                delivery_day_start_s=day, step_s=MTU_DURATION_S,
+                scheduled_W=tuple(self.schedule_W.get(first + q, 0.0) for q in range(96)),
+                metered_Wh=tuple(round(self.metered_Wh[first + q], 1) if first + q in self.metered_Wh and first + q < current
+                                 else None for q in range(96)),
+                fcr_W_by_block=tuple(self.fcr_W_by_block.get(block0 + b, 0.0) for b in range(6)),
+            )
+        return super().handle(port, message, link)
 
     def observe(self) -> tuple[float, ...]:
         return (float(self.pool.power_W.sum()), float(self.base_W.sum()), self.requested_upward_W,

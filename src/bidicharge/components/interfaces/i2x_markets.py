@@ -7,6 +7,8 @@
   ``components/energy_market/api.py``) in live mode and over ``Link.request`` in study mode.
   The bids themselves are the dataclasses of ``control.market_clearing`` (``Bid``,
   ``CapacityBid``): one contract, no copy.
+* I-22 (energy provider – commercial aggregator): the pool's position per quarter-hour for
+  the supplier's balancing group, in memory until the MaKo issue brings AS4.
 * I-48 (plant operator – trading system): availability up, schedules down. The seed names AS4;
   until the MaKo issue brings AS4 these are documented in-memory messages.
 * I-21, I-24, I-51, I-52: IEC 60870-5-104. The control centre is the controlling station, the
@@ -118,6 +120,28 @@ class PlantSchedules:
 class ScheduleAck:
     accepted: bool
     detail: str = ""
+
+
+# ------------------------------------------------------------------------- I-22 (in memory)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionRequest:
+    """The energy provider (balancing group manager) asks for the pool's position of a day."""
+
+    delivery_day_start_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolPosition:
+    """The aggregator's position for the supplier's balancing group (I-22; AS4 when MaKo lands):
+    what it sold or bought per quarter-hour, what the pool drew, and the FCR it held."""
+
+    delivery_day_start_s: float
+    step_s: float
+    scheduled_W: tuple[float, ...]  # per quarter-hour, + = bought (the pool charges)
+    metered_Wh: tuple[float | None, ...]  # grid energy per quarter-hour, + = drawn; None = not yet
+    fcr_W_by_block: tuple[float, ...]  # per 4-hour block
 
 
 # ----------------------------------------------------------------- IEC 104 point maps
