@@ -390,7 +390,9 @@ class TechAggregator(Component):
             sp = float(rest[i])
             applied = _value_at(self._sent.get(i), now)
             self._in_force[i] = applied
-            if np.isnan(applied) or abs(sp - applied) > self.cfg.resend_threshold_W:
+            # a small change may wait, one that would discharge more than the rules allow may not
+            breaks_rule = applied < 0 and applied < sp - 1e-3
+            if np.isnan(applied) or breaks_rule or abs(sp - applied) > self.cfg.resend_threshold_W:
                 periods = [SchedulePeriod(start_offset_s=0.0, setpoint_W=round(sp, 1))]
                 last = sp
                 for j in range(k + 1, h.n_steps):

@@ -84,7 +84,7 @@ class PoolDispatcher:
         pinned = ~np.isnan(pinned_rest_W)
         wanted = np.where(pinned, np.nan_to_num(pinned_rest_W),
                           (average_W * h.step_s / 3600.0 - done_Wh) * 3600.0 / plugged)
-        rest = self._within_rules(wanted, plugged, energy_now_Wh, max_charge_W, max_discharge_W)
+        rest = self._within_rules(wanted, plugged, energy_now_Wh, max_charge_W, max_discharge_W, k)
         expected_Wh = done_Wh + rest * plugged / 3600.0
         deficit_Wh = float(self.sold_W[k]) * h.step_s / 3600.0 - float(expected_Wh.sum())
         free = ~pinned & (np.abs(rest - wanted) <= 1.0)
@@ -94,12 +94,12 @@ class PoolDispatcher:
         end_Wh = energy_now_Wh + grid_to_battery_W(rest, eta_c, eta_d) * plugged / 3600.0
         if deficit_Wh > 0:
             limit = self._within_rules(np.full(flex.n_cars, np.inf), plugged, energy_now_Wh, max_charge_W,
-                                       max_discharge_W)
+                                       max_discharge_W, k)
             room = np.minimum((limit - rest) * plugged / 3600.0,
                               np.maximum(flex.max_energy_Wh[:, k + 1] - end_Wh, 0.0) / eta_c)
         else:
             limit = self._within_rules(np.full(flex.n_cars, -np.inf), plugged, energy_now_Wh, max_charge_W,
-                                       max_discharge_W)
+                                       max_discharge_W, k)
             room = np.minimum((rest - limit) * plugged / 3600.0,
                               np.maximum(end_Wh - flex.min_energy_Wh[:, k + 1], 0.0) * eta_d)
         room = np.where(free, np.maximum(room, 0.0), 0.0)
@@ -110,7 +110,7 @@ class PoolDispatcher:
         return np.asarray(rest + np.sign(deficit_Wh) * share * room * 3600.0 / plugged, dtype=np.float64)
 
     def _within_rules(self, rest_W: FloatArray, plugged_s: FloatArray, energy_now_Wh: FloatArray,
-                      max_charge_W: FloatArray, max_discharge_W: FloatArray) -> FloatArray:
+                      max_charge_W: FloatArray, max_discharge_W: FloatArray, k: int) -> FloatArray:
         """The owner's rules hold for every setpoint, whatever the catching-up asks: no discharge
         without consent (or below the minimum SoC at arrival), never below the minimum SoC."""
         flex = self.flex
@@ -118,4 +118,13 @@ class PoolDispatcher:
         room_Wh = np.maximum(energy_now_Wh - floor_rel, 0.0)
         lo = -np.minimum(max_discharge_W, room_Wh * flex.discharge_efficiency * 3600.0 / plugged_s)
         lo = np.where(flex.may_discharge, lo, 0.0)
-        return np.asarray(np.clip(rest_W, np.minimum(lo, 0.0), np.maximum(max_charge_W, 0.0)), dtype=np.float64)
+        hi = np.maximum(max_charge_W, 0.0)
+        # and the car ends the interval inside its window, so that its departure need stays reachable
+        hours = plugged_s / 3600.0
+        below = flex.min_energy_Wh[:, k + 1] - energy_now_Wh  # battery Wh still needed by the boundary
+        need_W = np.where(below > 0, below / flex.charge_efficiency, below * flex.discharge_efficiency) / hours
+        lo = np.maximum(lo, np.minimum(need_W, hi))
+        above = flex.max_energy_Wh[:, k + 1] - energy_now_Wh
+        room_W = np.where(above > 0, above / flex.charge_efficiency, above * flex.discharge_efficiency) / hours
+        hi = np.maximum(np.minimum(hi, room_W), lo)
+        return np.asarray(np.clip(rest_W, np.minimum(lo, hi), hi), dtype=np.float64)
