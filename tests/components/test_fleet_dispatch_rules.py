@@ -4,7 +4,8 @@ Random fleets (``control.fleet_samples``), random price days, the commercial opt
 envelope, then random trouble in a random interval: cars pinned (gone, late, not following),
 cars refusing discharge, meters and SoCs off the plan. Property: no setpoint discharges a car
 without consent (or one that arrived below its minimum SoC), and no setpoint takes a car below
-the owner's minimum SoC within the rest of the interval.
+the owner's minimum SoC within the rest of the interval, nor leaves a car below its energy window at the interval's
+end where its limits would keep it there (its departure need stays reachable).
 """
 
 from __future__ import annotations
@@ -59,3 +60,8 @@ def test_setpoints_keep_consent_and_minimum_soc(seed: int, n_cars: int, k: int, 
             drawn_Wh = -rest[i] * plugged[i] / 3600.0 / flex.discharge_efficiency[i]
             assert energy_now[i] - drawn_Wh >= min(floor_rel[i], energy_now[i]) - 1e-6, cars[i].car_id
         assert rest[i] <= max_c[i] + 1e-6
+        # and the car ends the interval inside its window wherever its limits allow it
+        b = rest[i] * flex.charge_efficiency[i] if rest[i] >= 0 else rest[i] / flex.discharge_efficiency[i]
+        end = energy_now[i] + b * plugged[i] / 3600.0
+        reachable = energy_now[i] + max_c[i] * flex.charge_efficiency[i] * plugged[i] / 3600.0
+        assert end >= min(flex.min_energy_Wh[i, k + 1], reachable, energy_now[i]) - 1e-6, cars[i].car_id
