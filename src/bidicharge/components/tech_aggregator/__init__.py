@@ -30,7 +30,6 @@ from bidicharge.components.interfaces.i02_telematics import VehicleView
 from bidicharge.components.interfaces.i11_aggregator_app import (
     CarsRequest,
     CarsView,
-    CarView,
     History,
     HistoryEntry,
     HistoryRequest,
@@ -52,24 +51,27 @@ from bidicharge.components.interfaces.i23_flexibility import (
     PriceCurve,
     ScheduleAnswer,
 )
+from bidicharge.components.tech_aggregator.app_view import cars_view
 from bidicharge.components.tech_aggregator.dispatch import PoolDispatcher
 from bidicharge.components.tech_aggregator.fleet_state import FleetState, car_sessions
+from bidicharge.components.tech_aggregator.plan import (
+    Plan,
+    plain_charging_cost_EUR,
+    price_on,
+    rounded,
+    value_at,
+)
 from bidicharge.control.fleet_disaggregation import disaggregate
 from bidicharge.control.fleet_envelope import (
-    CarTubes,
-    FleetEnvelope,
     ScheduleOutsideEnvelope,
     build_envelope,
     build_tubes,
     check_schedule,
-    neutral_reference,
     reference_plan,
 )
 from bidicharge.control.fleet_flexibility import (
     SOC_JUMP_TOLERANCE,
-    FleetFlexibility,
     Horizon,
-    battery_to_grid_W,
     build_flexibility,
 )
 from bidicharge.runtime.clock import Clock
@@ -95,24 +97,6 @@ class TechAggregatorConfig(ComponentConfig):
     api_port: int = Field(0, ge=0, le=65535, description="live: REST port for I-23 and I-11 (0 = a free port)")
 
 
-class _Plan:
-    """What the aggregator holds once a schedule is sold: flexibility, tubes, the day plan."""
-
-    def __init__(self, flex: FleetFlexibility, tubes: CarTubes, envelope: FleetEnvelope, state: FleetState,
-                 price: np.ndarray, offer_id: str) -> None:
-        self.flex, self.tubes, self.envelope, self.state = flex, tubes, envelope, state
-        self.price = price
-        self.offer_id = offer_id
-        sessions = state.sessions
-        self.index = {s.car_id: i for i, s in enumerate(sessions)}
-        self.soc0 = np.array([s.soc for s in sessions])
-        self.capacity = np.array([s.capacity_Wh for s in sessions])
-        self.arrival = np.array([s.arrival_s for s in sessions])
-        self.departure = np.array([s.departure_s for s in sessions])
-        self.dispatcher: PoolDispatcher | None = None
-        self.plan_W = np.zeros((flex.n_cars, flex.horizon.n_steps))
-
-
 @component_type
 class TechAggregator(Component):
     kind = "tech_aggregator"
@@ -131,13 +115,13 @@ class TechAggregator(Component):
         super().__init__(name, config, context)
         self.cfg: TechAggregatorConfig = config
         self.offer: FlexibilityOffer | None = None
-        self._candidate: _Plan | None = None
-        self.plan: _Plan | None = None
+        self._candidate: Plan | None = None
+        self.plan: Plan | None = None
         self.schedules_rejected: list[ScheduleAnswer] = []
         self.refused_cars: dict[str, str] = {}
         self._offers = 0
         self._live: dict[str, EvseLive] = {}
-        self._views: dict[str, Any] = {}
+        self._views: dict[str, VehicleView] = {}
         self._k = -1
         self._meter_start: dict[str, float] = {}
         self._energy_start = np.zeros(0)
@@ -186,7 +170,7 @@ class TechAggregator(Component):
     # -- I-23 ------------------------------------------------------------------------------------
     def make_offer(self, curve: PriceCurve) -> FlexibilityOffer:
         horizon = self._horizon()
-        price = _price_on(curve, horizon)
+        price = price_on(curve, horizon)
         state = self._gather()
         now_s = min(self.now, horizon.start_s)
         keep = 1.0 - self.cfg.reserve_share
@@ -200,16 +184,16 @@ class TechAggregator(Component):
         tubes = build_tubes(offered, reference_plan(offered, price))
         env = build_envelope(offered, tubes)
         flex = build_flexibility(state.sessions, horizon, now_s=now_s)
-        self.plain_charging_cost_EUR = _plain_charging_cost_EUR(flex, price)
+        self.plain_charging_cost_EUR = plain_charging_cost_EUR(flex, price)
         self._offers += 1
         offer_id = f"{self.name}-{self._offers}"
-        self._candidate = _Plan(flex, tubes, env, state, price, offer_id)
+        self._candidate = Plan(flex, tubes, env, state, price, offer_id)
         self.offer = FlexibilityOffer(
             offer_id=offer_id, start_s=horizon.start_s, step_s=horizon.step_s, n_cars=flex.n_cars,
-            baseline_power_W=_r(env.baseline_power_W), min_power_W=_r(env.min_power_W),
-            max_power_W=_r(env.max_power_W), baseline_energy_Wh=_r(env.baseline_energy_Wh),
-            min_energy_Wh=_r(env.min_energy_Wh), max_energy_Wh=_r(env.max_energy_Wh),
-            rate_low=env.rate_low, rate_high=env.rate_high, price_EUR_per_MWh=_r(price))
+            baseline_power_W=rounded(env.baseline_power_W), min_power_W=rounded(env.min_power_W),
+            max_power_W=rounded(env.max_power_W), baseline_energy_Wh=rounded(env.baseline_energy_Wh),
+            min_energy_Wh=rounded(env.min_energy_Wh), max_energy_Wh=rounded(env.max_energy_Wh),
+            rate_low=env.rate_low, rate_high=env.rate_high, price_EUR_per_MWh=rounded(price))
         return self.offer
 
     def accept_schedule(self, schedule: PoolSchedule) -> ScheduleAnswer:
@@ -229,7 +213,7 @@ class TechAggregator(Component):
         self.schedules_rejected.append(answer)
         return answer
 
-    def _commit(self, plan: _Plan, sold: np.ndarray) -> None:
+    def _commit(self, plan: Plan, sold: np.ndarray) -> None:
         day = disaggregate(plan.flex, sold, plan.tubes)
         plan.dispatcher = PoolDispatcher(flex=plan.flex, tubes=plan.tubes, sold_W=sold, arrival_s=plan.arrival,
                                          departure_s=plan.departure)
@@ -254,9 +238,9 @@ class TechAggregator(Component):
             return DeliveryReport(start_s=0.0, step_s=self.cfg.interval_s, sold_power_W=(), delivered_power_W=())
         h = plan.flex.horizon
         begun = min(max(self._k + 1, 0), h.n_steps)
-        return DeliveryReport(start_s=h.start_s, step_s=h.step_s, sold_power_W=_r(plan.dispatcher.sold_W),  # type: ignore[union-attr]
+        return DeliveryReport(start_s=h.start_s, step_s=h.step_s, sold_power_W=rounded(plan.dispatcher.sold_W),  # type: ignore[union-attr]
                               delivered_power_W=tuple(round(v, 3) for v in self.delivered_W),
-                              shortfall_W=_r(self.shortfall_W[:begun]))
+                              shortfall_W=rounded(self.shortfall_W[:begun]))
 
     def handle(self, port: str, message: object, link: Link) -> object:
         if isinstance(message, PriceCurve):
@@ -305,7 +289,7 @@ class TechAggregator(Component):
             self._energy_start = energy_now
         self._dispatch(plan, k, now, energy_now)
 
-    def _energy_now(self, plan: _Plan) -> np.ndarray:
+    def _energy_now(self, plan: Plan) -> np.ndarray:
         """Each car's stored-energy change since its flexibility began, from the SoC the charger reads.
 
         A SoC that no charger could have produced since the last accepted reading (a jump:
@@ -335,7 +319,7 @@ class TechAggregator(Component):
             energy[i] = (e.soc - plan.soc0[i]) * plan.capacity[i]
         return energy
 
-    def _observe_cars(self, plan: _Plan, now: float, dt_s: float, by_vehicle: dict[str, EvseLive]) -> None:
+    def _observe_cars(self, plan: Plan, now: float, dt_s: float, by_vehicle: dict[str, EvseLive]) -> None:
         tol = self.cfg.follow_tolerance_W
         for vin, i in plan.index.items():
             e = by_vehicle.get(vin)
@@ -359,7 +343,7 @@ class TechAggregator(Component):
             if self._gone[i] or (not self._seen[i] and plan.arrival[i] <= now - dt_s):
                 self._pinned[i] = 0.0
 
-    def _dispatch(self, plan: _Plan, k: int, now: float, energy_now: np.ndarray) -> None:
+    def _dispatch(self, plan: Plan, k: int, now: float, energy_now: np.ndarray) -> None:
         assert plan.dispatcher is not None
         h = plan.flex.horizon
         done = np.zeros(plan.flex.n_cars)
@@ -388,7 +372,7 @@ class TechAggregator(Component):
             if evse is None or self._gone[i]:
                 continue
             sp = float(rest[i])
-            applied = _value_at(self._sent.get(i), now)
+            applied = value_at(self._sent.get(i), now)
             self._in_force[i] = applied
             # a small change may wait, one that would discharge more than the rules allow may not
             breaks_rule = applied < 0 and applied < sp - 1e-3
@@ -412,7 +396,7 @@ class TechAggregator(Component):
         self._pool_W = float(sum(e.power_W for vin, ev in plan.state.evse_of.items()
                                  if (e := self._live.get(ev)) is not None))
 
-    def _close_interval(self, plan: _Plan) -> None:
+    def _close_interval(self, plan: Plan) -> None:
         if self._k < 0 or self._k >= plan.flex.horizon.n_steps:
             return
         h = plan.flex.horizon
@@ -435,30 +419,16 @@ class TechAggregator(Component):
     def history(self, vin: str) -> History:
         return History(vin=vin, entries=tuple(self._history.get(vin, ())))
 
+    @property
+    def views(self) -> dict[str, VehicleView]:
+        return self._views
+
+    @property
+    def live(self) -> dict[str, EvseLive]:
+        return self._live
+
     def cars_view(self, user: str | None) -> CarsView:
-        plan = self.plan
-        cars = []
-        for vin, view in sorted(self._views.items()):
-            if user is not None and vin != user:
-                continue
-            evse = plan.state.evse_of.get(vin) if plan is not None else None
-            e = self._live.get(evse or "")
-            connected = bool(e is not None and e.connected and e.vehicle_id == vin)
-            power = e.power_W if connected and e is not None else 0.0
-            hist = self._history.get(vin, [])
-            settings = view.settings
-            cars.append(CarView(
-                vin=vin, evse_id=evse, connected=connected, soc=e.soc if connected and e is not None else None,
-                power_W=power, direction="charging" if power > 1 else "discharging" if power < -1 else "idle",
-                charged_Wh=round(sum(x.charged_Wh for x in hist), 3),
-                discharged_Wh=round(sum(x.discharged_Wh for x in hist), 3),
-                cost_EUR=round(sum(x.charged_Wh * x.price_EUR_per_MWh for x in hist) / 1e6, 4),
-                revenue_EUR=round(sum(x.discharged_Wh * x.price_EUR_per_MWh for x in hist) / 1e6, 4),
-                v2g_consent=bool(settings and settings.v2g_consent),
-                target_soc=settings.target_soc if settings else 0.0,
-                min_soc_for_discharge=settings.min_soc_for_discharge if settings else 0.0,
-                departure_s=settings.departure_s if settings else 0.0))
-        return CarsView(time_s=self.now, cars=tuple(cars))
+        return cars_view(self, user)
 
     def observe(self) -> tuple[float, ...]:
         plan = self.plan
@@ -505,32 +475,4 @@ class TechAggregator(Component):
             server.should_exit = True
 
 
-def _value_at(schedule: ChargingSchedule | None, t: float) -> float:
-    """The setpoint a schedule we sent puts in force at ``t`` (NaN: none)."""
-    if schedule is None:
-        return float("nan")
-    value = float("nan")
-    for period in schedule.periods:
-        if schedule.start_s + period.start_offset_s <= t + 1e-6:
-            value = period.setpoint_W
-    return value
-
-
-def _plain_charging_cost_EUR(flex: FleetFlexibility, price: np.ndarray) -> float:
-    """What the fleet's energy would cost if every car simply charged at once to its target."""
-    dt_h = flex.horizon.step_s / 3600.0
-    move = np.diff(neutral_reference(flex), axis=1) / dt_h
-    grid = battery_to_grid_W(move, flex.charge_efficiency[:, None], flex.discharge_efficiency[:, None])
-    return float((grid.sum(axis=0) * price).sum() * dt_h / 1e6)
-
-
-def _r(values: Any) -> tuple[float, ...]:
-    return tuple(round(float(v), 3) for v in values)
-
-
-def _price_on(curve: PriceCurve, horizon: Horizon) -> np.ndarray:
-    """The commercial side's prices on our intervals (step function; last value held)."""
-    t = horizon.start_s + horizon.step_s * np.arange(horizon.n_steps)
-    idx = np.clip(np.floor((t - curve.start_s) / curve.step_s + 1e-9).astype(int), 0, len(curve.price_EUR_per_MWh) - 1)
-    return np.asarray(np.asarray(curve.price_EUR_per_MWh, dtype=np.float64)[idx], dtype=np.float64)
 from bidicharge.components.tech_aggregator import commercial_standin as commercial_standin  # noqa: E402,F401  (registers the kind)
