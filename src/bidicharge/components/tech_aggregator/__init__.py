@@ -141,6 +141,7 @@ class TechAggregator(Component):
         self._soc = np.zeros(0)
         self._soc_t = np.zeros(0)
         self.refused_reports: list[tuple[float, str, str]] = []
+        self.faults: list[tuple[float, str, str]] = []
         self.ready = asyncio.Event()
         self.api_url: str | None = None
 
@@ -154,9 +155,15 @@ class TechAggregator(Component):
         oem = self.link("oem")
         views: tuple[Any, ...] = ()
         if oem is not None:
-            data = oem.request(FleetDataRequest(aggregator=self.cfg.aggregator_id))
-            assert isinstance(data, FleetData)
-            views = tuple(VehicleView.model_validate(v) for v in data.vehicles)
+            try:
+                data = oem.request(FleetDataRequest(aggregator=self.cfg.aggregator_id))
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                # plan with what the OEM backend told us last; cars we never heard of stay uncontrolled
+                self.faults.append((self.now, "I-13", f"OEM backend unreachable: {exc}"))
+                views = tuple(self._views.values())
+            else:
+                assert isinstance(data, FleetData)
+                views = tuple(VehicleView.model_validate(v) for v in data.vehicles)
         self._views = {v.vin: v for v in views}
         state = car_sessions(views, live.evses, now_s=self.now)
         self.refused_cars.update(state.refused)
@@ -267,7 +274,12 @@ class TechAggregator(Component):
             return
         cpo = self.link("cpo")
         assert cpo is not None
-        live = cpo.request(LiveDataRequest())
+        try:
+            live = cpo.request(LiveDataRequest())
+        except (ConnectionError, TimeoutError, OSError) as exc:
+            # the EVSEs keep the schedules they have (the day plan); we re-dispatch when it is back
+            self.faults.append((now, "I-14", f"CPO backend unreachable: {exc}"))
+            return
         assert isinstance(live, LiveData)
         self._live = {e.evse_id: e for e in live.evses}
         evse_of = plan.state.evse_of
@@ -275,17 +287,19 @@ class TechAggregator(Component):
         for vin, e in by_vehicle.items():
             if vin in plan.index and vin not in evse_of:
                 evse_of[vin] = e.evse_id  # the car arrived: now we know its EVSE
-        if k != self._k:
-            self._close_interval(plan)
+        new_interval = k != self._k
+        if new_interval:
+            self._close_interval(plan, k)
             if k >= h.n_steps:
                 self._k = k
                 return
             self._k = k
             self._meter_start = {e.evse_id: e.imported_Wh - e.exported_Wh for e in live.evses}
             self._pinned = np.full(plan.flex.n_cars, np.nan)
+            self._average = np.zeros(0)
         self._observe_cars(plan, now, dt_s, by_vehicle)
         energy_now = self._energy_now(plan)
-        if now == h.start_s + k * h.step_s:
+        if new_interval:  # normally at the boundary; after an outage, from now on
             self._energy_start = energy_now
         self._dispatch(plan, k, now, energy_now)
 
@@ -396,10 +410,13 @@ class TechAggregator(Component):
         self._pool_W = float(sum(e.power_W for vin, ev in plan.state.evse_of.items()
                                  if (e := self._live.get(ev)) is not None))
 
-    def _close_interval(self, plan: Plan) -> None:
+    def _close_interval(self, plan: Plan, k_now: int) -> None:
+        """Book what the pool delivered since the last interval began; after an outage of I-14 the
+        meters cover several intervals, and each gets their average."""
         if self._k < 0 or self._k >= plan.flex.horizon.n_steps:
             return
         h = plan.flex.horizon
+        span = max(min(k_now, h.n_steps) - self._k, 1)
         total = 0.0
         t0 = h.start_s + self._k * h.step_s
         price = float(plan.price[self._k])
@@ -413,7 +430,7 @@ class TechAggregator(Component):
                 self._history.setdefault(vin, []).append(HistoryEntry(
                     start_s=t0, charged_Wh=round(max(delta, 0.0), 3), discharged_Wh=round(max(-delta, 0.0), 3),
                     price_EUR_per_MWh=round(price, 3)))
-        self.delivered_W.append(total * 3600.0 / h.step_s)
+        self.delivered_W.extend([total * 3600.0 / (h.step_s * span)] * span)
 
     # -- I-11 -------------------------------------------------------------------------------------
     def history(self, vin: str) -> History:
@@ -444,6 +461,7 @@ class TechAggregator(Component):
             "refused_cars": dict(self.refused_cars),
             "deviations": dict(self.deviations),
             "refused_reports": list(self.refused_reports),
+            "faults": list(self.faults),
             "schedules_rejected": [(a.interval, a.reason) for a in self.schedules_rejected],
             "sold_W": [float(v) for v in plan.dispatcher.sold_W] if plan and plan.dispatcher else [],
             "delivered_W": list(self.delivered_W),
