@@ -6,11 +6,17 @@ backend on I-35: TAF 10 grid-state power and TAF 7 15-minute energies.
 
 A gateway's signature certificate comes from the SM-PKI directory (here: the world PKI by
 gateway id), never from the message.
+
+Live mode (`listen_port`): `transports.smgw_wan.serve_emt_inbox` on HTTPS with mutual TLS
+(the pEMP's SM-PKI certificate, gateways' client certificates from the SM-PKI), for the
+gateways wired to it; 204 when stored, 400 with the refusal code otherwise.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -23,16 +29,20 @@ from bidicharge.components.interfaces.i16_taf import (
     MeterValues,
 )
 from bidicharge.components.smgw.world_pki import world_pki
-from bidicharge.protocols.tr03109 import EmtInbox, MeterDataDocument, Taf, Tr03109Error
+from bidicharge.protocols.tr03109 import EmtInbox, MeterDataDocument, Received, Taf, Tr03109Error
 from bidicharge.protocols.tr03109.taf import OBIS_IMPORT, OBIS_POWER
+from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
+from bidicharge.transports.smgw_wan import mutual_tls_context, serve_emt_inbox
 
 log = logging.getLogger(__name__)
 
 
 class PempConfig(ComponentConfig):
     pki_seed: int = Field(0, ge=0)
+    listen_port: int | None = Field(None, ge=0, le=65535)  # live: HTTPS (mutual TLS) endpoint (0: any free)
+    listen_host: str = "127.0.0.1"
 
 
 def _values(doc: MeterDataDocument) -> tuple[tuple[GridStateValue, ...], tuple[IntervalValue, ...]]:
@@ -68,6 +78,7 @@ class Pemp(Component):
         self.refused: list[tuple[float, str, str]] = []
         self.documents: list[MeterDataDocument] = []
         self.gaps: list[tuple[str, tuple[int, ...]]] = []
+        self.bound_port: int | None = None  # live
 
     def _inbox(self, gateway_id: str) -> EmtInbox:
         inbox = self._inboxes.get(gateway_id)
@@ -110,6 +121,31 @@ class Pemp(Component):
         dso = self.link("dso")
         if dso is not None and (grid_state or intervals):
             dso.request(MeterValues(gateway_id=doc.gateway_id, grid_state=grid_state, intervals=intervals))
+
+    async def serve(self, clock: Clock) -> None:
+        if self.config.listen_port is None:
+            return
+        gateways = {lk.local.config.gateway_id: self.world.identity(lk.local.config.gateway_id).certificate  # type: ignore[attr-defined]
+                    for lk in self.inbound.get("meter_data", [])}
+        inbox = EmtInbox(emt_id=self.name, recipient=self.identity.recipient, roots=(self.world.pki.root,),
+                         gateways=gateways)
+        with tempfile.TemporaryDirectory() as tmp:
+            cert, key, ca = self.world.write_pem(self.name, Path(tmp))
+            tls = mutual_tls_context(cert_file=cert, key_file=key, ca_file=ca, server=True)
+
+        def received(r: Received) -> None:
+            if self.context.clock is not None:
+                self.now = max(self.now, self.context.clock.now())
+            if not r.duplicate:
+                self._forward(r.document)
+                if r.missing_before:
+                    self.gaps.append((r.document.gateway_id, r.missing_before))
+
+        server = await serve_emt_inbox(inbox, clock=clock.now, host=self.config.listen_host,
+                                       port=self.config.listen_port, ssl_context=tls, on_received=received)
+        self.bound_port = server.sockets[0].getsockname()[1]
+        async with server:
+            await server.serve_forever()
 
     def report(self) -> dict[str, Any]:
         return {"documents": len(self.documents), "refused": list(self.refused), "gaps": list(self.gaps)}

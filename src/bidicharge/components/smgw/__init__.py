@@ -11,14 +11,17 @@ component of the simulated world.
   client certificate from the SM-PKI with the permitted fingerprint); only then the payload
   reaches the control unit named by the permission. Refusals are logged and answered.
 
-Live mode (`cls_listen_port`): the CLS channel is `transports.cls_proxy.ClsProxy` on a TLS
+Live mode: with `cls_listen_port` the CLS channel is `transports.cls_proxy.ClsProxy` on a TLS
 port (gateway certificate, client certificates from the SM-PKI, channel by SNI), deciding
-with the same profile and opening TLS to the control units' live endpoints. The WAN side
-(`transports.smgw_wan`) is not wired here yet (see `docs/section14a_chain.md`).
+with the same profile and opening TLS to the control units' live endpoints; with `wan_live`
+the TAF messages go to each EMT's live endpoint (`pemp.listen_port`) over HTTPS with mutual
+TLS (`transports.smgw_wan.SmgwWanClient`: in order, acknowledged only on 2xx, the EMT's TLS
+certificate pinned by the profile, retried with back-off while it is unreachable).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import tempfile
@@ -38,13 +41,22 @@ from bidicharge.components.interfaces.i17_gwa import (
     ProfileUpdateResult,
 )
 from bidicharge.components.smgw.world_pki import world_pki
-from bidicharge.protocols.tr03109 import GatewayProfile, MeterSilent, ProfileRefused, SmgwCore, SmgwEvent, cls
+from bidicharge.protocols.tr03109 import (
+    EmtEndpoint,
+    GatewayProfile,
+    MeterSilent,
+    OutgoingMessage,
+    ProfileRefused,
+    SmgwCore,
+    SmgwEvent,
+    cls,
+)
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
 from bidicharge.transports.cls_proxy import ClsLogEntry, ClsProxy, cls_server_context
-from bidicharge.transports.smgw_wan import mutual_tls_context
+from bidicharge.transports.smgw_wan import SmgwWanClient, mutual_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +68,7 @@ class SmgwConfig(ComponentConfig):
     wan_outages: tuple[tuple[str, str], ...] = ()  # [from, to) ISO times without WAN
     cls_listen_port: int | None = Field(None, ge=0, le=65535)  # live: the CLS proxy's TLS port (0: any free)
     cls_listen_host: str = "127.0.0.1"
+    wan_live: bool = False  # live: deliver TAF messages over HTTPS with mutual TLS (transports.smgw_wan)
 
 
 @component_type
@@ -89,6 +102,7 @@ class Smgw(Component):
         self.delivered = 0
         self.cls_port: int | None = None  # live: where the aEMP dials the CLS proxy
         self.open_channels = 0  # live: CLS channels opened and not yet closed
+        self.wan: SmgwWanClient | None = None
 
     def _sync(self) -> float:
         if self.context.clock is not None:
@@ -113,7 +127,9 @@ class Smgw(Component):
         if self.core.profile is not None:
             self.core.poll(now=now)
         self._drain()
-        if not any(a <= now < b for a, b in self._outages):
+        if self.wan is not None:
+            self.wan.notify()  # live: the WAN client delivers
+        elif not any(a <= now < b for a, b in self._outages):
             self._deliver()
 
     def _deliver(self) -> None:
@@ -192,19 +208,41 @@ class Smgw(Component):
                                   payload=entry)
 
     async def serve(self, clock: Clock) -> None:
-        if self.config.cls_listen_port is None:
+        if self.config.cls_listen_port is None and not self.config.wan_live:
             return
         with tempfile.TemporaryDirectory() as tmp:
             cert, key, ca = self.world.write_pem(self.config.gateway_id, Path(tmp))
             tls_server = cls_server_context(cert_file=cert, key_file=key, ca_file=ca)
-            tls_to_cls = mutual_tls_context(cert_file=cert, key_file=key, ca_file=ca, server=False)
-        proxy = ClsProxy(profile=self.live_profile, roots=(self.world.pki.root,),
-                         intermediates=(self.world.pki.sub_ca,), clock=clock.now, tls_server=tls_server,
-                         tls_to_cls=tls_to_cls, cls_server_hostname="localhost", on_entry=self._on_cls_entry)
-        server = await proxy.serve(self.config.cls_listen_host, self.config.cls_listen_port)
-        self.cls_port = server.sockets[0].getsockname()[1]
-        async with server:
-            await server.serve_forever()
+            tls_client = mutual_tls_context(cert_file=cert, key_file=key, ca_file=ca, server=False)
+        async with asyncio.TaskGroup() as group:
+            if self.config.wan_live:
+                self.wan = SmgwWanClient(self.core, ssl_context=tls_client, resolve=self._emt_address,
+                                         on_delivered=self._on_delivered)
+                group.create_task(self.wan.run())
+                self.wan.notify()
+            if self.config.cls_listen_port is not None:
+                proxy = ClsProxy(profile=self.live_profile, roots=(self.world.pki.root,),
+                                 intermediates=(self.world.pki.sub_ca,), clock=clock.now, tls_server=tls_server,
+                                 tls_to_cls=tls_client, cls_server_hostname="localhost", on_entry=self._on_cls_entry)
+                server = await proxy.serve(self.config.cls_listen_host, self.config.cls_listen_port)
+                self.cls_port = server.sockets[0].getsockname()[1]
+                group.create_task(_serve_until_cancelled(server))
+
+    def _emt_address(self, endpoint: EmtEndpoint) -> tuple[str, int]:
+        """The live address of the EMT wired on `emts` (its component name is the EMT id)."""
+        peer = next((lk.peer for lk in self.peers("emts") if lk.peer.name == endpoint.emt_id), None)
+        port = getattr(peer, "bound_port", None)
+        if port is None:
+            raise OSError(f"EMT {endpoint.emt_id} does not listen (yet)")
+        return "127.0.0.1", port
+
+    def _on_delivered(self, message: OutgoingMessage) -> None:
+        self.delivered += 1
+        now = self._sync()
+        self.context.trace.record(time_s=now, interface="I-16", source=self.name, target=message.emt_id,
+                                  protocol="BSI TR-03109 (HTTPS, mutual TLS)", message="MeterDataPush",
+                                  summary=f'{{"sequence_no":{message.sequence_no},"taf":{int(message.document.taf)},'
+                                          f'"cms":"<{len(message.cms)} bytes>"}}')
 
     def report(self) -> dict[str, Any]:
         return {
@@ -213,3 +251,8 @@ class Smgw(Component):
             "events": [(t, type(e).__name__, getattr(e, "reason", "")) for t, e in self.events],
             "cls_log": list(self.cls_log),
         }
+
+
+async def _serve_until_cancelled(server: asyncio.Server) -> None:
+    async with server:  # closes the listening socket when cancelled
+        await server.serve_forever()
