@@ -29,7 +29,7 @@ class AggregatorApp(Component):
     kind = "aggregator_app"
     catalogue_id = "C-AGG-APP"
     Config = AggregatorAppConfig
-    PORTS = (requires("backend", "I-11", "REST + WebSocket"),)
+    PORTS = (requires("backend", "I-11", "in-memory", wire_protocol="REST + WebSocket (served by tech_aggregator)"),)
     phase = Phase.BACKEND
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("shown_power_W", "shown_revenue_EUR")
 

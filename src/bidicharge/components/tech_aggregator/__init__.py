@@ -104,7 +104,7 @@ class TechAggregator(Component):
     Config = TechAggregatorConfig
     PORTS = (
         requires("cpo", "I-14", "in-memory", wire_protocol="OCPP 2.0.1, IEC 63110"),
-        requires("oem", "I-13", "REST", optional=True),
+        requires("oem", "I-13", "in-memory", optional=True, wire_protocol="REST (served by oem_backend)"),
         provides("commercial", "I-23", "REST"),
         provides("app", "I-11", "REST + WebSocket"),
     )

@@ -45,7 +45,7 @@ class CommercialStandin(Component):
     catalogue_id = "C-COMM-AGG"
     Config = CommercialStandinConfig
     PORTS = (
-        requires("flexibility", "I-23", "REST"),
+        requires("flexibility", "I-23", "in-memory", wire_protocol="REST (served by tech_aggregator)"),
     )
     phase = Phase.CONTROL
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("position_W",)
