@@ -11,6 +11,8 @@
   ``afrr_bid_MW``, plus a fixed ``afrr_capacity_W``); more is refused with a negative
   confirmation, and the return information (cause 11) carries what the pool can deliver of it.
   The pool's delivered change, what it is asked for and the FCR held go back as measured values.
+  While an aFRR set-point is in force, FCR and aFRR are allocated together on the central way
+  (aFRR is a set-point from the TSO in any case).
 * The limited energy reservoir is managed (``ler_management_W``) beside the schedule.
 
 The pool is modelled here (``pool.py``) until the technical aggregator (I-23) and the CPO
