@@ -28,12 +28,13 @@ def test_status_follows_the_port_declarations() -> None:
 
 
 def test_every_component_kind_names_a_catalogue_component() -> None:
-    from bidicharge.architecture import COMPONENTS, INTERFACES
+    from bidicharge.architecture import COMPONENTS, INTERFACES, endpoint_ids
 
     for kind, cls in load_component_types().items():
         assert cls.catalogue_id in COMPONENTS, kind
+        ids = {cls.catalogue_id, *cls.ACTS_AS}
         for port in cls.PORTS:
             assert port.interface in INTERFACES, f"{kind}.{port.name}"
-            info = INTERFACES[port.interface]
-            assert cls.catalogue_id in (info.a, info.b, *info.via) or cls.catalogue_id in ("C-MMU",) and "C-IMSYS" in (info.a, info.b), (
-                f"{kind}.{port.name}: {cls.catalogue_id} is not an endpoint of {port.interface} ({info.between})")
+            assert ids & endpoint_ids(port.interface), (
+                f"{kind}.{port.name}: {cls.catalogue_id} is not an endpoint of {port.interface} "
+                f"({INTERFACES[port.interface].between})")

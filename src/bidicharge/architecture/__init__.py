@@ -5,9 +5,11 @@ This is the bottom layer: it imports nothing else of bidicharge.
 
 from bidicharge.architecture.catalogue import (
     COMPONENTS,
+    COMPOSITES,
     INTERFACES,
     UnknownIdError,
     component,
+    endpoint_ids,
     interface,
     interfaces_of,
 )
@@ -16,6 +18,7 @@ from bidicharge.architecture.registry import PROTOCOL_PACKAGES, ProtocolSpec
 
 __all__ = [
     "COMPONENTS",
+    "COMPOSITES",
     "INTERFACES",
     "PROTOCOL_PACKAGES",
     "ComponentId",
@@ -25,6 +28,7 @@ __all__ = [
     "ProtocolSpec",
     "UnknownIdError",
     "component",
+    "endpoint_ids",
     "interface",
     "interfaces_of",
 ]

@@ -34,6 +34,21 @@ INTERFACES: Final[dict[str, InterfaceInfo]] = {
 }
 
 
+# The seed's composite components: the iMSys is the mMU and the SMGW with its CLS tunnel, so an
+# interface ending at the iMSys ends at one of its parts.
+COMPOSITES: Final[dict[str, tuple[str, ...]]] = {"C-IMSYS": ("C-MMU", "C-SMGW", "C-CLS-TUNNEL")}
+
+
+def endpoint_ids(interface_id: str) -> set[str]:
+    """Every component id that may carry an end of the interface (composites expanded)."""
+    info = INTERFACES[interface_id]
+    ids = {info.a, info.b, *info.via}
+    for composite, parts in COMPOSITES.items():
+        if composite in ids:
+            ids.update(parts)
+    return ids
+
+
 class UnknownIdError(KeyError):
     def __str__(self) -> str:
         return str(self.args[0])

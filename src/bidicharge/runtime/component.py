@@ -68,6 +68,8 @@ class Component:
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
     PORTS: ClassVar[tuple[Port, ...]] = ()
     phase: ClassVar[Phase] = Phase.BACKEND
+    #: catalogue components this one also stands in for (e.g. a home model acting as its GCP)
+    ACTS_AS: ClassVar[tuple[str, ...]] = ()
     #: names of the values `observe()` returns, in order (columns of the study's time series)
     OBSERVABLES: ClassVar[tuple[str, ...]] = ()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -97,7 +98,9 @@ class MqttSession:
         will: tuple[str, bytes] | None = None,
     ) -> None:
         self.address = address
-        self.client_id = client_id
+        # clean sessions: a unique suffix keeps two processes (or a test run and a stale one)
+        # from taking over each other's connection on a shared broker
+        self.client_id = f"{client_id}-{uuid.uuid4().hex[:8]}"
         self.subscriptions = subscriptions
         self.handler = handler
         self.will = will

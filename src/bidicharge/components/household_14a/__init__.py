@@ -53,6 +53,7 @@ class Household14aConfig(ComponentConfig):
 class Household14a(Component):
     kind = "household_14a"
     catalogue_id = "C-HEMS"
+    ACTS_AS = ("C-GCP",)  # the stand-in is the whole home, its connection point included
     Config = Household14aConfig
     PORTS = (
         provides("grid_guard", "I-09", "in-memory", wire_protocol="EEBUS LPC / relay contacts"),
