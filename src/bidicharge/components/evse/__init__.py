@@ -1,9 +1,14 @@
 """EVSE (C-EVSE): the charging station between the grid connection and the vehicle.
 
-It speaks to the vehicle on I-01, takes setpoints from its energy manager on I-03 (a
-negative setpoint discharges), draws or feeds power at the connection point on I-41, and
-applies its power stage (ramp, 6 A minimum for AC, standby, losses). Until OCPP and
-ISO 15118-20 land, I-01 and I-03 are carried in memory.
+It speaks to the vehicle on I-01, takes setpoints from its energy manager on I-03, draws or
+feeds power at the connection point on I-41, and applies its power stage (ramp, 6 A minimum
+for AC, standby, losses). I-01 is carried in memory here. I-03 comes in two forms:
+
+* ``eebus`` — EEBUS SPINE (the seed's protocol): the wallbox serves EVSECC/EVCC/EVCEM/EVSOC/
+  OPEV/OSCEV/CEVC, LPC/LPP and the discharge extension on its SPINE node (:mod:`.eebus`), paired
+  in memory with its energy manager in a study and over SHIP/TLS in live mode (:mod:`.eebus_live`);
+* ``energy_manager`` — the older in-memory contract (`PowerSetpoint`, a negative setpoint
+  discharges; `ChargerStatus`), kept for scenarios wired to it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from bidicharge.components.evse.eebus import EvseEebus, StageView
+from bidicharge.components.evse.eebus_live import EvseEebusLive
 from bidicharge.components.interfaces.i01_vehicle import (
     EnergyTransfer,
     EnergyTransferResult,
@@ -25,6 +32,7 @@ from bidicharge.components.interfaces.i03_energy_manager import (
     SetpointAccepted,
 )
 from bidicharge.physics import evse_power_stage as stage
+from bidicharge.protocols.spine import SpineNode
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
 
@@ -40,16 +48,30 @@ class EvseConfig(ComponentConfig):
     default_setpoint_W: float | None = Field(
         None, description="setpoint without an energy manager; default: charge at full power"
     )
+    # EEBUS (I-03 port `eebus`)
+    eebus_voltage_V: float = Field(230.0, gt=0, description="U in power = current · U · phases (OPEV, LPC)")
+    eebus_failsafe_W: float | None = Field(
+        None, ge=0, description="LPC failsafe limit of the wallbox itself; default: its maximum (not dimmed)"
+    )
+    eebus_host: str = Field("127.0.0.1", description="live mode: where the SHIP server listens")
+    eebus_port: int = Field(0, ge=0, le=65535, description="live mode: SHIP port (0: any free port)")
+    eebus_state_dir: str | None = Field(
+        None, description="live mode: keeps the SHIP identity (ship.crt/ship.key) so paired peers know our SKI"
+    )
+    eebus_trusted_skis: tuple[str, ...] = Field(
+        (), description="live mode: SKIs of energy managers outside the scenario that may connect"
+    )
 
 
 @component_type
-class Evse(Component):
+class Evse(EvseEebusLive, Component):
     kind = "evse"
     catalogue_id = "C-EVSE"
     Config = EvseConfig
     PORTS = (
         requires("vehicle", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),
         provides("energy_manager", "I-03", "in-memory", wire_protocol="EEBUS"),
+        provides("eebus", "I-03", "EEBUS SPINE", description="EVSECC/EVCC/EVCEM/EVSOC/OPEV/OSCEV/CEVC, LPC/LPP"),
         provides("grid", "I-41", ELECTRICAL),
     )
     phase = Phase.ACTUATION
@@ -72,10 +94,35 @@ class Evse(Component):
         self.setpoint_W = config.default_setpoint_W if config.default_setpoint_W is not None else config.max_power_W
         self.grid_power_W = 0.0
         self.vehicle: VehicleStatus | None = None
+        self.default_setpoint_W = self.setpoint_W
+        self.charged_Wh = 0.0  # grid side, into the vehicle (EVCEM)
+        self.eebus: EvseEebus | None = None
+
+    def eebus_node(self) -> SpineNode:
+        """The wallbox's SPINE node (entity ``EVSE``), created on first use."""
+        if self.eebus is None:
+            cfg = self.config
+            self.eebus = EvseEebus(self.name, max_power_W=cfg.max_power_W, phases=cfg.phases,
+                                   bidirectional=cfg.bidirectional, now=self.now, efficiency=cfg.efficiency, standby_W=cfg.standby_W,
+                                   voltage_V=cfg.eebus_voltage_V,
+                                   failsafe_W=cfg.eebus_failsafe_W)
+        return self.eebus.node
 
     def start(self, now: float) -> None:
         super().start(now)
         self.vehicle = self._vehicle_link().request(VehicleStatusRequest())  # know the car from the first cycle
+        if self.inbound.get("eebus") or self.config.eebus_trusted_skis:
+            self.eebus_node()
+        self._publish(now)
+
+    def _publish(self, now: float) -> None:
+        if self.eebus is not None:
+            self.eebus.publish(now, StageView(
+                vehicle=self.vehicle, ev_power_W=self.state.ev_power_W, grid_power_W=self.grid_power_W,
+                standby_W=self.params.standby_W,
+                charged_Wh=self.charged_Wh, max_power_W=self.params.max_power_W, min_power_W=self.params.min_power_W,
+                efficiency=self.params.efficiency))
+            self.eebus_sent()
 
     def _vehicle_link(self) -> Link:
         link = self.link("vehicle")
@@ -84,11 +131,16 @@ class Evse(Component):
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        if self.eebus is not None:
+            self.eebus.step(now)
+            self.setpoint_W = self.eebus.setpoint_W(self.default_setpoint_W, self.params.efficiency,
+                                                   self.params.standby_W)
         vehicle = self._vehicle_link().request(VehicleStatusRequest())
         self.vehicle = vehicle
         if not vehicle.plugged_in:
             self.state = stage.PowerStageState(losses_Wh=self.state.losses_Wh)
             self.grid_power_W = stage.grid_side_W(self.params, 0.0, energised=False)
+            self._publish(now + dt_s)
             return
         result = stage.step(
             self.params,
@@ -107,6 +159,9 @@ class Evse(Component):
             ev_power_W=p, losses_Wh=self.state.losses_Wh + (grid - p) * dt_s / 3600.0
         )
         self.grid_power_W = grid
+        if grid > 0:
+            self.charged_Wh += grid * dt_s / 3600.0
+        self._publish(now + dt_s)
 
     def observe(self) -> tuple[float, ...]:
         return (self.state.ev_power_W, self.grid_power_W, self.setpoint_W)

@@ -11,6 +11,12 @@ and the prices (I-45), runs its strategy and sends setpoints. Strategies:
 - `none`: no control — the car charges at full power on arrival, the battery does
   self-consumption.
 In live mode it also fetches prices over REST and talks MQTT with its backend (`live.py`).
+
+I-03 and I-09 speak EEBUS (`eebus.py`): a wallbox wired on its `eebus` port is read and
+commanded as the CEM (OPEV obligation, discharge extension), and an Energy Guard wired to
+`grid_guard` limits the HEMS's controllable devices (LPC, §14a): the `mpc` strategy plans with
+the limit (`import_limit_14a_W`), every strategy's setpoints are clipped to it. A wallbox wired
+on the older in-memory `energy_manager` port is still served in memory.
 """
 
 from __future__ import annotations
@@ -22,14 +28,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.hems.eebus import HemsEebus, OwnerEvConfig
+from bidicharge.components.hems.eebus_live import HemsEebusLive
 from bidicharge.components.hems.live import HemsLive
 from bidicharge.components.hems.planner import MpcPlanner, Oracle, PlannerSettings
 from bidicharge.components.hems.plants_live import PlantsLive
-from bidicharge.components.interfaces.i03_energy_manager import (
-    ChargerStatus,
-    ChargerStatusRequest,
-    PowerSetpoint,
-)
+from bidicharge.components.interfaces.i03_energy_manager import ChargerStatus
 from bidicharge.components.interfaces.i06_hems_backend import HemsSettings, HemsState
 from bidicharge.components.interfaces.i08_plants import (
     BatterySetpoint,
@@ -65,15 +69,26 @@ class HemsConfig(ComponentConfig):
     site: str = Field("home", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="site id towards the backend")
     publish_period_s: float = Field(300.0, gt=0, description="how often the state goes to the backend")
     broker: str | None = Field(None, description="live mode without a wired backend: mqtt://host:port")
+    # EEBUS (I-03 to wallboxes on their `eebus` port, I-09 from an Energy Guard on `grid_guard`)
+    ev: OwnerEvConfig = Field(default_factory=lambda: OwnerEvConfig.model_validate({}), description="owner's settings for the car (EEBUS)")
+    failsafe_limit_W: float = Field(4200.0, ge=0, description="LPC failsafe limit announced to the Energy Guard")
+    contractual_max_W: float = Field(24000.0, gt=0, description="LPC contractual nominal max of the controllable devices")
+    eebus_state_dir: str | None = Field(None, description="live mode: keeps the SHIP identity (our SKI)")
+    eebus_devices: tuple[str, ...] = Field(
+        (), description="live mode: EEBUS wallboxes outside the scenario, '<ski>@host:port' (trusted by being listed)"
+    )
 
 
 @component_type
-class Hems(HemsLive, PlantsLive, Component):
+class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
     kind = "hems"
     catalogue_id = "C-HEMS"
     Config = HemsConfig
     PORTS = (
-        requires("chargers", "I-03", "in-memory", wire_protocol="EEBUS", many=True, optional=True),
+        requires("chargers", "I-03", "EEBUS SPINE", many=True, optional=True,
+                 description="a wallbox's `eebus` port (EEBUS) or its in-memory `energy_manager` port"),
+        requires("grid_guard", "I-09", "EEBUS SPINE", optional=True,
+                 description="an Energy Guard (LPC) that limits the controllable devices (§14a)"),
         requires("plants", "I-08", "SunSpec Modbus/TCP", many=True, optional=True),
         requires("meter", "I-47", "in-memory", wire_protocol="SMGW HAN"),
         requires("tariff", "I-45", "REST (OpenAPI)", optional=True),
@@ -109,6 +124,8 @@ class Hems(HemsLive, PlantsLive, Component):
         self._evcc_state = hems_rules.EvccState()
         self._plants_init()
         self.faults: dict[str, str] = {}
+        self.eebus: HemsEebus | None = None
+        self.limit_14a_W: float | None = None
 
     # -- the owner's settings (from the app, through the backend) -----------------------------
     def apply_settings(self, settings: HemsSettings) -> None:
@@ -123,6 +140,7 @@ class Hems(HemsLive, PlantsLive, Component):
     # -- set-up ------------------------------------------------------------------------------
     def start(self, now: float) -> None:
         super().start(now)
+        self._eebus_start(now)
         if self.cfg.strategy == "mpc":
             whole_span = self.cfg.horizon_h * 3600.0 >= self.context.end_s - self.context.start_s
             steps = round(self.cfg.horizon_h * 3600.0 / self.cfg.plan_step_s)
@@ -241,6 +259,8 @@ class Hems(HemsLive, PlantsLive, Component):
     # -- one control cycle -------------------------------------------------------------------
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        if self.eebus is not None:
+            self._eebus_tick(now)
         if now < self._next_control:
             return
         self._next_control = now + self.cfg.control_period_s
@@ -249,7 +269,8 @@ class Hems(HemsLive, PlantsLive, Component):
         reading: MeterReading = meter_link.request(MeterReadingRequest())
         chargers = self.peers("chargers")
         charger_link = chargers[0] if chargers else None
-        cs: ChargerStatus | None = charger_link.request(ChargerStatusRequest()) if charger_link else None
+        cs: ChargerStatus | None = self._charger_status(charger_link)
+        self.limit_14a_W = self.eebus.import_limit_14a_W() if self.eebus is not None else None
         ev_on = cs is not None and cs.vehicle_connected and cs.soc is not None and cs.capacity_Wh is not None
         battery_link: Link | None = None
         bat: BatteryStatus | None = None
@@ -276,10 +297,12 @@ class Hems(HemsLive, PlantsLive, Component):
             ev_sp, bat_sp, reason = self._rules(now, reading, cs if ev_on else None, bat, target, price_now, price_min)
         else:
             ev_sp, bat_sp, reason = self._site_strategy(now, cs if ev_on else None, bat, -pv_W, load_W, target, price_now)
+        if self.limit_14a_W is not None:
+            ev_sp, bat_sp, reason = self._clip_14a(ev_sp, bat_sp, reason, cs, load_W, -pv_W)
         self.ev_setpoint_W, self.battery_setpoint_W = ev_sp, bat_sp
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         if charger_link is not None:
-            charger_link.request(PowerSetpoint(power_W=ev_sp))
+            self._send_setpoint(charger_link, ev_sp, now)
         if self._live_plants and battery_link is None:
             for link in self.peers("plants"):  # a battery that is faulty or silent is told to hold still
                 plant = self.plant_readings.get(link.peer.name)
@@ -399,6 +422,7 @@ class Hems(HemsLive, PlantsLive, Component):
         site = hems_rules.SiteState(
             pv_W=max(0.0, pv_gen_W),
             load_W=load_W,
+            import_limit_14a_W=self.limit_14a_W if self.limit_14a_W is not None else float("inf"),
             import_price_EUR_per_MWh=price_MWh,
             export_price_EUR_per_MWh=self._feed_in * 1000.0 if self._feed_in is not None else None,
             ev=ev,
@@ -422,7 +446,8 @@ class Hems(HemsLive, PlantsLive, Component):
         assert planner is not None
         planner.observe(now, site.pv_W, site.load_W)
         first = planner.plan is None
-        if first or now >= self._next_replan:
+        limit_changed = self.eebus is not None and self.eebus.limit_changed
+        if first or now >= self._next_replan or limit_changed:
             if not self._whole_span:
                 self._next_replan = now + self.cfg.replan_period_s
             ps = self._refresh_prices(now)
@@ -446,9 +471,12 @@ class Hems(HemsLive, PlantsLive, Component):
                 import_prices_EUR_per_MWh=prices,
                 feed_in_EUR_per_MWh=(self._feed_in or 0.0) * 1000.0,
                 grid_import_limit_W=float("inf"),
+                import_limit_14a_W=self._limit_14a_horizon(now, n),
                 ev_plugged=vehicle[0] if vehicle is not None and ev_state is not None else None,
                 ev_trip_energy_Wh=vehicle[1] if vehicle is not None and ev_state is not None else None,
             )
+            if self.eebus is not None:
+                self.eebus.limit_changed = False
         plan = planner.plan
         if plan is not None and (first or now >= self._next_replan - self.cfg.replan_period_s):
             self._check_plan(now, plan)

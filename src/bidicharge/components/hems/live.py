@@ -41,6 +41,8 @@ class HemsLive:
 
         def _plant_loop(self, link: Link, clock: Clock, period_s: float) -> Any: ...
 
+        async def _eebus_serve(self, clock: Clock) -> None: ...
+
         _live_plants: bool
 
     def _publish(self, message: HemsState | HemsEvent) -> None:
@@ -64,6 +66,7 @@ class HemsLive:
         elif self.cfg.broker is not None:
             address = parse_broker_url(self.cfg.broker)
         async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._eebus_serve(clock))  # I-03/I-09 over SHIP when wired (eebus_live.py)
             for link in self.peers("plants"):  # SunSpec over Modbus/TCP where the plant serves it
                 if hasattr(link.peer, "modbus_ready"):
                     self._live_plants = True

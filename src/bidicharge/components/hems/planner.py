@@ -112,6 +112,7 @@ class MpcPlanner:
         import_prices_EUR_per_MWh: FloatArray,
         feed_in_EUR_per_MWh: float,
         grid_import_limit_W: float,
+        import_limit_14a_W: FloatArray | None = None,
         ev_trip_energy_Wh: FloatArray | None = None,
         ev_plugged: npt.NDArray[np.bool_] | None = None,
     ) -> hems_mpc.HemsPlan:
@@ -162,6 +163,7 @@ class MpcPlanner:
             import_price_EUR_per_MWh=import_prices_EUR_per_MWh,
             export_price_EUR_per_MWh=np.full(n, feed_in_EUR_per_MWh),
             grid_import_limit_W=grid_import_limit_W,
+            import_limit_14a_W=import_limit_14a_W,  # §14a allowance from the Energy Guard (LPC, I-09)
             ev=ev_problem,
             battery=battery_problem,
         )
