@@ -196,8 +196,8 @@ def test_heartbeat_loss_falls_back_to_the_failsafe_limit(run: StudyResult) -> No
     assert run.reports["hems"]["decisions"].get("limited_14a", 0) >= round(LIMIT_S / 60) - 1
 
 
-def _home_week(eebus: bool) -> StudyResult:
-    """The shipped home_v2h week (optimiser), its wallbox wired in memory or over EEBUS."""
+def _home_week(eebus: bool, strategy: str) -> StudyResult:
+    """The shipped home_v2h week, its wallbox wired in memory or over EEBUS."""
     from importlib import resources
 
     import yaml
@@ -205,6 +205,7 @@ def _home_week(eebus: bool) -> StudyResult:
     from bidicharge.runtime.kpis import home_kpis
 
     raw = yaml.safe_load((resources.files("bidicharge.scenarios") / "home_v2h.yaml").read_text())
+    raw["components"]["hems"]["config"]["strategy"] = strategy
     if eebus:
         raw["components"]["hems"]["connect"]["chargers"] = ["wallbox.eebus"]
         # the owner's settings: what EEBUS does not carry (the car's 94 % one way, the wallbox's 96 %)
@@ -216,8 +217,9 @@ def _home_week(eebus: bool) -> StudyResult:
     return result
 
 
-def test_the_home_week_over_eebus_is_as_good_as_in_memory() -> None:
-    memory, eebus = _home_week(False), _home_week(True)
+@pytest.mark.parametrize("strategy", ["mpc", "rules"])
+def test_the_home_week_over_eebus_is_as_good_as_in_memory(strategy: str) -> None:
+    memory, eebus = _home_week(False, strategy), _home_week(True, strategy)
     assert eebus.kpis["departures_met"] == memory.kpis["departures_met"] == 6
     assert eebus.kpis["energy_cost_EUR"] <= memory.kpis["energy_cost_EUR"] + 0.02
     assert eebus.kpis["overload_steps"] == 0
