@@ -58,16 +58,20 @@ class HemsEebusLive:
     def _eebus_links(self) -> list[Link]:
         links = [lk for lk in self.peers("chargers") if speaks_eebus(lk)]
         guard = self.link("grid_guard")
-        return links + ([guard] if guard is not None else [])
+        return links + ([guard] if guard is not None and speaks_eebus(guard) else [])
 
     def _eebus_start(self, now: float) -> None:
         for link in self.peers("chargers"):
             if not speaks_eebus(link):
                 link.protocol = "in-memory"  # the older contract: trace it as what it is
         links = self._eebus_links()
+        guard = self.link("grid_guard")
+        if guard is not None and guard not in links:
+            log.warning("HEMS %s: %s.%s has no EEBUS node; the §14a limit cannot reach us", self.name,
+                        guard.peer.name, guard.peer_port.name)
         if not links and not self.cfg.eebus_devices:
             return
-        self.eebus = HemsEebus(self.name, now=now, trace=self.context.trace, guard=self.link("grid_guard") is not None,
+        self.eebus = HemsEebus(self.name, now=now, trace=self.context.trace, guard=guard in links,
                                failsafe_W=self.cfg.failsafe_limit_W, nominal_max_W=self.cfg.contractual_max_W,
                                owner=self.cfg.ev)
         for link in links:
