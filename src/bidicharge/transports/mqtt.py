@@ -113,8 +113,16 @@ class MqttSession:
         return self._connected.is_set()
 
     async def wait_connected(self, timeout_s: float = 10.0) -> None:
-        async with asyncio.timeout(timeout_s):
-            await self._connected.wait()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._connected.wait()
+        except TimeoutError:
+            # Python 3.11: a cancel() that lands while the timeout fires comes out as
+            # TimeoutError; give it back as a cancellation so the caller's retry loop stops
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None
+            raise
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1, timeout_s: float = 5.0) -> None:
         await self.wait_connected(timeout_s)
