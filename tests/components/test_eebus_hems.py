@@ -160,6 +160,21 @@ async def _until(cond: Any, timeout_s: float = 90.0) -> None:
             await asyncio.sleep(0.05)
 
 
+async def _stranger_dials(wallbox: Any) -> str:
+    import datetime
+
+    from bidicharge.transports.ship_websocket import ShipIdentity, ShipTransport, TrustStore
+
+    node = SpineNode(LocalDevice("d:_i:666_Stranger", "EnergyManagementSystem"))
+    identity = ShipIdentity.generate("stranger", now=datetime.datetime(2018, 3, 5, tzinfo=datetime.UTC))
+    host, port = wallbox.eebus_address
+    async with ShipTransport(EebusStack(node, local_ship_id="stranger"), identity, TrustStore(path=None)) as ship:
+        await ship.dial(host, port, wallbox.eebus_identity().ski)
+        await asyncio.sleep(1.0)  # hello: the wallbox holds us in "pending"
+        assert not node.peers()
+    return str(identity.ski)
+
+
 async def test_live_the_hems_dials_wallbox_and_guard_over_ship_and_obeys_the_limit(guard_kind: str) -> None:
     sc = parse_scenario(_scenario("rules"), file="live.yaml", base_dir=".")
     live = LiveRun(sc, AcceleratedClock(start_s=sc.start_s, factor=20.0))
@@ -174,6 +189,10 @@ async def test_live_the_hems_dials_wallbox_and_guard_over_ship_and_obeys_the_lim
         assert hems.eebus.memory is None  # nothing went through memory
         await _until(lambda: guard.written_at is not None and hems.limit_14a_W == 4200.0)
         await _until(lambda: 0 < wallbox.grid_power_W - STANDBY_W <= 4200.0)
+        # trust by SKI: a stranger reaches the wallbox's TLS port but never its SPINE node
+        stranger = await _stranger_dials(wallbox)
+        assert stranger not in wallbox.eebus.node.peers()
+        assert hems.eebus_identity().ski in wallbox.eebus.node.peers()
         runner.cancel()
     records = [r for r in live.trace if r.protocol == "EEBUS SPINE"]
     assert {r.interface for r in records} == {"I-03", "I-09"}
