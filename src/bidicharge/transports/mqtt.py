@@ -44,6 +44,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def _reraise_if_cancelling() -> None:
+    """Python 3.11: a cancel() that lands while a timeout fires (ours or aiomqtt's) comes out as
+    TimeoutError or MqttError; give it back as a cancellation so retry loops stop when their
+    task is cancelled instead of retrying forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class EmbeddedBroker:
     """An amqtt broker in this process (anonymous, loopback by default)."""
 
@@ -117,17 +126,17 @@ class MqttSession:
             async with asyncio.timeout(timeout_s):
                 await self._connected.wait()
         except TimeoutError:
-            # Python 3.11: a cancel() that lands while the timeout fires comes out as
-            # TimeoutError; give it back as a cancellation so the caller's retry loop stops
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from None
+            _reraise_if_cancelling()
             raise
 
     async def publish(self, topic: str, payload: bytes, *, retain: bool = False, qos: int = 1, timeout_s: float = 5.0) -> None:
-        await self.wait_connected(timeout_s)
-        assert self._client is not None
-        await self._client.publish(topic, payload, qos=qos, retain=retain)
+        try:
+            await self.wait_connected(timeout_s)
+            assert self._client is not None
+            await self._client.publish(topic, payload, qos=qos, retain=retain)
+        except (TimeoutError, aiomqtt.MqttError):
+            _reraise_if_cancelling()
+            raise
 
     async def run(self) -> None:
         delay = 0.5
@@ -150,6 +159,7 @@ class MqttSession:
                             except Exception:  # a bad message must not take the session down
                                 log.exception("MQTT handler failed on %s", message.topic)
             except aiomqtt.MqttError as exc:
+                _reraise_if_cancelling()
                 self._connected.clear()
                 self._client = None
                 self.reconnects += 1
