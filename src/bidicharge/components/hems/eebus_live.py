@@ -27,6 +27,7 @@ from bidicharge.components.interfaces.i03_energy_manager import (
     PowerSetpoint,
     speaks_eebus,
 )
+from bidicharge.runtime.cancel import stop_if_cancelled
 from bidicharge.runtime.clock import Clock, ManualClock
 
 if TYPE_CHECKING:
@@ -199,8 +200,10 @@ class HemsEebusLive:
                             async with asyncio.timeout(10):
                                 await ship.dial(host, port, target)
                         except (OSError, ConnectionError, TimeoutError) as exc:
+                            stop_if_cancelled()
                             log.info("HEMS %s: SHIP dial to %s at %s:%d failed: %s", self.name, target, host, port, exc)
                         except Exception as exc:  # TLS errors (pyOpenSSL) among them: try again later
+                            stop_if_cancelled()
                             log.info("HEMS %s: SHIP dial to %s failed: %r", self.name, target, exc)
                     await clock.sleep_until(clock.now() + REDIAL_S)
             finally:

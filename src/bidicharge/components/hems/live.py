@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bidicharge.components.interfaces.i06_hems_backend import HemsEvent, HemsSettings, HemsState, topic
 from bidicharge.components.interfaces.i45_tariff import PriceSchedule
+from bidicharge.runtime.cancel import stop_if_cancelled
 from bidicharge.runtime.clock import Clock
 from bidicharge.transports.mqtt import MqttSession, parse_broker_url
 
@@ -100,6 +101,7 @@ class HemsLive:
                     await session.publish(name, payload, retain=retain)
                     break
                 except (TimeoutError, aiomqtt.MqttError):
+                    stop_if_cancelled()
                     await asyncio.sleep(1.0)
 
     async def _on_mqtt(self, name: str, payload: bytes, retained: bool) -> None:
@@ -130,6 +132,7 @@ class HemsLive:
                     )
                     self._prices_until = now + self.cfg.price_refresh_s
                 except (httpx.HTTPError, KeyError, ValueError) as exc:
+                    stop_if_cancelled()
                     log.warning("HEMS %s: prices unavailable (%s); keeping the last ones", self.cfg.site, exc)
                 await clock.sleep_until(now + self.cfg.price_refresh_s)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bidicharge.components.interfaces.i08_plants import BatteryStatus, PvStatus
+from bidicharge.runtime.cancel import stop_if_cancelled
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.ports import Link
 
@@ -87,8 +88,10 @@ class PlantsLive:
                         reading.fault = None
                         await clock.sleep_until(now + period_s)
             except SunSpecError as exc:
+                stop_if_cancelled()
                 self._plant_fault(name, reading, clock.now(), f"implausible values: {exc}")
             except (ModbusException, OSError, TimeoutError) as exc:
+                stop_if_cancelled()
                 self._plant_fault(name, reading, clock.now(), f"not answering: {exc.__class__.__name__}: {exc}")
             reading.status = None
             await asyncio.sleep(0.2)
