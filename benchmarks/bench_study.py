@@ -26,9 +26,7 @@ def main() -> None:
     anchor = YEAR_S / TARGET_WALL_S
     for trace in ("off", "on_change"):
         sc = load_scenario(path, overrides={"start": "2018-01-01T00:00:00+01:00", "duration": "365d", "step": "1min", "trace": trace})
-        hems = sc.components["hems"]
-        sc.components["hems"] = type(hems)(name="hems", kind="hems", config=hems.config.model_copy(update={"strategy": "rules"}))
-        result = run_study(sc)
+        result = run_study(sc.with_config("hems", strategy="rules"))
         rate = YEAR_S / result.wall_time_s
         k = home_kpis(result)
         print(f"  year, trace {trace}: {result.wall_time_s:.1f} s wall, {len(result.trace):,} trace records, "

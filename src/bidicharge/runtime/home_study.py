@@ -45,9 +45,7 @@ def _run_one(args: tuple[str, str, dict[str, Any], dict[str, Any]]) -> StudyRow:
     path, key, overrides, update = args
     sc = load_scenario(path, overrides=overrides)
     hems_name = next(n for n, c in sc.components.items() if c.kind == "hems")
-    spec = sc.components[hems_name]
-    cfg = spec.config.model_copy(update={**update, "control_period_s": sc.step_s})
-    sc.components[hems_name] = type(spec)(name=spec.name, kind=spec.kind, config=cfg)
+    sc = sc.with_config(hems_name, **update, control_period_s=sc.step_s)
     result = run_study(sc)
     kpis = home_kpis(result)
     rep = result.reports[hems_name]
@@ -74,9 +72,8 @@ def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
 
     sc = load_scenario(path, overrides=overrides)
     hems_name = next(n for n, c in sc.components.items() if c.kind == "hems")
-    spec = sc.components[hems_name]
-    sc.components[hems_name] = type(spec)(name=spec.name, kind=spec.kind,
-                                          config=spec.config.model_copy(update={"strategy": "none"}))
+    hems_cfg: Any = sc.components[hems_name].config
+    sc = sc.with_config(hems_name, strategy="none")
     result = run_study(sc)  # the realised exogenous series: PV, load, prices, trips
     step = 900.0
     k = max(1, round(step / sc.step_s))
@@ -95,7 +92,6 @@ def whole_span_lp(path: str, *, overrides: dict[str, Any]) -> StudyRow:
     ev_name = next(c for c, t in kinds.items() if t == "bev")
     evse: Any = next(sc.components[c].config for c, t in kinds.items() if t == "evse")
     ev_cfg: Any = sc.components[ev_name].config
-    hems_cfg: Any = spec.config
     times = sc.start_s + step * np.arange(n)
     plugged = np.ones(n, dtype=bool)
     trip = np.zeros(n)

@@ -53,7 +53,7 @@ def requires(name: str, interface: str, protocol: str, **kw: Any) -> Port:
 class Link:
     """One wired connection from a requiring port to a peer's providing port."""
 
-    __slots__ = ("interface", "local", "local_port", "peer", "peer_port", "protocol", "_trace", "_clock_now")
+    __slots__ = ("interface", "local", "local_port", "peer", "peer_port", "protocol", "_trace")
 
     def __init__(
         self,
@@ -79,7 +79,8 @@ class Link:
     def request(self, message: object) -> Any:
         """Send `message` to the peer's port and return its answer; both are traced."""
         now = self.local.now
-        if self.protocol != ELECTRICAL and self._trace.enabled:
+        traced = self.traced
+        if traced:
             self._trace.record(
                 time_s=now,
                 interface=self.interface,
@@ -90,7 +91,7 @@ class Link:
                 payload=message,
             )
         answer = self.peer.handle(self.peer_port.name, message, self)
-        if answer is not None and self.protocol != ELECTRICAL and self._trace.enabled:
+        if traced and answer is not None:
             self._trace.record(
                 time_s=now,
                 interface=self.interface,

@@ -137,6 +137,15 @@ class Scenario:
 
         return replace(self, **changes)
 
+    def with_config(self, component: str, **update: Any) -> Scenario:
+        """The same scenario with some config fields of one component changed (not re-validated:
+        for studies that vary a validated scenario, e.g. the HEMS strategy)."""
+        from dataclasses import replace
+
+        spec = self.components[component]
+        changed = replace(spec, config=spec.config.model_copy(update=update))
+        return replace(self, components={**self.components, component: changed})
+
 
 _TOP_KEYS = {"name", "description", "start", "duration", "end", "step", "seed", "trace", "clock", "components", "outputs"}
 

@@ -85,6 +85,15 @@ class EmbeddedBroker:
         await self.stop()
 
 
+async def open_broker(spec: str) -> tuple[BrokerAddress, EmbeddedBroker | None]:
+    """`spec` is "embedded" (start an amqtt broker on a free loopback port; the caller stops
+    it) or an mqtt://host:port URL of an external broker."""
+    if spec == "embedded":
+        broker = EmbeddedBroker()
+        return await broker.start(), broker
+    return parse_broker_url(spec), None
+
+
 Handler = Callable[[str, bytes, bool], Awaitable[None]]
 
 

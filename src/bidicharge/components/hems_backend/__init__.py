@@ -27,7 +27,7 @@ from bidicharge.components.interfaces.i06_hems_backend import (
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides
-from bidicharge.transports.mqtt import BrokerAddress, EmbeddedBroker, MqttSession, parse_broker_url
+from bidicharge.transports.mqtt import BrokerAddress, MqttSession, open_broker
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,7 @@ class HemsBackend(Component):
         from bidicharge.components.hems_backend.api import create_app
 
         async with asyncio.TaskGroup() as tg:
-            broker: EmbeddedBroker | None = None
-            if self.cfg.broker == "embedded":
-                broker = EmbeddedBroker()
-                self.broker_address = await broker.start()
-            else:
-                self.broker_address = parse_broker_url(self.cfg.broker)
+            self.broker_address, broker = await open_broker(self.cfg.broker)
             self._session = MqttSession(
                 self.broker_address,
                 client_id=f"bidicharge-hems-backend-{self.name}",
