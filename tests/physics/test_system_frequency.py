@@ -146,3 +146,50 @@ def test_hourly_schedule_steps_against_a_ramping_load_cause_deviations_at_the_fu
     mid_hour = np.abs(deviation[1800 - 180:1800 + 180])
     assert around_hour.max() > 3 * mid_hour.max()
     assert abs(balance_error_Wh(state)) < 1.0
+
+
+# ---- an area without conventional plants: load damping, inertia and a car pool ----------
+
+NO_PLANTS = sf.GridAreaParams(inertia_constant_s=5.0, system_base_MW=10_000, plants=(), load_damping=1.0)
+
+
+def simulate_without_plants(seconds, *, dt_s=0.5, load_MW=8300.0, injection_MW=8000.0, pool=None):
+    """The plants run elsewhere at a fixed 8000 MW (fed in as injection), the load is 300 MW more."""
+    state = sf.initial_state(NO_PLANTS, ())
+    pool_state = FcrResponseState()
+    for _ in range(int(round(seconds / dt_s))):
+        extra = 0.0
+        if pool is not None:
+            pool_state = fcr_step(pool_state, state.frequency_Hz, dt_s, pool)
+            extra = pool_state.upward_power_W / 1e6
+        inputs = sf.GridAreaInputs(load_MW=load_MW, plant_schedules_MW=(), injection_MW=injection_MW + extra)
+        state = sf.step(NO_PLANTS, state, inputs, dt_s)
+    return state
+
+
+def test_an_area_without_plants_settles_through_load_damping_alone():
+    state = simulate_without_plants(900)
+    # Δf = −ΔP / (D · P_load / f_n) = −300 / (8300 / 50) = −1.807 Hz, as with plants that have no droop
+    assert state.frequency_Hz == pytest.approx(50.0 - 300.0 / (8300 / 50), abs=1e-3)
+    assert state.generation_MWh == 0.0 and state.plants == ()
+    assert abs(balance_error_Wh(state, NO_PLANTS)) < 1.0
+
+
+def test_a_pool_in_an_area_without_plants_adds_its_droop_gain():
+    pool = FcrProviderParams(contracted_W=60e6, full_activation_time_s=1.0)
+    state = simulate_without_plants(900, load_MW=8030.0, pool=pool)
+    # 30 MW imbalance; pool 60 MW / 0.2 Hz = 300 MW/Hz, damping 8030 / 50 = 160.6 MW/Hz
+    expected = 50.0 - 30.0 / (300.0 + 8030 / 50)
+    assert state.frequency_Hz == pytest.approx(expected, abs=1e-3)
+    assert 49.9 < state.frequency_Hz < 49.95  # inside the pool's ±200 mHz range: not saturated
+
+
+def test_an_area_without_plants_refuses_an_afrr_demand_nobody_delivers():
+    state = sf.initial_state(NO_PLANTS, ())
+    with pytest.raises(ValueError, match="aFRR demand of 50.0 MW in an area without plants"):
+        sf.step(NO_PLANTS, state, sf.GridAreaInputs(load_MW=100.0, plant_schedules_MW=(), afrr_MW=50.0), 1.0)
+
+
+def test_afrr_shares_must_match_the_plants():
+    with pytest.raises(ValueError, match="2 shares for 3 plants"):
+        sf.GridAreaParams(inertia_constant_s=5.0, system_base_MW=10_000, plants=PLANTS, afrr_participation=(0.5, 0.5))

@@ -14,7 +14,8 @@ familiar 2H/f_n · df/dt = ΔP / S_base):
 
 D (``load_damping``, per unit) is the self-regulation of the load: motors draw more at a higher
 frequency. The load is the caller's profile plus an Ornstein–Uhlenbeck noise drawn from the
-injected generator; the plants (``physics.power_plant``) follow their schedules, which the caller
+injected generator; the plants (``physics.power_plant``, none at all is allowed: an area whose
+units are modelled elsewhere and fed in as ``injection_MW``) follow their schedules, which the caller
 steps each hour (or quarter-hour) while the load moves continuously — the source of the
 deterministic deviations seen around full hours. The aFRR demand of the TSO (``control.
 frequency_reserve.lfc_step``) is shared over the plants by participation factors.
@@ -52,8 +53,15 @@ class GridAreaParams:
     noise_time_constant_s: float = 60.0
     afrr_participation: tuple[float, ...] = field(default=())  # per plant; empty = pro rata to capacity
 
+    def __post_init__(self) -> None:
+        if self.afrr_participation and len(self.afrr_participation) != len(self.plants):
+            raise ValueError(f"afrr_participation has {len(self.afrr_participation)} shares for "
+                             f"{len(self.plants)} plants")
+        if not self.afrr_participation and self.plants and sum(p.capacity_MW for p in self.plants) <= 0:
+            raise ValueError("aFRR pro rata to capacity needs plants with capacity; give afrr_participation")
+
     def participation(self) -> tuple[float, ...]:
-        if self.afrr_participation:
+        if self.afrr_participation or not self.plants:
             return self.afrr_participation
         total = sum(p.capacity_MW for p in self.plants)
         return tuple(p.capacity_MW / total for p in self.plants)
@@ -112,6 +120,10 @@ def step(
 ) -> GridAreaState:
     """Advance by ``dt_s``. Load, damping and injection are held over the step at their values
     at its start; plants see the frequency at the start of the step."""
+    if inputs.afrr_MW != 0.0 and not params.plants:
+        # nobody would deliver it: dropping the demand silently would hide a missing reserve
+        raise ValueError(f"aFRR demand of {inputs.afrr_MW} MW in an area without plants; "
+                         "feed the units that deliver it as injection_MW")
     f = state.frequency_Hz
     hours = dt_s / 3600.0
     load_MW = inputs.load_MW + state.load_noise_MW

@@ -23,15 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from bidicharge.components.power_plant import units
 from bidicharge.control.frequency_reserve import demo_load_MW, double_pulse_test_frequency
 from bidicharge.physics import system_frequency
-from bidicharge.physics.power_plant import PowerPlantParams
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import ELECTRICAL, provides
 
-# system_frequency.step needs at least one plant (its aFRR participation divides by the
-# fleet's capacity); the plants here are components of their own, so the area holds a
-# placeholder of zero capacity with zero participation.
-_NO_PLANT = PowerPlantParams(plant_id="(plants are components)", capacity_MW=0.0,
-                             marginal_cost_EUR_per_MWh=0.0, ramp_MW_per_min=1.0)
+# The plants here are components of their own (I-50): the area has no plants of its own and
+# takes their generation, like the pool's, as injection.
 
 
 class DoublePulse(BaseModel):
@@ -81,10 +77,10 @@ class HvGrid(Component):
         self.cfg: HvGridConfig = config
         self.params = system_frequency.GridAreaParams(
             inertia_constant_s=config.inertia_constant_s, system_base_MW=config.system_base_MW,
-            plants=(_NO_PLANT,), afrr_participation=(0.0,), load_damping=config.load_damping,
+            plants=(), load_damping=config.load_damping,
             noise_std_MW=config.noise_std_MW, noise_time_constant_s=config.noise_time_constant_s,
         )
-        self.state = system_frequency.initial_state(self.params, (0.0,), time_s=context.start_s)
+        self.state = system_frequency.initial_state(self.params, (), time_s=context.start_s)
         self.frequency_Hz = self.params.nominal_frequency_Hz
         self._generation_MW = self._injection_MW = self._load_MW = 0.0
         self._attached: list[Any] = []
@@ -118,7 +114,7 @@ class HvGrid(Component):
         if imposed is not None:  # a test signal: the swing equation is not stepped
             self.frequency_Hz = imposed
             return
-        inputs = system_frequency.GridAreaInputs(load_MW=self._load_MW, plant_schedules_MW=(0.0,),
+        inputs = system_frequency.GridAreaInputs(load_MW=self._load_MW, plant_schedules_MW=(),
                                                  injection_MW=self._injection_MW)
         self.state = system_frequency.step(self.params, self.state, inputs, dt_s, self.context.rng)
         self.frequency_Hz = self.state.frequency_Hz
