@@ -33,7 +33,7 @@ from .profile import (
 from .profile_codec import decode_profile, encode_profile
 from .profile_update import ProfileGuard, sign_profile
 from .taf import OBIS_EXPORT, OBIS_IMPORT, OBIS_POWER, MeterDataDocument, MeterValue, Taf, ValueStatus
-from .trust import verify_chain
+from .trust import ChainCache, verify_chain
 from .wakeup import WakeUp, WakeUpGuard, sign_wakeup
 
 PROTOCOL = ProtocolSpec(
@@ -97,4 +97,5 @@ __all__ = [
     "sign_wakeup",
     "verify",
     "verify_chain",
+    "ChainCache",
 ]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import der
 from .errors import LocalProtocolError, RemoteProtocolError
-from .trust import ec_public_key, utc, verify_chain
+from .trust import ChainCache, ec_public_key, utc, verify_chain
 
 ID_DATA: Final = "1.2.840.113549.1.7.1"
 ID_SIGNED_DATA: Final = "1.2.840.113549.1.7.2"
@@ -147,19 +147,20 @@ def _attributes(node: der.Node) -> dict[str, der.Node]:
 
 
 def verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
-           intermediates: Sequence[x509.Certificate] = ()) -> VerifiedContent:
+           intermediates: Sequence[x509.Certificate] = (), chain_cache: ChainCache | None = None) -> VerifiedContent:
     """Check SignedData: signer chains to `roots` at `now`, digest and signature match.
 
-    `intermediates` adds Sub-CA certificates the sender did not include.
+    `intermediates` adds Sub-CA certificates the sender did not include; `chain_cache` keeps
+    issuer paths already checked (the content's own signature is checked every time).
     """
     try:
-        return _verify(data, roots=roots, now=now, intermediates=intermediates)
+        return _verify(data, roots=roots, now=now, intermediates=intermediates, chain_cache=chain_cache)
     except (ValueError, x509.DuplicateExtension):
         raise RemoteProtocolError("malformed SignedData", reason="bad-der") from None
 
 
 def _verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
-            intermediates: Sequence[x509.Certificate]) -> VerifiedContent:
+            intermediates: Sequence[x509.Certificate], chain_cache: ChainCache | None) -> VerifiedContent:
     signed = content_info(data, ID_SIGNED_DATA).expect(der.SEQUENCE).children()
     version, algs, encap, *rest = signed
     algs.expect(der.SET)
@@ -183,7 +184,7 @@ def _verify(data: bytes, *, roots: Sequence[x509.Certificate], now: float,
     signer = next((c for c in certs if issuer_and_serial(c) == sid.raw), None)
     if signer is None:
         raise RemoteProtocolError("signer certificate not included", reason="untrusted-certificate")
-    verify_chain(signer, intermediates=(*certs, *intermediates), roots=roots, now=now)
+    verify_chain(signer, intermediates=(*certs, *intermediates), roots=roots, now=now, cache=chain_cache)
     digest_oid = digest_alg.expect(der.SEQUENCE).children()[0].as_oid()
     if digest_oid not in _DIGESTS:
         raise RemoteProtocolError(f"digest {digest_oid} not allowed", reason="bad-signature")

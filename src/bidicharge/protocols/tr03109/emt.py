@@ -20,6 +20,7 @@ from .document_codec import decode_document
 from .engine import SmgwCore
 from .errors import RemoteProtocolError
 from .taf import MeterDataDocument
+from .trust import ChainCache
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,9 +31,10 @@ class Received:
 
 
 def open_meter_data(data: bytes, *, recipient: Recipient, roots: Sequence[x509.Certificate],
-                    gateways: Mapping[str, x509.Certificate], now: float) -> MeterDataDocument:
+                    gateways: Mapping[str, x509.Certificate], now: float,
+                    chain_cache: ChainCache | None = None) -> MeterDataDocument:
     """Decrypt, verify and decode one sealed message; `gateways` maps gateway id -> signature certificate."""
-    verified = verify(decrypt(data, recipient), roots=roots, now=now)
+    verified = verify(decrypt(data, recipient), roots=roots, now=now, chain_cache=chain_cache)
     doc = decode_document(verified.content)
     expected = gateways.get(doc.gateway_id)
     if expected is None or verified.signer != expected:
@@ -52,9 +54,12 @@ class EmtInbox:
         self._gateways = dict(gateways)
         self._last_seq: dict[str, int] = {}
         self.documents: list[MeterDataDocument] = []
+        # every gateway signs with the same certificate for years: its path is checked once
+        self.chain_cache = ChainCache()
 
     def receive(self, data: bytes, *, now: float) -> Received:
-        doc = open_meter_data(data, recipient=self._recipient, roots=self._roots, gateways=self._gateways, now=now)
+        doc = open_meter_data(data, recipient=self._recipient, roots=self._roots, gateways=self._gateways, now=now,
+                              chain_cache=self.chain_cache)
         if doc.emt_id != self.emt_id:
             raise RemoteProtocolError(f"document is addressed to {doc.emt_id!r}", reason="not-for-us")
         last = self._last_seq.get(doc.gateway_id, 0)

@@ -39,19 +39,15 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def verify_chain(
-    leaf: x509.Certificate,
-    *,
-    intermediates: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-    now: float,
-) -> None:
-    """Raise `RemoteProtocolError` (``untrusted-certificate``) unless `leaf` chains to a root."""
+def _issuer_path(
+    leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], roots: Sequence[x509.Certificate]
+) -> tuple[x509.Certificate, ...]:
+    """Leaf, its issuers, up to a root, each signature checked; validity times are not checked here."""
+    path = [leaf]
     current = leaf
-    _valid_at(current, now)
     for _ in range(MAX_CHAIN):
         if current in roots:
-            return
+            return tuple(path)
         issuer = next((c for c in (*roots, *intermediates) if c.subject == current.issuer and c != current), None)
         if issuer is None or not _is_ca(issuer):
             break
@@ -60,12 +56,61 @@ def verify_chain(
         except (InvalidSignature, ValueError, TypeError):
             raise RemoteProtocolError(f"{current.subject.rfc4514_string()} has a bad issuer signature",
                                       reason="untrusted-certificate") from None
-        _valid_at(issuer, now)
+        path.append(issuer)
         if issuer in roots:
-            return
+            return tuple(path)
         current = issuer
     raise RemoteProtocolError(f"{leaf.subject.rfc4514_string()} does not chain to a trusted root",
                               reason="untrusted-certificate")
+
+
+def verify_chain(
+    leaf: x509.Certificate,
+    *,
+    intermediates: Sequence[x509.Certificate],
+    roots: Sequence[x509.Certificate],
+    now: float,
+    cache: ChainCache | None = None,
+) -> None:
+    """Raise `RemoteProtocolError` (``untrusted-certificate``) unless `leaf` chains to a root,
+    (``certificate-expired``) unless every certificate on the way is valid at `now`."""
+    _valid_at(leaf, now)
+    path = cache.path(leaf, intermediates, roots) if cache is not None else _issuer_path(leaf, intermediates, roots)
+    for cert in path[1:]:
+        _valid_at(cert, now)
+
+
+class ChainCache:
+    """Issuer paths already checked, so that a receiver of many messages signed by the same
+    certificate checks the path's signatures once, not per message.
+
+    Safe because the key is the certificates themselves (equal DER, compared in full, not a
+    fingerprint) together with the trust anchors: a path is reused only for the very same
+    leaf, the same certificates offered and the same roots; validity at `now` is still checked
+    on every call (`verify_chain`), and a path that failed is never stored. Bounded: the oldest
+    entries go first (a gateway's certificate renewal just adds a new entry).
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._paths: dict[tuple[x509.Certificate, tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]],
+                          tuple[x509.Certificate, ...]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate],
+             roots: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+        key = (leaf, tuple(intermediates), tuple(roots))
+        found = self._paths.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        path = _issuer_path(leaf, intermediates, roots)
+        if len(self._paths) >= self.max_entries:
+            del self._paths[next(iter(self._paths))]
+        self._paths[key] = path
+        return path
 
 
 def ec_public_key(cert: x509.Certificate) -> ec.EllipticCurvePublicKey:
