@@ -496,6 +496,8 @@ class Evcc:
         return loop
 
     def _on_power_delivery(self, res: cm.PowerDeliveryRes, now: float) -> None:
+        if self._power_delivery is not None:
+            self._events.append(ev.PowerDeliveryConfirmed(progress=self._power_delivery))
         match self._power_delivery:
             case cm.ChargeProgress.Start | cm.ChargeProgress.Standby:
                 self._request(self._loop_req(now), now)

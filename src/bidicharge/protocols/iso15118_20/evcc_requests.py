@@ -100,6 +100,7 @@ def _display(s: EvState) -> ct.DisplayParameters:
         minimum_soc=_pct(s.min_soc),
         target_soc=_pct(s.target_soc),
         charging_complete=s.soc >= s.target_soc,
+        battery_energy_capacity=r(s.capacity_Wh),
     )
 
 

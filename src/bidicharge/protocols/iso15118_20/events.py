@@ -86,6 +86,7 @@ class EvStatus:
     present_voltage_V: float | None = None
     target_voltage_V: float | None = None
     target_current_A: float | None = None
+    battery_capacity_Wh: float | None = None  # DisplayParameters/BatteryEnergyCapacity, when sent
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +150,14 @@ class PowerCommanded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PowerDeliveryConfirmed:
+    """EVCC side: the SECC accepted PowerDeliveryReq(`progress`); the EV now switches the
+    control pilot (to C after Start [V2G20-847], back to B after Stop)."""
+
+    progress: cm.ChargeProgress
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvseOutput:
     """The DC EVSE's present output (PreCharge, charge loop, welding detection)."""
 
@@ -209,6 +218,7 @@ EvccEvent = (
     | EvseLimits
     | ScheduleReceived
     | PowerCommanded
+    | PowerDeliveryConfirmed
     | EvseOutput
     | EvseNotified
     | MeterReading

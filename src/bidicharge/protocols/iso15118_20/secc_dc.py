@@ -17,7 +17,7 @@ from bidicharge.protocols.exi.messages import dc
 
 from . import events as ev
 from .errors import RemoteProtocolError
-from .rational import from_rational, to_rational
+from .rational import from_rational, opt_float, to_rational
 from .secc_energy import OK, WRONG, EnergyMixin, soc_from_percent
 from .services import DC_SERVICES, ControlMode
 
@@ -122,6 +122,7 @@ class DcMixin(EnergyMixin):
             )
         voltage = from_rational(request.ev_present_voltage)
         soc = soc_from_percent(request.display_parameters.present_soc) if request.display_parameters else None
+        capacity = opt_float(request.display_parameters.battery_energy_capacity) if request.display_parameters else None
         lim = self.config.dc
         common: dict[str, Any] = dict(
             header=self._header(now),
@@ -136,7 +137,8 @@ class DcMixin(EnergyMixin):
         )
         if dynamic:
             self._emit(
-                ev.EvStatus(present_power_W=voltage * self._dc_current_A, soc=soc, present_voltage_V=voltage)
+                ev.EvStatus(present_power_W=voltage * self._dc_current_A, soc=soc, present_voltage_V=voltage,
+                            battery_capacity_Wh=capacity)
             )
             self._loop_needs(mode)
             max_c, max_d = self._window()
@@ -174,6 +176,7 @@ class DcMixin(EnergyMixin):
                 present_voltage_V=voltage,
                 target_voltage_V=target_voltage,
                 target_current_A=target_current,
+                battery_capacity_Wh=capacity,
             )
         )
         charge, discharge = self._scheduled_window(now)

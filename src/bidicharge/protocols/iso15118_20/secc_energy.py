@@ -420,7 +420,8 @@ class EnergyMixin:
             mode.ev_present_active_power, mode.ev_present_active_power_l2, mode.ev_present_active_power_l3
         )
         soc = soc_from_percent(request.display_parameters.present_soc) if request.display_parameters else None
-        self._emit(ev.EvStatus(present_power_W=present, soc=soc))
+        capacity = opt_float(request.display_parameters.battery_energy_capacity) if request.display_parameters else None
+        self._emit(ev.EvStatus(present_power_W=present, soc=soc, battery_capacity_Wh=capacity))
         header, status, meter = self._header(now), self._status(), self._meter_for(request)
         if dynamic:
             self._loop_needs(mode)
