@@ -11,7 +11,11 @@ HAN) and sends it a profile signed with the GWA's SM-PKI key (`tr03109.sign_prof
 `provision` is also the administrative API (authenticated by the GWA's signature, which the
 gateway checks); each update raises the profile version. The metering point operator asks
 for the state of the administration on I-18 (versions, refusals, TAFs, CLS channels).
-`taf9_interval_s` adds TAF 9 (feed-in) for the pEMP.
+`taf9_interval_s` adds TAF 9 (feed-in) for the pEMP. `taf14` grants TAF 14 (every reading of
+the meter, forwarded each `send_interval_s`; TR-03109-1 "high-frequency values") to an EMT the
+GWA authorises, on the gateways listed (all when none): only this EMT is put in the profile as
+the TAF's receiver, encrypted for its certificate — an EMT the GWA did not name gets nothing,
+and a profile that anyone but the GWA signed is refused by the gateway (`not-gwa`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bidicharge.components.interfaces.i15_lmn import Octets
 from bidicharge.components.interfaces.i17_gwa import (
@@ -50,12 +54,22 @@ def channel_of(control_unit: str) -> str:
     return f"cls.{control_unit}"
 
 
+class Taf14Grant(BaseModel):
+    """TAF 14 for one authorised EMT (its component name is its SM-PKI identity and EMT id)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    emt: str = Field(..., min_length=1)
+    send_interval_s: int = Field(1, ge=1, description="how often the gateway forwards the readings")
+    gateways: tuple[str, ...] = Field((), description="gateway ids; none: every gateway of this GWA")
+
+
 class GwaConfig(ComponentConfig):
     pemp: str = "pemp"  # EMT that receives TAF 7 and TAF 10
     aemp: str = "aemp"  # the only aEMP allowed on the CLS channels
     taf10_interval_s: int = Field(60, ge=1)
     taf7: bool = True
     taf9_interval_s: int | None = Field(None, ge=1)  # feed-in values (TAF 9) for the pEMP, when set
+    taf14: tuple[Taf14Grant, ...] = ()
     pki_seed: int = Field(0, ge=0)
 
 
@@ -85,7 +99,6 @@ class Gwa(Component):
 
     def profile_for(self, inventory: GatewayInventory, version: int) -> GatewayProfile:
         cfg = self.config
-        pemp_der = self.world.identity(cfg.pemp).certificate.public_bytes(serialization.Encoding.DER)
         aemp_der = self.world.identity(cfg.aemp).certificate.public_bytes(serialization.Encoding.DER)
         evaluations: list[EvaluationProfile] = []
         for meter in inventory.meter_ids:
@@ -99,17 +112,31 @@ class Gwa(Component):
             if cfg.taf7:
                 evaluations.append(EvaluationProfile(profile_id=f"taf7-{meter}", taf=Taf.TAF7, meter_id=meter,
                                                      emt_id=cfg.pemp, interval_s=900, send_interval_s=900))
+        emts = [self._endpoint(cfg.pemp)]
+        for grant in cfg.taf14:
+            if grant.gateways and inventory.gateway_id not in grant.gateways:
+                continue
+            if all(e.emt_id != grant.emt for e in emts):
+                emts.append(self._endpoint(grant.emt))
+            evaluations += [EvaluationProfile(profile_id=f"taf14-{grant.emt}-{meter}", taf=Taf.TAF14, meter_id=meter,
+                                              emt_id=grant.emt, interval_s=0, send_interval_s=grant.send_interval_s)
+                            for meter in inventory.meter_ids]
         return GatewayProfile(
             gateway_id=inventory.gateway_id,
             version=version,
             meters=inventory.meter_ids,
-            emts=(EmtEndpoint(emt_id=cfg.pemp, host=cfg.pemp, port=443, encryption_certificate_der=pemp_der,
-                              tls_certificate_sha256=certificate_sha256(pemp_der)),),
+            emts=tuple(emts),
             evaluations=tuple(evaluations),
             cls=tuple(ClsPermission(channel_id=channel_of(cu), aemp_id=cfg.aemp,
                                     aemp_certificate_sha256=certificate_sha256(aemp_der), target_host=cu,
                                     target_port=4443) for cu in inventory.cls_devices),
         )
+
+    def _endpoint(self, emt: str) -> EmtEndpoint:
+        """An EMT as the profile names it: its encryption certificate and pinned TLS certificate."""
+        der = self.world.identity(emt).certificate.public_bytes(serialization.Encoding.DER)
+        return EmtEndpoint(emt_id=emt, host=emt, port=443, encryption_certificate_der=der,
+                           tls_certificate_sha256=certificate_sha256(der))
 
     def provision(self, link: Link, now: float) -> ProfileUpdateResult:
         """Inventory, then a freshly signed profile one version above the gateway's."""
