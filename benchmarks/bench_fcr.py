@@ -148,10 +148,20 @@ def plot(path: str) -> None:
         axes[1][col].set_xlabel("minutes")
         axes[1][col].legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=90)  # ~130 KB: small enough to keep in the repository (docs/fcr_pool.png)
+
+
+def plot_path() -> str | None:
+    if "--plot" not in sys.argv:
+        return None
+    at = sys.argv.index("--plot") + 1
+    if at >= len(sys.argv) or not sys.argv[at].endswith(".png"):
+        raise SystemExit("--plot needs the PNG file to write, e.g. --plot docs/fcr_pool.png")
+    return sys.argv[at]
 
 
 def main() -> None:
+    png = plot_path()  # checked before the minute of studies, not after
     full = "--full" in sys.argv
     hours = 24.0 if full else 3.0
     for path in ("local", "central"):
@@ -164,8 +174,9 @@ def main() -> None:
     delay, ours, slowest = afrr(hours if full else 2.0)
     print(f"BENCH afrr_response: {delay:.2f} s (anchor 300, ratio {delay / 300:.4f})", flush=True)
     print(f"BENCH afrr_tracking_rmse: {ours:.2f} %_of_capacity (anchor {slowest:.2f}, ratio {ours / slowest:.2f})", flush=True)
-    if "--plot" in sys.argv:
-        plot(sys.argv[sys.argv.index("--plot") + 1])
+    if png is not None:
+        plot(png)
+        print(f"wrote {png}", flush=True)
 
 
 if __name__ == "__main__":
