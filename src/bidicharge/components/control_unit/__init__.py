@@ -24,7 +24,9 @@ lifts it in the home by itself (``lapsed``). `offline` windows make the unit unr
 A HEMS that speaks EEBUS itself (kind `hems`, its `grid_guard` port wired to our
 `energy_manager`) pairs its node with `eebus_node()` and carries the datagrams; the control
 unit then writes the LPC limit to the Controllable System it found and reads no
-consumption on I-09 (the status says NaN; the DSO estimates from TAF 10).
+consumption on I-09 (the status says NaN; the DSO estimates from TAF 10). In live mode the
+control unit serves that node over SHIP/TLS (`eebus_host`/`eebus_port`, trust by SKI: the HEMS
+wired to `energy_manager` and `eebus_trusted_skis`), as the wallbox does; the HEMS dials it.
 
 Live mode (`listen_port`): a TLS server with the control unit's SM-PKI certificate that
 accepts only SM-PKI clients (the gateway's CLS proxy) and speaks `control_unit.wire`: one
@@ -54,6 +56,7 @@ from bidicharge.components.interfaces.i09_control_unit import (
     StatusRequest,
 )
 from bidicharge.components.interfaces.i10_cls import CommandStatus, DimmingCommand, LimitRelease, StatusQuery
+from bidicharge.components.interfaces.ship_endpoint import ShipServer, ShipServerConfig
 from bidicharge.components.smgw.world_pki import world_pki
 from bidicharge.control.section14a import (
     ControllableDevice,
@@ -67,7 +70,7 @@ from bidicharge.protocols.spine import LocalDevice, SpineNode
 from bidicharge.protocols.spine.usecases import Direction, EnergyGuard
 from bidicharge.protocols.spine.usecases.energy_guard import LimitWriteResult
 from bidicharge.runtime.clock import Clock
-from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
+from bidicharge.runtime.component import Component, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
 from bidicharge.transports.smgw_wan import mutual_tls_context
@@ -83,7 +86,7 @@ class ControlledDevice(BaseModel):
     phases: int = Field(3, ge=1, le=3)
 
 
-class ControlUnitConfig(ComponentConfig):
+class ControlUnitConfig(ShipServerConfig):
     unit_id: str
     devices: tuple[ControlledDevice, ...] = Field(..., min_length=1)
     via_ems: bool = False
@@ -97,7 +100,8 @@ class ControlUnitConfig(ComponentConfig):
 
 
 @component_type
-class ControlUnit(Component):
+class ControlUnit(ShipServer, Component):
+    EEBUS_PORT = "energy_manager"
     kind = "control_unit"
     catalogue_id = "C-CU"
     Config = ControlUnitConfig
@@ -146,6 +150,10 @@ class ControlUnit(Component):
             self.spine = SpineNode(device)
             self.guard = EnergyGuard(self.spine, device.add_entity("GridGuard"), now=self.now)
         return self.spine
+
+    def eebus_serving(self) -> bool:
+        """Live: our Energy Guard's node goes on SHIP when a HEMS pairs with it (no `home` link)."""
+        return self.config.output == "spine" and self.link("home") is None and super().eebus_serving()
 
     def offline(self, now: float) -> bool:
         return any(a <= now < b for a, b in self._offline)
@@ -211,6 +219,7 @@ class ControlUnit(Component):
         peers = [p for p in self.guard.systems if self.guard.ready(p)]
         for peer in peers:
             self._write_limit(peer, limit_W, command)
+        self.eebus_sent()  # live: onto SHIP now, not at the next step
         nan = float("nan")
         return GridGuardStatus(applied=bool(peers), limit_W=limit_W, consumption_W=nan, demand_W=nan)
 
@@ -295,6 +304,7 @@ class ControlUnit(Component):
             home = self.link("home")
             if home is not None:
                 exchange(self.spine, home.peer.name, home, now)
+            self.eebus_sent()
         if self.active is not None and now >= self.active.start_s + self.active.duration_s:
             lapsed = self.active
             self.active = None
@@ -308,6 +318,11 @@ class ControlUnit(Component):
 
     # -- live: the CLS channel's far end over TLS ---------------------------------------------
     async def serve(self, clock: Clock) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.serve_eebus(clock))  # I-09 towards the HEMS (EEBUS LPC over SHIP)
+            tg.create_task(self._serve_cls(clock))
+
+    async def _serve_cls(self, clock: Clock) -> None:
         if self.config.listen_port is None:
             return
         world = world_pki(self.config.pki_seed, self.context.start_s)

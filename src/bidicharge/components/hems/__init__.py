@@ -16,7 +16,9 @@ I-03 and I-09 speak EEBUS (`eebus.py`): a wallbox wired on its `eebus` port is r
 commanded as the CEM (OPEV obligation, discharge extension), and an Energy Guard wired to
 `grid_guard` limits the HEMS's controllable devices (LPC, §14a): the `mpc` strategy plans with
 the limit (`import_limit_14a_W`), every strategy's setpoints are clipped to it. A wallbox wired
-on the older in-memory `energy_manager` port is still served in memory.
+on the older in-memory `energy_manager` port is still served in memory. Several wallboxes: the
+strategies plan their cars as one, the setpoint is shared by need (`chargers.py`). I-47 speaks
+EEBUS MGCP when `meter` is wired to the meter's `eebus` port (else the in-memory HAN contract).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.hems.chargers import aggregate, split
 from bidicharge.components.hems.eebus import HemsEebus, OwnerEvConfig
 from bidicharge.components.hems.eebus_live import HemsEebusLive
 from bidicharge.components.hems.live import HemsLive
@@ -42,7 +45,7 @@ from bidicharge.components.interfaces.i08_plants import (
     PvStatus,
 )
 from bidicharge.components.interfaces.i45_tariff import PriceRequest, PriceSchedule
-from bidicharge.components.interfaces.i47_han import MeterReading, MeterReadingRequest
+from bidicharge.components.interfaces.i47_han import MeterReading
 from bidicharge.control import hems_rules, home_rule
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, requires
@@ -86,11 +89,12 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
     Config = HemsConfig
     PORTS = (
         requires("chargers", "I-03", "EEBUS SPINE", many=True, optional=True,
-                 description="a wallbox's `eebus` port (EEBUS) or its in-memory `energy_manager` port"),
+                 description="wallboxes' `eebus` ports (EEBUS) or in-memory `energy_manager` ports; all commanded"),
         requires("grid_guard", "I-09", "EEBUS SPINE", optional=True,
                  description="an Energy Guard (LPC) that limits the controllable devices (§14a)"),
         requires("plants", "I-08", "SunSpec Modbus/TCP", many=True, optional=True),
-        requires("meter", "I-47", "in-memory", wire_protocol="SMGW HAN"),
+        requires("meter", "I-47", "EEBUS SPINE", wire_protocol="SMGW HAN",
+                 description="the meter side's `eebus` port (EEBUS MGCP) or its in-memory `han` port"),
         requires("tariff", "I-45", "REST (OpenAPI)", optional=True),
         requires("backend", "I-06", "MQTT", optional=True),
     )
@@ -198,7 +202,7 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
         """Study only, `perfect` forecast: the car's real trips over the horizon (plugged mask
         and trip energy per plan step), read from the vehicle behind the wallbox."""
         chargers = self.peers("chargers")
-        if not chargers:
+        if len(chargers) != 1:  # several cars: planned as one by their status, not by their trips
             return None
         vehicle_link = chargers[0].peer.link("vehicle")
         bev = vehicle_link.peer if vehicle_link is not None else None
@@ -264,12 +268,12 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
         if now < self._next_control:
             return
         self._next_control = now + self.cfg.control_period_s
-        meter_link = self.link("meter")
-        assert meter_link is not None
-        reading: MeterReading = meter_link.request(MeterReadingRequest())
-        chargers = self.peers("chargers")
-        charger_link = chargers[0] if chargers else None
-        cs: ChargerStatus | None = self._charger_status(charger_link)
+        reading = self._meter_reading()
+        if reading is None:  # MGCP has not told us the grid power yet (live: the meter not yet paired)
+            self._next_control = now
+            return
+        per_charger = [(link, self._charger_status(link)) for link in self.peers("chargers")]
+        cs = aggregate([status for _, status in per_charger if status is not None])  # chargers.py
         self.limit_14a_W = self.eebus.import_limit_14a_W() if self.eebus is not None else None
         ev_on = cs is not None and cs.vehicle_connected and cs.soc is not None and cs.capacity_Wh is not None
         battery_link: Link | None = None
@@ -301,8 +305,8 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
             ev_sp, bat_sp, reason = self._clip_14a(ev_sp, bat_sp, reason, cs, load_W, -pv_W)
         self.ev_setpoint_W, self.battery_setpoint_W = ev_sp, bat_sp
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        if charger_link is not None:
-            self._send_setpoint(charger_link, ev_sp, now)
+        for link, share_W in split(ev_sp, per_charger, now, self.settings):
+            self._send_setpoint(link, share_W, now)
         if self._live_plants and battery_link is None:
             for link in self.peers("plants"):  # a battery that is faulty or silent is told to hold still
                 plant = self.plant_readings.get(link.peer.name)

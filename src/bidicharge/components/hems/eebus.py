@@ -8,7 +8,10 @@ One SPINE node, entity ``CEM``, with
   the discharge extension's setpoint (V2H/V2G, power out of the vehicle);
 * :class:`ControllableSystem` (LPC) towards the Energy Guard wired to ``grid_guard`` (I-09): the
   limit in force — or the failsafe limit after 120 s without the guard's heartbeat — is the
-  §14a allowance of the controllable devices (wallbox + home battery).
+  §14a allowance of the controllable devices (wallbox + home battery);
+* :class:`MonitoringAppliance` (MGCP) towards the meter side wired to ``meter`` on its ``eebus``
+  port (I-47, HAN): subscribed to the Grid Connection Point's measurements, whose notifications
+  become the strategies' :class:`MeterReading` (power, energy consumed and fed in).
 
 What EEBUS does not carry comes from the **owner's settings** (:class:`OwnerEvConfig` in the
 HEMS config), never from the wallbox's memory: the conversion efficiencies and the car's
@@ -33,6 +36,7 @@ from typing import Final
 from pydantic import Field
 
 from bidicharge.components.interfaces.i03_energy_manager import ChargerStatus
+from bidicharge.components.interfaces.i47_han import MeterReading
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine import LocalDevice, SpineNode
 from bidicharge.protocols.spine.memory import MemoryLink
@@ -42,6 +46,7 @@ from bidicharge.protocols.spine.usecases import (
     ControllableSystem,
     Direction,
     LimitState,
+    MonitoringAppliance,
     PowerLimitConfig,
 )
 from bidicharge.protocols.spine.usecases import ev_layout as L
@@ -78,7 +83,7 @@ class OwnerEvConfig(ComponentConfig):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EebusPeer:
     name: str  # component name (study) or a label of the external device (live)
-    interface: str  # "I-03" or "I-09"
+    interface: str  # "I-03" (wallbox), "I-09" (Energy Guard) or "I-47" (meter side, MGCP)
 
 
 def clip_to_14a(*, limit_W: float | None, house_W: float, pv_W: float, ev_grid_W: float,
@@ -104,7 +109,7 @@ class HemsEebus:
     """The CEM node, its actors, and the peers it talks to; pure apart from the trace."""
 
     def __init__(self, name: str, *, now: float, trace: TraceRecorder, guard: bool, failsafe_W: float,
-                 nominal_max_W: float, owner: OwnerEvConfig) -> None:
+                 nominal_max_W: float, owner: OwnerEvConfig, meter: bool = False) -> None:
         self.name = name
         self.trace = trace
         self.owner = owner
@@ -116,6 +121,7 @@ class HemsEebus:
             self.cs = ControllableSystem(self.node, entity, now=now, consumption=PowerLimitConfig(
                 nominal_max_W=nominal_max_W, failsafe_limit_W=failsafe_W, contractual_nominal_max_W=nominal_max_W))
         self.cem = CemEvClient(self.node, entity)
+        self.monitor = MonitoringAppliance(self.node, entity) if meter else None
         self.peers: dict[str, EebusPeer] = {}  # peer id (node name / SKI) -> who
         self.memory: MemoryLink | None = None
         self.limit_until_s: float | None = None  # end of the §14a limit in force, when known
@@ -132,6 +138,24 @@ class HemsEebus:
 
     def chargers(self) -> list[str]:
         return [p for p, who in self.peers.items() if who.interface == "I-03"]
+
+    def meter_reading(self) -> MeterReading | None:
+        """The grid connection point as MGCP last told us (None: no meter connected or no power yet).
+
+        MGCP's sign is the meter's (+ import, ``positiveEnergyDirection: consume``); the
+        energies are the registers 1.8.0 (consumed) and 2.8.0 (fed in).
+        """
+        if self.monitor is None:
+            return None
+        for peer in self.monitor.points:
+            if self.peers.get(peer, EebusPeer(name="", interface="")).interface != "I-47":
+                continue
+            grid = self.monitor.reading(peer)
+            if grid.power_W is None:
+                return None
+            return MeterReading(power_W=grid.power_W, import_Wh=grid.consumed_energy_Wh or 0.0,
+                                export_Wh=grid.feed_in_energy_Wh or 0.0)
+        return None
 
     def pair_in_memory(self, nodes: dict[str, SpineNode], now: float) -> None:
         """Study mode: our node and the peers' nodes on one :class:`MemoryLink`."""
@@ -178,6 +202,9 @@ class HemsEebus:
             for event in self.cs.events():
                 if isinstance(event, PowerLimitChanged) and event.direction is Direction.CONSUME:
                     self._limit_changed(event)
+        if self.monitor is not None:
+            for _ in self.monitor.events():
+                pass  # the reading is taken when the control cycle needs it (meter_reading)
         for ev in self.cem.events():
             if isinstance(ev, EvDataUpdated) and ev.function == TIME_SERIES:
                 self._demand_at[ev.peer] = ev.now

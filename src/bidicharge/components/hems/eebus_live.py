@@ -1,8 +1,8 @@
 """How the `Hems` component uses its EEBUS side (`eebus.py`), in a study and live.
 
-A mixin of the component: it finds the EEBUS peers from the wiring (a `chargers` link to a
-wallbox's `eebus` port, the `grid_guard` link to an Energy Guard), routes I-03 through EEBUS
-or the in-memory contract per link, turns the §14a limit into what the strategies use, and in
+A mixin of the component: it finds the EEBUS peers from the wiring (`chargers` links to
+wallboxes' `eebus` ports, the `grid_guard` link to an Energy Guard, the `meter` link to the
+meter side's MGCP node), routes I-03 and I-47 through EEBUS or the in-memory contract per link, turns the §14a limit into what the strategies use, and in
 live mode carries the node over SHIP/TLS: the HEMS dials each wired peer (trusting the SKI the
 wiring names) and each configured external wallbox (``eebus_devices``: ``<ski>@host:port``),
 and redials every 30 s what is not connected.
@@ -27,6 +27,7 @@ from bidicharge.components.interfaces.i03_energy_manager import (
     PowerSetpoint,
     speaks_eebus,
 )
+from bidicharge.components.interfaces.i47_han import MeterReading, MeterReadingRequest
 from bidicharge.runtime.cancel import stop_if_cancelled
 from bidicharge.runtime.clock import Clock, ManualClock
 
@@ -58,11 +59,14 @@ class HemsEebusLive:
 
     def _eebus_links(self) -> list[Link]:
         links = [lk for lk in self.peers("chargers") if speaks_eebus(lk)]
-        guard = self.link("grid_guard")
-        return links + ([guard] if guard is not None and speaks_eebus(guard) else [])
+        for port in ("grid_guard", "meter"):
+            link = self.link(port)
+            if link is not None and speaks_eebus(link):
+                links.append(link)
+        return links
 
     def _eebus_start(self, now: float) -> None:
-        for link in self.peers("chargers"):
+        for link in [*self.peers("chargers"), *([m] if (m := self.link("meter")) is not None else [])]:
             if not speaks_eebus(link):
                 link.protocol = "in-memory"  # the older contract: trace it as what it is
         links = self._eebus_links()
@@ -74,7 +78,7 @@ class HemsEebusLive:
             return
         self.eebus = HemsEebus(self.name, now=now, trace=self.context.trace, guard=guard in links,
                                failsafe_W=self.cfg.failsafe_limit_W, nominal_max_W=self.cfg.contractual_max_W,
-                               owner=self.cfg.ev)
+                               owner=self.cfg.ev, meter=any(lk.interface == "I-47" for lk in links))
         for link in links:
             self.eebus.add_peer(link.peer.name, EebusPeer(name=link.peer.name, interface=link.interface))
 
@@ -119,6 +123,18 @@ class HemsEebusLive:
         if peer is not None:
             self.eebus.send_setpoint(peer, power_W, now)
 
+    # --- I-47 --------------------------------------------------------------------------------
+
+    def _meter_reading(self) -> MeterReading | None:
+        """The grid connection point now: MGCP's last notification, or asked in memory."""
+        link = self.link("meter")
+        assert link is not None
+        if not speaks_eebus(link):
+            reading: MeterReading = link.request(MeterReadingRequest())
+            return reading
+        assert self.eebus is not None
+        return self.eebus.meter_reading()
+
     # --- §14a -----------------------------------------------------------------------------
 
     def _clip_14a(self, ev_sp: float, bat_sp: float, reason: str, cs: ChargerStatus | None, house_W: float,
@@ -144,7 +160,7 @@ class HemsEebusLive:
 
     def eebus_identity(self) -> ShipIdentity:
         if self._identity is None:
-            from bidicharge.components.evse.eebus_live import make_identity
+            from bidicharge.components.interfaces.ship_endpoint import make_identity
 
             clock = self.context.clock
             self._identity = make_identity(self.cfg.eebus_state_dir, self.name,
