@@ -187,8 +187,10 @@ def dispatch_interval(flex: FleetFlexibility, k: int, energy_Wh: FloatArray, poo
         d_hi = np.where(pinned, pinned_step, d_hi)
         free = ~pinned
         fixed_W = float(np.sum(np.nan_to_num(override.fixed_power_W)[pinned]))
-    target = ((flex.min_energy_Wh[:, k + 1], flex.max_energy_Wh[:, k + 1]) if tubes is None
-              else (tubes.lower_Wh[:, k + 1], tubes.upper_Wh[:, k + 1]))
+    # only column k + 1 of the tubes (their lower/upper properties build all T + 1 columns)
+    center, half = (None, None) if tubes is None else (tubes.center_Wh[:, k + 1], tubes.half_width_Wh[:, k + 1])
+    target = ((flex.min_energy_Wh[:, k + 1], flex.max_energy_Wh[:, k + 1]) if center is None or half is None
+              else (center - half, center + half))
     step, shortfall = _share(flex, k, energy_Wh, d_lo, d_hi, pool_power_W, free, fixed_W, target)
     power = battery_to_grid_W(step / dt_h, eta_c, eta_d)
     return IntervalDispatch(power_W=power, energy_Wh=energy_Wh + step, shortfall_W=shortfall)

@@ -66,7 +66,7 @@ from bidicharge.control.fleet_joint_lp import plan_by_slopes, solve_lp
 
 _TOLERANCE_W: Final = 1.0
 _TOLERANCE_WH: Final = 1.0
-PLAN_CHUNK_CARS: Final = 2000
+PLAN_CHUNK_CARS: Final = 1000  # fastest on this machine (bench_fleet)
 
 
 class ScheduleOutsideEnvelope(ValueError):

@@ -98,6 +98,9 @@ class CarSession:
     charge_efficiency: float = 0.92
     discharge_efficiency: float = 0.92
     max_soc: float = 1.0
+    # cost of the cells' ageing per kWh taken out of them (battery side); a discharge pays
+    # only where the price spread beats it (see :mod:`fleet_battery_wear` for the figure)
+    wear_EUR_per_kWh: float = 0.0
 
 
 def validate_car(car: CarSession, *, now_s: float) -> None:
@@ -110,9 +113,11 @@ def validate_car(car: CarSession, *, now_s: float) -> None:
 def _first_problem(car: CarSession, now_s: float) -> str | None:
     finite = (car.arrival_s, car.departure_s, car.soc, car.capacity_Wh, car.max_charge_power_W,
               car.max_discharge_power_W, car.target_soc, car.min_soc_for_discharge,
-              car.charge_efficiency, car.discharge_efficiency, car.max_soc)
+              car.charge_efficiency, car.discharge_efficiency, car.max_soc, car.wear_EUR_per_kWh)
     if not all(math.isfinite(v) for v in finite):
         return "a value is not a finite number"
+    if car.wear_EUR_per_kWh < 0:
+        return "battery wear cost must not be negative"
     if car.departure_s <= now_s:
         return f"departure {car.departure_s:.0f} s is not after now ({now_s:.0f} s)"
     if car.departure_s <= car.arrival_s:
@@ -179,6 +184,7 @@ class FleetFlexibility:
     floor_energy_Wh: FloatArray  # (N,) lowest stored energy a discharge may reach
     target_reachable: BoolArray  # (N,)
     may_discharge: BoolArray  # (N,)
+    wear_EUR_per_MWh: FloatArray  # (N,) per MWh taken out of the cells (battery side)
 
     @property
     def n_cars(self) -> int:
@@ -208,7 +214,7 @@ def build_flexibility(cars: Sequence[CarSession], horizon: Horizon, *, now_s: fl
     col = {name: _column(cars, name) for name in (
         "arrival_s", "departure_s", "soc", "capacity_Wh", "max_charge_power_W",
         "max_discharge_power_W", "target_soc", "min_soc_for_discharge", "charge_efficiency",
-        "discharge_efficiency", "max_soc")}
+        "discharge_efficiency", "max_soc", "wear_EUR_per_kWh")}
     suspect = np.nonzero(~_plausible(col, now_s))[0]
     for i in suspect:  # the exact rules (and the reason) per car, only where needed
         validate_car(cars[int(i)], now_s=now_s)
@@ -225,6 +231,7 @@ def _plausible(col: dict[str, FloatArray], now_s: float) -> BoolArray:
         ok &= (col[name] >= 0) & (col[name] <= 1)
     ok &= (col["target_soc"] >= 0) & (col["target_soc"] <= col["max_soc"])
     ok &= col["min_soc_for_discharge"] <= col["max_soc"]
+    ok &= col["wear_EUR_per_kWh"] >= 0
     for name in ("charge_efficiency", "discharge_efficiency"):
         ok &= (col[name] > 0) & (col[name] <= 1)
     return np.asarray(ok, dtype=np.bool_)
@@ -290,6 +297,7 @@ def _bounds(horizon: Horizon, ids: tuple[str, ...], col: dict[str, FloatArray],
         min_energy_Wh=np.ascontiguousarray(z_lo.T), max_energy_Wh=np.ascontiguousarray(z_hi.T),
         required_energy_Wh=need, departure_index=dep_index, floor_energy_Wh=floor,
         target_reachable=target_reachable, may_discharge=may_discharge,
+        wear_EUR_per_MWh=col["wear_EUR_per_kWh"] * 1e3,
     )
 
 

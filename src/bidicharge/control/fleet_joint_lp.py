@@ -11,7 +11,8 @@ cumulative energy ``z``:
 * ``z`` inside the car's window from :mod:`fleet_flexibility` (SoC limits, owner's minimum
   SoC for discharge, target at departure; the window is the consistent closure of exactly
   these constraints, so it changes nothing but helps the solver);
-* minimise ``Σ price[k]·(c − d)·dt``.
+* minimise ``Σ price[k]·(c − d)·dt + Σ wear·d·dt/η_d`` (the cells' wear per kWh taken out,
+  :mod:`fleet_battery_wear`; 0 by default).
 
 Charging and discharging the same car in the same interval is allowed (the usual LP
 relaxation); it only pays at negative prices and makes the anchor a lower bound of any
@@ -138,7 +139,9 @@ def _solve_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Join
     z_lo = np.where(is_last, after_lo, min_energy)[bnd] / 1e3 - 1e-9
     z_hi = np.where(is_last, after_hi, max_energy)[bnd] / 1e3 + 1e-9
     price_c = np.broadcast_to(price * dt_h / 1e3, (n, T))
-    cost = np.concatenate([price_c[has_c], -price_c[has_d], np.zeros(n_z)])
+    # a discharge of d kW takes d·dt/η_d kWh out of the cells: it pays their wear on top
+    wear_d = np.broadcast_to((flex.wear_EUR_per_MWh[cars] / eta_d * dt_h / 1e3)[:, None], (n, T))
+    cost = np.concatenate([price_c[has_c], -price_c[has_d] + wear_d[has_d], np.zeros(n_z)])
     lower = np.concatenate([np.zeros(n_c + n_d), z_lo])
     upper = np.concatenate([c_hi[has_c], d_hi[has_d], z_hi])
     # one row per interval of a run: z[k+1] − z[k] − η_c·dt·c + dt/η_d·d = 0
@@ -182,7 +185,7 @@ def _solve_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> Join
 
 
 def plan_by_slopes(flex: FleetFlexibility, price_EUR_per_MWh: FloatArray, *,
-                   chunk_cars: int = 500) -> FloatArray:
+                   chunk_cars: int = 1000) -> FloatArray:
     """Every car's cost-optimal stored-energy trajectory, by dynamic programming (N, T+1).
 
     The same per-car problem as :func:`solve_joint`, solved without an LP and for all cars
@@ -201,81 +204,85 @@ def plan_by_slopes(flex: FleetFlexibility, price_EUR_per_MWh: FloatArray, *,
     if price.shape != (T,):
         raise ValueError(f"need {T} prices, got shape {price.shape}")
     out = np.zeros((flex.n_cars, T + 1))
+    # a chunk's arrays are as wide as its car with the most pieces: chunks of alike cars (by
+    # how many intervals they can act in) keep them narrow, the per-car result is unchanged
+    active = ((flex.max_power_W > 0) | (flex.min_power_W < 0)).sum(axis=1)
+    order = np.argsort(active, kind="stable")
     for a in range(0, flex.n_cars, chunk_cars):
-        cars = slice(a, min(a + chunk_cars, flex.n_cars))
+        cars = order[a:a + chunk_cars]
         out[cars] = _slopes_block(flex, price, cars)
     return out
 
 
-def _slopes_block(flex: FleetFlexibility, price: FloatArray, cars: slice) -> FloatArray:
+def _slopes_block(flex: FleetFlexibility, price: FloatArray, cars: NDArray[np.intp]) -> FloatArray:
+    # pieces along axis 0 and cars along axis 1: every step is a few elementwise passes over
+    # contiguous rows of the chunk (a car's few pieces along axis 1 made numpy loop per car)
     T = flex.horizon.n_steps
     dt_h = flex.horizon.step_s / 3600.0
-    eta_c, eta_d = flex.charge_efficiency[cars, None], flex.discharge_efficiency[cars, None]
-    lo = np.minimum(flex.min_power_W[cars], 0.0)
-    lo = np.where(lo < 0, lo / eta_d, 0.0) * dt_h  # battery Wh per interval, ≤ 0
-    hi = np.maximum(flex.max_power_W[cars], 0.0) * eta_c * dt_h  # ≥ 0
-    low, high = flex.min_energy_Wh[cars], flex.max_energy_Wh[cars]
-    s_c = price[None, :] / eta_c  # cost per Wh charged (cells)
-    s_d = np.minimum(price[None, :] * eta_d, s_c)  # per Wh discharged; ≤ s_c keeps V convex
-    n = low.shape[0]
-    width = 3 + 2 * T
-    rows = np.arange(n)[:, None]
-    slope = np.full((n, width), np.inf)
-    length = np.zeros((n, width))
-    slope[:, 0] = 0.0
-    length[:, 0] = high[:, T] - low[:, T]
-    left = low[:, T].copy()
+    eta_c, eta_d = flex.charge_efficiency[cars], flex.discharge_efficiency[cars]
+    lo = np.minimum(flex.min_power_W[cars], 0.0).T
+    lo = np.where(lo < 0, lo / eta_d, 0.0) * dt_h  # (T, n) battery Wh per interval, ≤ 0
+    hi = (np.maximum(flex.max_power_W[cars], 0.0).T * eta_c) * dt_h  # ≥ 0
+    low, high = flex.min_energy_Wh[cars].T, flex.max_energy_Wh[cars].T  # (T+1, n)
+    s_c = price[:, None] / eta_c  # cost per Wh charged (cells)
+    # per Wh discharged: the price less the cells' wear; ≤ s_c keeps V convex
+    s_d = np.minimum(price[:, None] * eta_d - flex.wear_EUR_per_MWh[cars], s_c)
+    n = low.shape[1]
+    slope = np.zeros((1, n))
+    length = (high[T] - low[T])[None, :]
+    left = low[T].copy()
     # the cost-to-go of every boundary, compact (only the pieces still alive)
-    kept_slope: list[FloatArray] = [np.empty((n, 0))] * (T + 1)
-    kept_length: list[FloatArray] = [np.empty((n, 0))] * (T + 1)
+    kept_slope: list[FloatArray] = [slope] * (T + 1)
+    kept_length: list[FloatArray] = [length] * (T + 1)
     kept_left = np.empty((T + 1, n))
-    kept_slope[T], kept_length[T], kept_left[T] = slope[:, :1].copy(), length[:, :1].copy(), left
-    used = 1
+    kept_left[T] = left
     for k in range(T - 1, 0, -1):
-        x1, x2 = -s_c[:, k], -s_d[:, k]  # x1 ≤ x2: charge pieces first
-        view_s, view_l = slope[:, :used], length[:, :used]
-        p1 = (view_s < x1[:, None]).sum(axis=1)
-        p2 = (view_s < x2[:, None]).sum(axis=1)
-        j = np.arange(used)[None, :]
-        target = j + (j >= p1[:, None]) + (j >= p2[:, None])
-        new_s = np.full((n, used + 2), np.inf)
-        new_l = np.zeros((n, used + 2))
-        new_s[rows, target] = view_s
-        new_l[rows, target] = view_l
-        new_s[np.arange(n), p1] = x1
-        new_l[np.arange(n), p1] = hi[:, k]
-        new_s[np.arange(n), p2 + 1] = x2
-        new_l[np.arange(n), p2 + 1] = -lo[:, k]
-        used += 2
-        left = left - hi[:, k]
-        # cut to the window [low_k, high_k]: smallest slopes from the left, largest from the right
-        cut = np.maximum(low[:, k] - left, 0.0)
-        cum = np.cumsum(new_l, axis=1)
-        new_l = np.clip(cum - cut[:, None], 0.0, new_l)
-        left = left + cut
-        keep = np.maximum(high[:, k] - left, 0.0)
-        cum = np.cumsum(new_l, axis=1)
-        new_l = np.clip(keep[:, None] - (cum - new_l), 0.0, new_l)
-        # drop the pieces the window cut away (most of them): keep the order of the rest
-        alive = new_l > 0.0
-        order = np.argsort(~alive, axis=1, kind="stable")
-        new_s = np.take_along_axis(np.where(alive, new_s, np.inf), order, axis=1)
-        new_l = np.take_along_axis(new_l, order, axis=1)
-        used = max(int(alive.sum(axis=1).max()), 1)
-        slope[:, :used], length[:, :used] = new_s[:, :used], new_l[:, :used]
-        slope[:, used:used + 2], length[:, used:used + 2] = np.inf, 0.0
-        kept_slope[k], kept_length[k] = new_s[:, :used].copy(), new_l[:, :used].copy()
-        kept_left[k] = left
-    z = np.zeros((n, T + 1))
+        slope, length, left = _convolve_and_cut(slope, length, left, -s_c[k], -s_d[k], hi[k], -lo[k],
+                                                low[k], high[k])
+        kept_slope[k], kept_length[k], kept_left[k] = slope, length, left
+    z = np.zeros((T + 1, n))
     for k in range(T):
         s, ln, a = kept_slope[k + 1], kept_length[k + 1], kept_left[k + 1]
-        b = a + ln.sum(axis=1)
+        b = a + ln.sum(axis=0)
         # where V'_{k+1} meets −price: the best level for charging resp. discharging
-        y_c = a + np.where(s < -s_c[:, k, None], ln, 0.0).sum(axis=1)
-        y_d = a + np.where(s < -s_d[:, k, None], ln, 0.0).sum(axis=1)
-        now = z[:, k]
-        lowest = np.maximum(now + lo[:, k], a)
-        highest = np.maximum(np.minimum(now + hi[:, k], b), lowest)
+        y_c = a + np.where(s < -s_c[k], ln, 0.0).sum(axis=0)
+        y_d = a + np.where(s < -s_d[k], ln, 0.0).sum(axis=0)
+        now = z[k]
+        lowest = np.maximum(now + lo[k], a)
+        highest = np.maximum(np.minimum(now + hi[k], b), lowest)
         y = np.where(y_c > now, y_c, np.where(y_d < now, y_d, now))
-        z[:, k + 1] = np.clip(y, lowest, highest)
-    return np.clip(z, low, high)
+        z[k + 1] = np.clip(y, lowest, highest)
+    return np.clip(z.T, low.T, high.T)
+
+
+def _convolve_and_cut(slope: FloatArray, length: FloatArray, left: FloatArray, x1: FloatArray,
+                      x2: FloatArray, len1: FloatArray, len2: FloatArray, low: FloatArray,
+                      high: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """One backward DP step on (pieces, cars) arrays: merge the two step pieces, cut to the window."""
+    used, n = slope.shape
+    # x1 ≤ x2 go to their sorted places p1 and p2 + 1: a gather from the list shifted by 0, 1, 2
+    p1 = (slope < x1).sum(axis=0)
+    p2 = (slope < x2).sum(axis=0)
+    i = np.arange(used + 2)[:, None]
+    inf, zero = np.full((1, n), np.inf), np.zeros((1, n))
+    where = [i < p1, i == p1, i <= p2, i == p2 + 1]
+    new_s = np.select(where, [np.concatenate([slope, inf, inf]), x1, np.concatenate([inf, slope, inf]), x2],
+                      np.concatenate([inf, inf, slope]))
+    new_l = np.select(where, [np.concatenate([length, zero, zero]), len1,
+                              np.concatenate([zero, length, zero]), len2], np.concatenate([zero, zero, length]))
+    left = left - len1
+    # cut to the window [low, high]: smallest slopes from the left, largest from the right
+    cut = np.maximum(low - left, 0.0)
+    new_l = np.clip(np.cumsum(new_l, axis=0) - cut, 0.0, new_l)
+    left = left + cut
+    keep = np.maximum(high - left, 0.0)
+    new_l = np.clip(keep - (np.cumsum(new_l, axis=0) - new_l), 0.0, new_l)
+    # drop the pieces the window cut away (most of them), keeping the order of the rest
+    alive = new_l > 0.0
+    place = np.cumsum(alive, axis=0) - 1
+    width = max(int(place[-1].max()) + 1, 1)
+    jj, ii = np.nonzero(alive)
+    out_s, out_l = np.full((width, n), np.inf), np.zeros((width, n))
+    out_s[place[jj, ii], ii] = new_s[jj, ii]
+    out_l[place[jj, ii], ii] = new_l[jj, ii]
+    return out_s, out_l, left
