@@ -47,10 +47,14 @@ def architecture(
     status: Annotated[bool, typer.Option("--status", help="per interface: who provides/requires it and what carries it")] = False,
     svg: Annotated[Path | None, typer.Option("--svg", help="write the component graph as SVG")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    db: Annotated[str | None, typer.Option("--db", help="with --status: count the messages of a stored run (SQLAlchemy URL)")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="with --db: the run id (default: the latest run)")] = None,
 ) -> None:
     """Print the catalogue of components and interfaces (from the seed)."""
     from bidicharge.architecture import COMPONENTS, INTERFACES
     from bidicharge.runtime import conformance
+
+    traffic = _run_traffic(db, run) if status else None
 
     if svg is not None:
         from bidicharge.architecture.svg import render_svg
@@ -67,19 +71,31 @@ def architecture(
         if as_json:
             print(json.dumps({
                 "interfaces": [{"id": r.id, "between": r.between, "state": r.state.value, "providers": r.providers,
-                                "requirers": r.requirers, "carried_by": r.carried_by, "cores": r.cores} for r in rows],
+                                "requirers": r.requirers, "carried_by": r.carried_by, "cores": r.cores,
+                                **({"messages": traffic.messages.get(r.id, {})} if traffic else {})} for r in rows],
                 "components": [{"id": c.id, "name": c.name, "kinds": c.kinds} for c in comps],
+                **({"run": {"id": traffic.run_id, "scenario": traffic.scenario, "mode": traffic.mode}} if traffic else {}),
             }, indent=2))
             return
         t = Table(title=f"Interfaces ({len(rows)}) — computed from the code", show_lines=False)
-        for col in ("id", "between", "state", "provided by", "required by", "carried by", "protocol cores"):
+        cols = ["id", "between", "state", "provided by", "required by", "carried by", "protocol cores"]
+        if traffic:
+            cols.append(f"messages in run #{traffic.run_id}")
+        for col in cols:
             t.add_column(col, overflow="fold")
         colours = {"on the wire": "green", "physical model": "magenta", "in memory": "yellow", "protocol core only": "blue"}
         for r in rows:
             c = colours.get(r.state.value, "dim")
-            t.add_row(r.id, r.between, f"[{c}]{r.state.value}[/{c}]", ", ".join(r.providers), ", ".join(r.requirers),
-                      ", ".join(r.carried_by), ", ".join(r.cores))
+            cells = [r.id, r.between, f"[{c}]{r.state.value}[/{c}]", ", ".join(r.providers), ", ".join(r.requirers),
+                     ", ".join(r.carried_by), ", ".join(r.cores)]
+            if traffic:
+                cells.append(", ".join(f"{n} {p}" for p, n in sorted(traffic.messages.get(r.id, {}).items())))
+            t.add_row(*cells)
         console.print(t)
+        if traffic:
+            carried = [r.id for r in rows if traffic.total(r.id)]
+            console.print(f"run #{traffic.run_id} ({traffic.scenario}, {traffic.mode}): {len(carried)} interfaces carried "
+                          f"traffic: {' '.join(carried)}")
         ct = Table(title=f"Components ({len(comps)})")
         for col in ("id", "component", "implemented as"):
             ct.add_column(col)
@@ -111,6 +127,28 @@ def architecture(
     console.print(it)
 
 
+def _run_traffic(db: str | None, run: int | None):  # type: ignore[no-untyped-def]
+    """The message counts of a stored run for `architecture --status`, or None without --db."""
+    if db is None:
+        if run is not None:
+            err.print("[red]error:[/red] --run needs --db (the store the run is in)")
+            raise typer.Exit(2)
+        return None
+    from bidicharge.runtime.traffic import NoSuchRun, run_traffic
+
+    if db.startswith("sqlite:///") and not db.startswith("sqlite:///:memory:") and not Path(db.removeprefix("sqlite:///")).is_file():
+        err.print(f"[red]error:[/red] --db: no database file {db.removeprefix('sqlite:///')!r} (store a run with `bidicharge up … --db {db}`)")
+        raise typer.Exit(2)
+    try:
+        return run_traffic(db, run)
+    except NoSuchRun as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a bad URL or an unreachable database: say which, stay clean
+        err.print(f"[red]error:[/red] --db {db!r}: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+
+
 def _kpi_table(kpis: dict[str, object], title: str) -> Table:
     from bidicharge.runtime.kpis import KPI_LABELS, format_kpi
 
@@ -138,7 +176,7 @@ def simulate(
     """Run a study: simulated clock, fixed step; writes time series, trace, KPIs and a report."""
     from rich.progress import BarColumn, Progress, TimeRemainingColumn
 
-    from bidicharge.runtime.kpis import home_kpis
+    from bidicharge.runtime.kpis import study_kpis
     from bidicharge.runtime.report import write_outputs
     from bidicharge.runtime.storage import Storage
     from bidicharge.runtime.study import run_study
@@ -152,7 +190,7 @@ def simulate(
                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(f"simulating {sc.name}", total=sc.steps)
         result = run_study(sc, progress=lambda i, n: progress.update(task, completed=i))
-    result.kpis = home_kpis(result)
+    result.kpis = study_kpis(result)
     out_dir = out / sc.name
     paths = write_outputs(result, out_dir, plots=not no_plots)
     store = Storage(db or f"sqlite:///{out / 'bidicharge.db'}")
@@ -191,6 +229,7 @@ def up(
     scenario: Annotated[str, typer.Argument(help="a scenario YAML file or a built-in name")],
     accelerate: Annotated[float | None, typer.Option(help="run simulated time this many times faster than wall time")] = None,
     for_: Annotated[str | None, typer.Option("--for", help="stop after this much simulated time, e.g. 1h")] = None,
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL where the run and its trace are stored at the end")] = "sqlite:///out/bidicharge.db",
 ) -> None:
     """Live mode: start the scenario's components on a wall (or accelerated) clock."""
     from datetime import datetime
@@ -216,11 +255,19 @@ def up(
             console.print(f"{datetime.fromtimestamp(t, UTC):%Y-%m-%d %H:%M} UTC  {n} steps, {len(live.trace)} messages")
 
     console.print(f"live: {sc.name} with {len(live.components)} components (Ctrl-C stops)")
+    start_s = live.clock.now()
     try:
         asyncio.run(live.run(duration_s, on_step))
     except KeyboardInterrupt:
         pass
     console.print(f"stopped after {live.steps_done} steps, {len(live.trace)} trace records")
+    from bidicharge.runtime.storage import Storage
+
+    store = Storage(db)  # stored even after Ctrl-C: what was exchanged is not lost
+    run_id = store.add_run(scenario=sc.name, mode="live", start_s=start_s, end_s=start_s + live.steps_done * sc.step_s, kpis={})
+    store.add_trace(run_id, live.trace)
+    store.dispose()
+    console.print(f"run #{run_id} stored in {db} (see `bidicharge architecture --status --db {db}`)")
 
 
 study_app = typer.Typer(help="Comparative studies")
