@@ -2,7 +2,14 @@
 
 It speaks to the vehicle on I-01, takes setpoints from its energy manager on I-03, draws or
 feeds power at the connection point on I-41, and applies its power stage (ramp, 6 A minimum
-for AC, standby, losses). I-01 is carried in memory here. I-03 comes in two forms:
+for AC, standby, losses). I-01 comes in two forms, exactly one wired:
+
+* ``vehicle_iso15118`` — ISO 15118-20 with IEC 61851-1 (the seed's protocol): the wallbox's SECC
+  and control pilot (:mod:`.iso15118`); it knows the car only from the protocol;
+* ``vehicle`` — the older in-memory contract (`VehicleStatus`, `EnergyTransfer`), kept for the
+  year-long studies, where its speed matters.
+
+I-03 comes in two forms:
 
 * ``eebus`` — EEBUS SPINE (the seed's protocol): the wallbox serves EVSECC/EVCC/EVCEM/EVSOC/
   OPEV/OSCEV/CEVC, LPC/LPP and the discharge extension on its SPINE node (:mod:`.eebus`), paired
@@ -15,13 +22,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from bidicharge.components.evse.eebus import EvseEebus, StageView
 from bidicharge.components.evse.eebus_live import EvseEebusLive
+from bidicharge.components.evse.iso15118 import EvseIso15118
+from bidicharge.components.evse.ocpp import EvseOcpp, EvseOcppSettings
+from bidicharge.components.evse.setpoint_schedule import SetpointChange, SetpointTimetable, check_order
 from bidicharge.components.interfaces.i01_vehicle import (
     EnergyTransfer,
     EnergyTransferResult,
+    Iso15118InletRequest,
     VehicleStatus,
     VehicleStatusRequest,
 )
@@ -48,6 +59,14 @@ class EvseConfig(ComponentConfig):
     default_setpoint_W: float | None = Field(
         None, description="setpoint without an energy manager; default: charge at full power"
     )
+    setpoint_schedule: tuple[SetpointChange, ...] = Field(
+        (), description="local timetable of setpoints (see setpoint_schedule.py)"
+    )
+
+    @field_validator("setpoint_schedule")
+    @classmethod
+    def _schedule_in_order(cls, v: tuple[SetpointChange, ...]) -> tuple[SetpointChange, ...]:
+        return check_order(v)
     # EEBUS (I-03 port `eebus`)
     eebus_voltage_V: float = Field(230.0, gt=0, description="U in power = current · U · phases (OPEV, LPC)")
     eebus_failsafe_W: float | None = Field(
@@ -61,18 +80,24 @@ class EvseConfig(ComponentConfig):
     eebus_trusted_skis: tuple[str, ...] = Field(
         (), description="live mode: SKIs of energy managers outside the scenario that may connect"
     )
+    ocpp: EvseOcppSettings = Field(default_factory=EvseOcppSettings, description="OCPP station (I-04/I-05)")
 
 
 @component_type
-class Evse(EvseEebusLive, Component):
+class Evse(EvseOcpp, EvseEebusLive, Component):
     kind = "evse"
     catalogue_id = "C-EVSE"
     Config = EvseConfig
     PORTS = (
-        requires("vehicle", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),
+        requires("vehicle", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851", optional=True,
+                 one_of="vehicle"),
+        requires("vehicle_iso15118", "I-01", "ISO 15118-20 / IEC 61851", optional=True, one_of="vehicle",
+                 description="a bev's `charger_iso15118` port (SECC, control pilot)"),
         provides("energy_manager", "I-03", "in-memory", wire_protocol="EEBUS"),
         provides("eebus", "I-03", "EEBUS SPINE", description="EVSECC/EVCC/EVCEM/EVSOC/OPEV/OSCEV/CEVC, LPC/LPP"),
         provides("grid", "I-41", ELECTRICAL),
+        requires("backend", "I-04", "OCPP 2.0.1 / 2.1", optional=True, description="to a CPO backend (CSMS)"),
+        requires("evse_backend", "I-05", "OCPP 2.0.1 / 2.1", optional=True, description="to an EVSE backend"),
     )
     phase = Phase.ACTUATION
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("ev_power_W", "grid_power_W", "setpoint_W")
@@ -97,6 +122,8 @@ class Evse(EvseEebusLive, Component):
         self.default_setpoint_W = self.setpoint_W
         self.charged_Wh = 0.0  # grid side, into the vehicle (EVCEM)
         self.eebus: EvseEebus | None = None
+        self.iso: EvseIso15118 | None = None
+        self.timetable = SetpointTimetable(config.setpoint_schedule, context.start_s)
 
     def eebus_node(self) -> SpineNode:
         """The wallbox's SPINE node (entity ``EVSE``), created on first use."""
@@ -110,12 +137,21 @@ class Evse(EvseEebusLive, Component):
 
     def start(self, now: float) -> None:
         super().start(now)
-        self.vehicle = self._vehicle_link().request(VehicleStatusRequest())  # know the car from the first cycle
+        iso_link = self.link("vehicle_iso15118")
+        if iso_link is not None:  # plug the cable in: the car's inlet (pilot, V2GTP, power)
+            inlet = iso_link.peer.handle(iso_link.peer_port.name, Iso15118InletRequest(), iso_link)
+            self.iso = EvseIso15118(name=self.name, vehicle_name=iso_link.peer.name, inlet=inlet, params=self.params,
+                                    trace=self.context.trace, evse_id=f"DE*BDC*E{self.name.upper()}")
+            self.iso.exchange(now, 0.0, self.setpoint_W)  # know the car from the first cycle
+            self.vehicle = self.iso.vehicle_status()
+        else:
+            self.vehicle = self._vehicle_link().request(VehicleStatusRequest())  # know the car from the first cycle
         if self.inbound.get("eebus") or self.config.eebus_trusted_skis:
             self.eebus_node()
         self._publish(now)
 
     def _publish(self, now: float) -> None:
+        self.ocpp_publish(now)
         if self.eebus is not None:
             self.eebus.publish(now, StageView(
                 vehicle=self.vehicle, ev_power_W=self.state.ev_power_W, grid_power_W=self.grid_power_W,
@@ -131,13 +167,21 @@ class Evse(EvseEebusLive, Component):
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        scheduled = self.timetable.due(now)
+        if scheduled is not None:
+            self.setpoint_W = self.default_setpoint_W = scheduled
         if self.eebus is not None:
             self.eebus.step(now)
             self.setpoint_W = self.eebus.setpoint_W(self.default_setpoint_W, self.params.efficiency,
                                                    self.params.standby_W)
-        vehicle = self._vehicle_link().request(VehicleStatusRequest())
+        self.setpoint_W = self.ocpp_setpoint_W(self.setpoint_W)  # a backend profile in force wins (see .ocpp)
+        if self.iso is not None:
+            self.iso.exchange(now, dt_s, self.setpoint_W)
+            vehicle = self.iso.vehicle_status()
+        else:
+            vehicle = self._vehicle_link().request(VehicleStatusRequest())
         self.vehicle = vehicle
-        if not vehicle.plugged_in:
+        if not vehicle.plugged_in or (self.iso is not None and not self.iso.energised):
             self.state = stage.PowerStageState(losses_Wh=self.state.losses_Wh)
             self.grid_power_W = stage.grid_side_W(self.params, 0.0, energised=False)
             self._publish(now + dt_s)
@@ -151,9 +195,13 @@ class Evse(EvseEebusLive, Component):
             dt_s=dt_s,
         )
         p = result.ev_power_W
-        if p != 0.0:
+        if p != 0.0 and self.iso is not None:
+            p = self.iso.inlet.conduct(p, dt_s)
+        elif p != 0.0:
             answer: EnergyTransferResult = self._vehicle_link().request(EnergyTransfer(power_W=p, duration_s=dt_s))
             p = answer.power_W
+        if self.iso is not None:
+            self.iso.delivered(p)
         grid = stage.grid_side_W(self.params, p, energised=True)
         self.state = stage.PowerStageState(
             ev_power_W=p, losses_Wh=self.state.losses_Wh + (grid - p) * dt_s / 3600.0
@@ -204,4 +252,5 @@ class Evse(EvseEebusLive, Component):
         return super().handle(port, message, link)
 
     def report(self) -> dict[str, Any]:
-        return {"losses_Wh": self.state.losses_Wh}
+        faults = [] if self.iso is None else list(self.iso.faults)
+        return {"losses_Wh": self.state.losses_Wh, "iso15118_faults": faults}

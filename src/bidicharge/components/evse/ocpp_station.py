@@ -85,13 +85,15 @@ class OcppStation:
         versions: Sequence[OcppVersion] = (OcppVersion.V2_1, OcppVersion.V2_0_1),
         vendor: str = "bidicharge",
         model: str = "BiDi-AC-11",
+        core: StationCore | None = None,
         **client_options: Any,
     ) -> None:
         self.identity = identity
         self.now = now
         self.sleep = sleep
-        self.core = StationCore(identity=identity, now=now, evse_count=evse_count, power_stage=power_stage,
-                                new_transaction_id=new_transaction_id, vendor=vendor, model=model)
+        # ``core``: one the EVSE component already holds (its study/live state); else our own
+        self.core = core or StationCore(identity=identity, now=now, evse_count=evse_count, power_stage=power_stage,
+                                        new_transaction_id=new_transaction_id, vendor=vendor, model=model)
         self.evses = self.core.evses
         self.variables = self.core.variables
         self.resets = self.core.resets
