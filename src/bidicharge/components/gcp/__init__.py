@@ -1,6 +1,7 @@
 """Grid connection point (C-GCP): the balance of the EVSEs (I-41) and of everything behind
 the meter (I-40 → mMU → I-39 plants); measured by the mMU. Reports overloads of the main
-fuse and breaches of a feed-in limit."""
+fuse and breaches of a feed-in limit. Wired to a distribution grid (I-38, `grid`), it is the
+connection point at its load bus `household_id` and the grid draws what it balances."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class GcpConfig(ComponentConfig):
     phases: int = Field(3, ge=1, le=3)
     voltage_V: float = Field(230.0, gt=0)
     feed_in_limit_W: float | None = Field(None, ge=0)
+    household_id: str | None = Field(None, description="load bus in the grid model when wired on `grid` (I-38)")
 
 
 @component_type
@@ -28,6 +30,7 @@ class Gcp(Component):
     PORTS = (
         requires("chargers", "I-41", ELECTRICAL, many=True, optional=True),
         requires("meter", "I-40", ELECTRICAL),
+        requires("grid", "I-38", ELECTRICAL, optional=True, description="the distribution grid's `connections`"),
     )
     phase = Phase.BALANCE
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("grid_power_W", "import_W", "export_W", "overload")
@@ -39,6 +42,16 @@ class Gcp(Component):
         )
         self.balance = gc.balance(self.params, ())
         self.overload_steps = 0
+
+    @property
+    def grid_power_W(self) -> float:
+        """What the connection point draws from the grid (+ import), for the grid model (I-38)."""
+        return self.balance.grid_power_W
+
+    def start(self, now: float) -> None:
+        super().start(now)
+        if self.link("grid") is not None and self.config.household_id is None:
+            raise ValueError(f"{self.name}: wired to a grid (I-38) but no `household_id` (its load bus) is set")
 
     def step(self, now: float, dt_s: float) -> None:
         self.now = now

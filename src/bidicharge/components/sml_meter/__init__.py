@@ -2,9 +2,9 @@
 and answers the gateway's poll on I-15 with the SML telegram a modern meter pushes
 (OBIS 1.8.0 / 2.8.0 in Wh with scaler −1, 16.7.0 in W; `protocols.sml`).
 
-The home behind the meter tells it what it draws (`measure`, as `gcp` does for `mmu`); in
-this study world that home is the HEMS stand-in wired to the meter's HAN port (I-47, where
-the HEMS also reads current values). `silent_from` makes the meter stop answering from a
+The home behind the meter tells it what it draws (`measure`): a `gcp` wired to its `gcp`
+port (I-40, with the plants behind the meter on I-39, as for `mmu`), or the HEMS stand-in
+wired to the meter's HAN port (I-47, where a HEMS also reads current values). `silent_from` makes the meter stop answering from a
 given time (a broken LMN): the gateway then reports `MeterSilent` and sends TAF values as
 missing, never invented.
 """
@@ -22,7 +22,7 @@ from bidicharge.components.interfaces.i47_han import MeterReading, MeterReadingR
 from bidicharge.physics import meter
 from bidicharge.protocols import sml
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
-from bidicharge.runtime.ports import Link, provides
+from bidicharge.runtime.ports import ELECTRICAL, Link, provides, requires
 from bidicharge.runtime.scenario import parse_time_s
 
 _TENTH = Decimal("0.1")
@@ -47,6 +47,8 @@ class SmlMeter(Component):
     PORTS = (
         provides("lmn", "I-15", "SML 1.04"),
         provides("han", "I-47", "in-memory", wire_protocol="SMGW HAN (TR-03109)"),
+        provides("gcp", "I-40", ELECTRICAL, description="the connection point that hands the meter its balance"),
+        requires("plants", "I-39", ELECTRICAL, many=True, optional=True),
     )
     phase = Phase.BALANCE
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("power_W", "import_Wh", "export_Wh")
@@ -59,6 +61,9 @@ class SmlMeter(Component):
         self._silent_from = parse_time_s(config.silent_from) if config.silent_from else None
         self._transaction = itertools.count(1)
         self.telegrams_sent = 0
+
+    def plants_power_W(self) -> float:
+        return sum(link.peer.grid_power_W for link in self.peers("plants"))  # type: ignore[attr-defined]
 
     def measure(self, now: float, power_W: float, dt_s: float) -> None:
         self.now = now
