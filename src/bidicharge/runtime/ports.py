@@ -39,6 +39,7 @@ class Port:
     wire_protocol: str = ""  # the standard the seed names, when `protocol` is not it yet
     many: bool = False  # a requiring port that takes a list of peers
     optional: bool = False  # a requiring port that may stay unconnected
+    one_of: str = ""  # requiring ports sharing this group name: exactly one of them is connected
     description: str = ""
 
 

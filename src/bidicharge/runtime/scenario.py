@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from bidicharge.architecture import INTERFACES
 from bidicharge.runtime.component import COMPONENT_TYPES, ComponentConfig, load_component_types
-from bidicharge.runtime.ports import Direction
+from bidicharge.runtime.ports import Direction, Port
 from bidicharge.runtime.trace import TraceLevel
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m|h|d|w)\s*$")
@@ -349,6 +349,20 @@ def _check_wiring(
                     )
                     continue
                 wires.append(Wire(component=name, port=port.name, peer=peer, peer_port=peer_port.name))
+        groups: dict[str, list[Port]] = {}
+        for port in cls.ports(Direction.REQUIRES):
+            if port.one_of:
+                groups.setdefault(port.one_of, []).append(port)
+        for members in groups.values():
+            names = [p.name for p in members]
+            wired = [n for n in names if n in connect]
+            if not wired:
+                iface = INTERFACES.get(members[0].interface)
+                what = f" ({iface.between})" if iface else ""
+                problem(name, f"connect.{'|'.join(names)}",
+                        f"required port {members[0].interface}{what} is not connected: connect exactly one of {names}")
+            elif len(wired) > 1:
+                problem(name, f"connect.{'|'.join(names)}", f"connect only one of {names}, got {wired}")
         for port in cls.ports(Direction.REQUIRES):
             if not port.optional and port.name not in connect:
                 iface = INTERFACES.get(port.interface)

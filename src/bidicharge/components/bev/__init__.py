@@ -1,6 +1,8 @@
 """BEV (C-BEV): the vehicle with its traction battery, its owner's settings and its trips.
 
-Provides I-01 to the EVSE (in memory until the ISO 15118-20 core lands). When a trip
+Provides I-01 to the EVSE in two forms: ``charger_iso15118`` — ISO 15118-20 / IEC 61851-1, the
+car's inlet with its EVCC (:mod:`.iso15118`) — and ``charger``, the older in-memory contract kept
+for the year-long studies. When a trip
 starts the car unplugs, the trip's energy leaves the battery, and whether the SoC met the
 owner's departure target is recorded; it plugs in again on return.
 """
@@ -11,9 +13,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bidicharge.components.bev.iso15118 import BevInlet, BevIso15118Config
 from bidicharge.components.interfaces.i01_vehicle import (
     EnergyTransfer,
     EnergyTransferResult,
+    Iso15118InletRequest,
     VehicleStatus,
     VehicleStatusRequest,
 )
@@ -68,6 +72,7 @@ class BevConfig(ComponentConfig):
     min_soc: float = Field(0.3, ge=0, lt=1, description="owner's minimum for discharging (V2H/V2G)")
     utc_offset_h: float = Field(1.0, ge=-12, le=14)
     trips: list[TripConfig] = Field(default_factory=lambda: [TripConfig()])
+    iso15118: BevIso15118Config = Field(default_factory=BevIso15118Config, description="the EVCC (port charger_iso15118)")
 
     @model_validator(mode="after")
     def _soc_order(self) -> BevConfig:
@@ -81,7 +86,10 @@ class Bev(Component):
     kind = "bev"
     catalogue_id = "C-BEV"
     Config = BevConfig
-    PORTS = (provides("charger", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),)
+    PORTS = (
+        provides("charger", "I-01", "in-memory", wire_protocol="ISO 15118-20 / IEC 61851"),
+        provides("charger_iso15118", "I-01", "ISO 15118-20 / IEC 61851", description="the inlet: EVCC, control pilot"),
+    )
     phase = Phase.ENVIRONMENT
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("plugged_in", "soc", "power_W", "energy_Wh")
 
@@ -114,6 +122,14 @@ class Bev(Component):
         self.departures: list[dict[str, Any]] = []
         self.driven_Wh = 0.0
         self.stranded_Wh = 0.0
+        self.inlet: BevInlet | None = None
+
+    def start(self, now: float) -> None:
+        super().start(now)
+        if self.inbound.get("charger_iso15118"):
+            self.inlet = BevInlet(self, self.cfg.iso15118, step_s=self.context.step_s)
+            if self.plugged_in:
+                self.inlet.plug_in(now)
 
     # -- the owner's view ------------------------------------------------------------------
     def next_departure(self) -> mobility.TripEvent | None:
@@ -134,6 +150,8 @@ class Bev(Component):
         if self._away_until is not None and now >= self._away_until:
             self._away_until = None
             self.plugged_in = True
+            if self.inlet is not None:
+                self.inlet.plug_in(now)
         event = self.next_departure()
         while event is not None and event.depart_at_s <= now:
             target = self.target_soc(event)
@@ -147,6 +165,8 @@ class Bev(Component):
             self.driven_Wh += need - short
             self.stranded_Wh += short
             self.plugged_in = False
+            if self.inlet is not None:
+                self.inlet.leave(now)  # SessionStop, then the plug comes out
             self._away_until = event.arrive_at_s
             self._next += 1
             event = self.next_departure()
@@ -188,6 +208,8 @@ class Bev(Component):
     def handle(self, port: str, message: object, link: Link) -> object:
         if isinstance(message, VehicleStatusRequest):
             return self.status()
+        if isinstance(message, Iso15118InletRequest) and self.inlet is not None:
+            return self.inlet
         if isinstance(message, EnergyTransfer):
             accepted = self.transfer(message.power_W, message.duration_s)
             return EnergyTransferResult(power_W=accepted, soc=self.soc)
