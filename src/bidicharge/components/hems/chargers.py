@@ -48,11 +48,15 @@ def aggregate(statuses: list[ChargerStatus]) -> ChargerStatus | None:
         return sum(v * cap[id(cs)] for v, cs in zip(value, cars, strict=True)) / total
 
     socs = [float(cs.soc or 0.0) for cs in cars]
-    targets = [cs.target_soc if cs.target_soc is not None else float(cs.soc or 0.0) for cs in cars]
+    # A car past its target keeps its SoC as its target: its surplus must not count for another's need.
+    targets = [max(cs.target_soc, soc) if cs.target_soc is not None else soc for cs, soc in zip(cars, socs, strict=True)]
+    needing = [cs for cs, soc, target in zip(cars, socs, targets, strict=True) if target > soc + 1e-6]
     departures = [cs.departure_s for cs in cars if cs.departure_s is not None]
     return ChargerStatus(
         vehicle_connected=True, power_W=power_W, grid_power_W=grid_W,
-        max_charge_W=sum(cs.max_charge_W for cs in cars), max_discharge_W=sum(cs.max_discharge_W for cs in cars),
+        # the power that reaches a need: only the cars still short of their target (else all, for surplus)
+        max_charge_W=sum(cs.max_charge_W for cs in (needing or cars)),
+        max_discharge_W=sum(cs.max_discharge_W for cs in cars),
         min_power_W=min(cs.min_power_W for cs in cars), soc=weighted(socs), capacity_Wh=total,
         departure_s=min(departures) if departures else None,
         target_soc=weighted(targets) if any(cs.target_soc is not None for cs in cars) else None,
