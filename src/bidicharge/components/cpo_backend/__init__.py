@@ -2,10 +2,12 @@
 that keeps stations, EVSEs, transactions and meter values in SQL, authorises tokens, and turns
 the technical aggregator's setpoints (I-14) into SetChargingProfile with the 2.1 V2X fields.
 
-``CsmsEngine`` is a plain class with an injected ``now()``; the runtime wraps it as a component.
+``CsmsEngine`` is a plain class with an injected ``now()``; :mod:`.component` wraps it as the
+scenario kinds ``cpo_backend`` and ``evse_backend``.
 """
 
-from .engine import CsmsEngine, LiveEv, SchedulePeriod
+from .component import CpoBackend, CpoBackendConfig, EvseBackend
+from .engine import CsmsEngine, LiveEv, MeterReading, SchedulePeriod
 from .store import CsmsStore
 
-__all__ = ["CsmsEngine", "CsmsStore", "LiveEv", "SchedulePeriod"]
+__all__ = ["CpoBackend", "CpoBackendConfig", "CsmsEngine", "EvseBackend", "CsmsStore", "LiveEv", "MeterReading", "SchedulePeriod"]

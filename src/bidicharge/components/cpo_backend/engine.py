@@ -74,6 +74,16 @@ class LiveEv:
     energy_request_Wh: float | None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterReading:
+    """An EVSE's latest energy registers (Wh) and the average power since the one before (W, + import)."""
+
+    timestamp: datetime
+    import_Wh: float
+    export_Wh: float
+    power_W: float = 0.0
+
+
 def _m(version: OcppVersion) -> Any:
     return v2_1 if version is OcppVersion.V2_1 else v2_0_1
 
@@ -85,10 +95,14 @@ class CsmsEngine:
         self.now = now
         self.heartbeat_interval_s = heartbeat_interval_s
         self.accept_unknown_tokens = accept_unknown_tokens
+        # open connections: ``OcppSession`` (WebSocket) or ``MemoryEndpoint`` (study), same surface
         self.sessions: dict[str, OcppSession] = {}
         # heartbeats only prove liveness: kept in memory, not written per beat (10,000 stations)
         self.last_seen: dict[str, datetime] = {}
         self._next_profile_id = 1
+        # what I-14 shows beyond the tables: the latest registers and power per EVSE, the setpoint sent
+        self.meters: dict[tuple[str, int], MeterReading] = {}
+        self.setpoints: dict[tuple[str, int], float | None] = {}
 
     # ---- wiring ------------------------------------------------------------------------------
     def setup(self, session: OcppSession) -> None:
@@ -190,6 +204,7 @@ class CsmsEngine:
         """Sample rows to store; updates the transaction's import/export registers on the way."""
         rows: list[dict[str, Any]] = []
         for mv in meter_values:
+            registers: dict[str, float] = {}
             for sv in mv.sampled_value:
                 measurand = str(sv.measurand) if sv.measurand is not None else IMPORT_REGISTER  # the default
                 unit = "Wh" if sv.unit_of_measure is None or sv.unit_of_measure.unit is None else sv.unit_of_measure.unit
@@ -201,6 +216,8 @@ class CsmsEngine:
                              "transaction_id": None if tx is None else tx.transaction_id, "timestamp": mv.timestamp,
                              "measurand": measurand, "phase": None if sv.phase is None else str(sv.phase),
                              "value": value, "unit": base_unit})
+                if sv.phase is None and measurand in (IMPORT_REGISTER, EXPORT_REGISTER):
+                    registers[measurand] = value
                 if tx is None or sv.phase is not None:
                     continue
                 if measurand == IMPORT_REGISTER:
@@ -213,7 +230,23 @@ class CsmsEngine:
                     tx.export_last_Wh = max(value, tx.export_last_Wh or value)
                 elif measurand == "SoC":
                     tx.soc = value / 100.0
+            self._remember_meter(ident, evse_id, mv.timestamp, registers)
         return rows
+
+    def _remember_meter(self, ident: str, evse_id: int, timestamp: datetime, registers: dict[str, float]) -> None:
+        if IMPORT_REGISTER not in registers:
+            return
+        before = self.meters.get((ident, evse_id))
+        reading = MeterReading(timestamp=timestamp, import_Wh=registers[IMPORT_REGISTER],
+                               export_Wh=registers.get(EXPORT_REGISTER, 0.0))
+        if before is not None and timestamp > before.timestamp:
+            net_Wh = (reading.import_Wh - before.import_Wh) - (reading.export_Wh - before.export_Wh)
+            hours = (timestamp - before.timestamp).total_seconds() / 3600.0
+            reading = MeterReading(timestamp=timestamp, import_Wh=reading.import_Wh, export_Wh=reading.export_Wh,
+                                   power_W=net_Wh / hours)
+        elif before is not None and timestamp < before.timestamp:
+            return  # a replayed (offline) value is older than what we know
+        self.meters[(ident, evse_id)] = reading
 
     def on_charging_needs(self, ident: str, r: Any) -> Any:
         m = _m(self._version(ident))
@@ -236,14 +269,14 @@ class CsmsEngine:
             tx = s.query(Transaction).filter_by(station=ident, evse_id=evse_id, ended_at=None).first()
             return None if tx is None else tx.transaction_id
 
-    async def set_charging_schedule(self, ident: str, evse_id: int, periods: Sequence[SchedulePeriod], *,
-                                    start: datetime | None = None, purpose: str = "TxProfile",
-                                    stack_level: int = 0) -> str:
-        """Send SetChargingProfile (W-based, absolute from ``start`` or now); returns its status.
+    def charging_profile_request(self, ident: str, version: OcppVersion, evse_id: int,
+                                 periods: Sequence[SchedulePeriod], *, start: datetime | None = None,
+                                 purpose: str = "TxProfile", stack_level: int = 0) -> Any:
+        """The SetChargingProfile for ``periods`` (W-based, absolute from ``start`` or now).
 
-        A TxProfile is bound to the EVSE's running transaction (OCPP 2.x use case K01)."""
-        session = self._session(ident)
-        m = _m(session.version)
+        A TxProfile is bound to the EVSE's running transaction (OCPP 2.x use case K01): without
+        one this is a ``LookupError``; V2X fields towards a 2.0.1 station a ``ValueError``."""
+        m = _m(version)
         transaction_id = None
         if purpose == "TxProfile":
             transaction_id = self.active_transaction(ident, evse_id)
@@ -257,11 +290,27 @@ class CsmsEngine:
             charging_schedule=(m.ChargingScheduleType(
                 id=profile_id, charging_rate_unit=m.ChargingRateUnitEnumType.W, start_schedule=start or self.now(),
                 charging_schedule_period=tuple(self._period(m, p) for p in periods)),))
-        request = m.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
-        response = await session.call(request)
-        self.store.add_sent_profile({"station": ident, "evse_id": evse_id, "profile_id": profile_id,
-                                     "sent_at": self.now(), "status": str(response.status), "wire": profile.to_wire()})
-        return str(response.status)
+        return m.SetChargingProfileRequest(evse_id=evse_id, charging_profile=profile)
+
+    def profile_answered(self, ident: str, request: Any, response: Any) -> str:
+        """Keep what was sent and how the station answered; returns the status."""
+        status = str(response.status)
+        profile = request.charging_profile
+        self.store.add_sent_profile({"station": ident, "evse_id": request.evse_id, "profile_id": profile.id,
+                                     "sent_at": self.now(), "status": status, "wire": profile.to_wire()})
+        if status == "Accepted":
+            first = profile.charging_schedule[0].charging_schedule_period[0]
+            self.setpoints[(ident, request.evse_id)] = getattr(first, "setpoint", None)
+        return status
+
+    async def set_charging_schedule(self, ident: str, evse_id: int, periods: Sequence[SchedulePeriod], *,
+                                    start: datetime | None = None, purpose: str = "TxProfile",
+                                    stack_level: int = 0) -> str:
+        """Send SetChargingProfile (see ``charging_profile_request``); returns its status."""
+        session = self._session(ident)
+        request = self.charging_profile_request(ident, session.version, evse_id, periods, start=start,
+                                                purpose=purpose, stack_level=stack_level)
+        return self.profile_answered(ident, request, await session.call(request))
 
     @staticmethod
     def _period(m: Any, p: SchedulePeriod) -> Any:

@@ -147,6 +147,7 @@ class EvseOcpp(EvseOcppLive):
     _ocpp_last_s: float | None = None
     _ocpp_plugged = False
     _ocpp_next_meter_s = 0.0
+    _ocpp_sent_s = 0.0  # when the last CALL went to the backend (heartbeat only after a quiet interval)
     _ocpp_local_W: float | None = None  # the energy manager's (or default) setpoint, before the backend's
     _ocpp_written_W: float | None = None
     ocpp_import_Wh = 0.0  # the EVSE meter, grid side, into the wallbox
@@ -241,6 +242,12 @@ class EvseOcpp(EvseOcppLive):
                 self._ocpp_study_event(core, event, now)
             except MemoryCallError as exc:  # the backend refused: logged, the station stays up
                 self.ocpp_errors.append(str(exc))
+        interval_s = float(core.variables[("OCPPCommCtrlr", "HeartbeatInterval")])
+        if now - self._ocpp_sent_s >= interval_s:  # G02: only when nothing else went out for so long
+            try:
+                self._ocpp_call(core.heartbeat_request(), now)
+            except MemoryCallError as exc:
+                self.ocpp_errors.append(str(exc))
 
     def _ocpp_events(self, now: float) -> list[StationEvent]:
         v = self.vehicle
@@ -255,7 +262,7 @@ class EvseOcpp(EvseOcppLive):
             self._ocpp_next_meter_s = now + self.ocpp_settings().meter_interval_s
         elif not plugged and self._ocpp_plugged:
             events.append(Unplug(**registers))
-        elif plugged and now >= self._ocpp_next_meter_s:
+        elif plugged and now >= self._ocpp_next_meter_s - 1e-9:
             events.append(Update(**registers, soc=soc))
             self._ocpp_next_meter_s += self.ocpp_settings().meter_interval_s * max(
                 1, math.ceil((now - self._ocpp_next_meter_s) / self.ocpp_settings().meter_interval_s + 1e-9))
