@@ -158,14 +158,15 @@ class EvseIso15118:
         self._setpoint_W = setpoint_W
         end = now + dt_s
         t = now
+        handled: float | None = None  # a deadline still there after its instant was handled is stale
         self._pump(t)
         for _ in range(MAX_ROUNDS):
             deadlines = [d for d in (self.inlet.next_deadline(), self.pilot.next_deadline(),
                                      self.secc.next_deadline() if self.secc is not None else None)
-                         if d is not None and d < end]
+                         if d is not None and d < end and (handled is None or d > handled)]
             if not deadlines:
                 return
-            t = max(t, min(deadlines))
+            t = handled = max(t, min(deadlines))
             self.inlet.handle_timeout(t)  # the EV's request first: it resets the SECC's timer
             self._pump(t)
             if self.secc is not None:
