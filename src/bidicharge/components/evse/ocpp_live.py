@@ -118,6 +118,9 @@ class EvseOcppLive:
         pending: list[StationEvent] = self.__dict__.setdefault("_ocpp_pending", [])
         if pending:  # queued by the steps before this task ran (boot, a car plugged at start)
             wake.set()
+        # the first connection first: a car plugged at start must reach the CSMS with its needs
+        # (NotifyEVChargingNeeds is not queued offline; transaction events are, see OcppStation)
+        await station.accepted.wait()
         while True:
             await wake.wait()
             wake.clear()
