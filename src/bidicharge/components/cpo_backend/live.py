@@ -88,11 +88,13 @@ class CsmsLive:
                     api = uvicorn.Server(uvicorn.Config(create_app(self.engine), log_level="warning"))
                     tasks.create_task(api.serve(sockets=[sock]))
                 self.ocpp_ready.set()
-                await asyncio.Event().wait()  # until cancelled
+                try:
+                    await asyncio.Event().wait()  # until cancelled
+                finally:  # inside the group: uvicorn ends on should_exit, not on a cancel
+                    if api is not None:
+                        api.should_exit = True
         finally:
             self.live_tasks = None
-            if api is not None:
-                api.should_exit = True
             await server.close()
             self.store.flush()
 
