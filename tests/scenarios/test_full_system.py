@@ -4,7 +4,8 @@
              hems ─I-09─► cu_home ◄─I-10─ smgw_home ─I-16─► pemp
     street:  home_s1 ◄─I-09─ cu_s1 ◄─I-10─ smgw_s1 ─I-15─ meter_s1 ; home_s2 ◄─I-28─ ripple ◄─I-27─ grid_controller
              dso ─I-31/I-20/I-26/I-33/I-35/I-43─► grid_controller, cls_management, aemp, dso_metering, pemp, grid
-    fleet:   cars ◄─I-01─ park ◄─I-04─ cpo ◄─I-14─ tech_agg ◄─I-23─ commercial ; cars ─I-02─► oem ◄─I-13─ tech_agg ◄─I-11─ agg_app
+    fleet:   cars ◄─I-01─ park ◄─I-04─ cpo_fleet ◄─I-14─ tech_agg ◄─I-23─ commercial ; cars ─I-02─► oem ◄─I-13─ tech_agg ◄─I-11─ agg_app
+    public:  ev_public ◄─I-01─ wb_public ─I-04 OCPP 2.1─► cpo (cpo_backend) ; wb_public ─I-05─► evse_operator
     markets: trading ─I-54─► market ◄─I-44─ aggregator ; tso ─I-51─► plant_op, gas_op ; tso ─I-24─► aggregator
              tso ─I-21─► dso_cc ─I-52─► gas_op ; plant_op ─I-48─► trading
 
@@ -60,8 +61,9 @@ def test_a_short_study_of_the_full_system_completes(tmp_path: Path) -> None:
     assert "180 steps" in result.output
     status = CliRunner().invoke(app, ["architecture", "--status", "--json", "--db", f"sqlite:///{tmp_path / 'study.db'}"])
     assert status.exit_code == 0, status.output
-    carried = {i["id"] for i in json.loads(status.output)["interfaces"] if i["messages"]}
-    assert carried >= EXPECTED_STUDY, f"no messages on {sorted(EXPECTED_STUDY - carried)}"
+    messages = {i["id"]: i["messages"] for i in json.loads(status.output)["interfaces"] if i["messages"]}
+    assert set(messages) >= EXPECTED_STUDY, f"no messages on {sorted(EXPECTED_STUDY - set(messages))}"
+    assert "OCPP 2.1" in messages["I-04"]  # the public wallbox and the real CSMS (paired in memory)
 
 
 def live_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, span: str) -> dict[str, dict[str, int]]:
