@@ -243,3 +243,15 @@ def test_the_store_on_postgresql_keeps_the_same() -> None:
         with admin.connect() as conn:
             conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_heartbeats_only_after_a_quiet_interval(park: StudyResult) -> None:
+    """G02: a station sends Heartbeat when nothing else went to the CSMS for its interval (300 s)."""
+    for wb in ("wb_1", "wb_2", "wb_3"):
+        sent = sorted(r.time_s for r in park.trace.select(interface="I-04") if r.source == wb and r.target == "cpo"
+                      and not r.message.endswith("Response"))
+        beats = [r.time_s for r in park.trace.select(interface="I-04", message="Heartbeat") if r.source == wb]
+        assert beats, wb  # during the day the car is away: no transaction events, heartbeats instead
+        for t in beats:
+            before = [s for s in sent if s < t]
+            assert t - before[-1] >= 300, (wb, t)

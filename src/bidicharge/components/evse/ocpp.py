@@ -289,7 +289,7 @@ class EvseOcpp(EvseOcppLive):
         endpoint, link = self._ocpp_endpoint, self._ocpp_link
         assert endpoint is not None and link is not None
         action = type(request).ACTION
-
+        self._ocpp_sent_s = now
         trace = self.context.trace
 
         def carry(text: str) -> str | None:
