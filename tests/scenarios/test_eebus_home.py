@@ -197,7 +197,8 @@ def test_heartbeat_loss_falls_back_to_the_failsafe_limit(run: StudyResult) -> No
 
 
 def _home_week(eebus: bool, strategy: str) -> StudyResult:
-    """The shipped home_v2h week, its wallbox wired in memory or over EEBUS."""
+    """The shipped home_v2h week: over EEBUS as shipped (I-03 to the wallbox, I-47 MGCP to the
+    meter, the owner's `ev:` settings for what EEBUS does not carry), or rewired in memory."""
     from importlib import resources
 
     import yaml
@@ -206,12 +207,9 @@ def _home_week(eebus: bool, strategy: str) -> StudyResult:
 
     raw = yaml.safe_load((resources.files("bidicharge.scenarios") / "home_v2h.yaml").read_text())
     raw["components"]["hems"]["config"]["strategy"] = strategy
-    if eebus:
-        raw["components"]["hems"]["connect"]["chargers"] = ["wallbox.eebus"]
-        # the owner's settings: what EEBUS does not carry (the car's 94 % one way, the wallbox's 96 %)
-        raw["components"]["hems"]["config"]["ev"] = {"charge_efficiency": 0.94 * 0.96,
-                                                     "discharge_efficiency": 0.94 * 0.96,
-                                                     "wallbox_efficiency": 0.96, "min_soc": 0.3}
+    assert raw["components"]["hems"]["connect"]["chargers"] == ["wallbox.eebus"]
+    if not eebus:
+        raw["components"]["hems"]["connect"].update(chargers=["wallbox.energy_manager"], meter="meter.han")
     result = run_study(parse_scenario(raw, file="home_v2h.yaml", base_dir="."))
     result.kpis = home_kpis(result)
     return result
@@ -223,5 +221,7 @@ def test_the_home_week_over_eebus_is_as_good_as_in_memory(strategy: str) -> None
     assert eebus.kpis["departures_met"] == memory.kpis["departures_met"] == 6
     assert eebus.kpis["energy_cost_EUR"] <= memory.kpis["energy_cost_EUR"] + 0.02
     assert eebus.kpis["overload_steps"] == 0
-    assert not [r for r in eebus.trace if r.interface == "I-03" and r.protocol != "EEBUS SPINE"]
+    assert not [r for r in eebus.trace if r.interface in ("I-03", "I-47") and r.protocol != "EEBUS SPINE"]
     assert eebus.trace.select(interface="I-03", message="loadControlLimitListData")
+    assert eebus.trace.select(interface="I-47", message="measurementListData")
+    assert memory.trace.select(interface="I-47", message="MeterReading")

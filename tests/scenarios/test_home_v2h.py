@@ -1,9 +1,9 @@
 """home_v2h end to end in study mode.
 
-    tariff ──I-45──► hems ──I-03──► wallbox ──I-01──► ev
+    tariff ──I-45──► hems ──I-03 EEBUS (OPEV/EVCC/EVCEM/EVSOC/CEVC)──► wallbox ──I-01──► ev
                       │ ──I-08──► battery, pv
-                      └ ──I-47──► meter (mMU) ◄─I-40── gcp ◄─I-41── wallbox
-                                     └─I-39─► house, pv, battery
+                      └ ──I-47 EEBUS (MGCP)──► meter (mMU) ◄─I-40── gcp ◄─I-41── wallbox
+                                                  └─I-39─► house, pv, battery
 
 One week of March 2018 with the optimising HEMS (the scenario as shipped) and with the first
 rule-based HEMS, which lets the car carry the house in the evening (V2H) when the home
@@ -87,16 +87,32 @@ def test_the_rules_let_the_car_discharge_for_the_house(week_rules: StudyResult) 
     assert np.all(export_while_discharging <= car_out * 0.05 + 50)
 
 
+def _spine_write(record: object) -> dict[str, object] | None:
+    """The data of a SPINE write as traced (``"write {...}"``), None for any other command."""
+    kind, _, payload = getattr(record, "summary", "").partition(" ")
+    return json.loads(payload) if kind == "write" else None
+
+
 def test_trace_shows_the_command_then_the_discharge(week_rules: StudyResult) -> None:
     week = week_rules
-    setpoints = [r for r in week.trace.select(interface="I-03", message="PowerSetpoint") if json.loads(r.summary)["power_W"] < 0]
+    # the HEMS asks for V2H with the discharge extension's setpoint (SPINE write on I-03) ...
+    setpoints = [r for r in week.trace.select(interface="I-03", message="setpointListData")
+                 if r.protocol == "EEBUS SPINE" and (data := _spine_write(r)) is not None
+                 and data["setpointData"][0]["isSetpointActive"]]  # type: ignore[index]
     transfers = [r for r in week.trace.select(interface="I-01", message="EnergyTransferResult") if json.loads(r.summary)["power_W"] < 0]
     assert setpoints and transfers
     assert (setpoints[0].source, setpoints[0].target) == ("hems", "wallbox")
     assert (transfers[0].source, transfers[0].target) == ("ev", "wallbox")
     assert setpoints[0].time_s <= transfers[0].time_s
+    # ... and charges with OPEV obligations; nothing of I-03 or I-47 goes in memory
+    assert [r for r in week.trace.select(interface="I-03", message="loadControlLimitListData")
+            if r.source == "hems" and _spine_write(r) is not None]
+    assert not [r for r in week.trace if r.interface in ("I-03", "I-47") and r.protocol != "EEBUS SPINE"]
     assert week.trace.select(interface="I-45", message="PriceSchedule")
-    assert week.trace.select(interface="I-47", message="MeterReading")
+    # the grid power comes from the meter as MGCP notifications (acPowerTotal, measurementId 0)
+    notes = [r for r in week.trace.select(interface="I-47", message="measurementListData")
+             if r.source == "meter" and r.summary.startswith("notify")]
+    assert notes and notes[0].target == "hems" and '"measurementId":0' in notes[-1].summary
 
 
 def test_energy_balances_to_the_watt_hour(week: StudyResult) -> None:
