@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from bidicharge.components.hems_backend.aggregator_desk import AggregatorDesk
 from bidicharge.components.hems_backend.store import HemsStore
 from bidicharge.components.interfaces.i06_hems_backend import (
     HemsEvent,
@@ -24,6 +25,8 @@ from bidicharge.components.interfaces.i06_hems_backend import (
     parse_topic,
     topic,
 )
+from bidicharge.components.interfaces.i14_cpo_aggregator import LiveDataRequest, SetChargingSchedules
+from bidicharge.components.interfaces.i14_hems_aggregator import HomeCarRegistration, HomeCarsRequest
 from bidicharge.runtime.clock import Clock
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, provides
@@ -44,9 +47,14 @@ class HemsBackend(Component):
     kind = "hems_backend"
     catalogue_id = "C-HEMS-BACKEND"
     Config = HemsBackendConfig
+    # for the home wallboxes its HEMSs run, the backend is the CPO backend of I-14 towards a
+    # technical aggregator (the catalogue has no link of its own for it; see i14_hems_aggregator)
+    ACTS_AS = ("C-CPO-BACKEND",)
     PORTS = (
         provides("hems", "I-06", "MQTT"),
         provides("app", "I-07", "REST (OpenAPI)"),
+        provides("aggregator", "I-14", "in-memory", wire_protocol="OCPP 2.0.1, IEC 63110",
+                 description="home-charged cars registered for an aggregator: live data, owner's rules, schedules"),
     )
     phase = Phase.BACKEND
 
@@ -54,6 +62,8 @@ class HemsBackend(Component):
         super().__init__(name, config, context)
         self.cfg: HemsBackendConfig = config
         self.store = HemsStore(config.db_url)
+        self.desk = AggregatorDesk(self.store.engine)
+        self.aggregator_id = ""  # the aggregator wired to port `aggregator` (set when it asks)
         self.broker_address: BrokerAddress | None = None
         self.api_port: int | None = None
         self.ready = asyncio.Event()
@@ -64,6 +74,7 @@ class HemsBackend(Component):
     def handle(self, port: str, message: object, link: Link) -> object:
         if isinstance(message, HemsState):
             self.store.add_state(message)
+            self.desk.observe(message)
             return None
         if isinstance(message, HemsPlan):
             self.store.put_plan(message)
@@ -71,7 +82,28 @@ class HemsBackend(Component):
         if isinstance(message, HemsEvent):
             self.store.add_event(message)
             return None
+        if port == "aggregator":
+            return self._aggregator(message)
         return super().handle(port, message, link)
+
+    def _aggregator(self, message: object) -> object:
+        """I-14 for home-charged cars (contract: ``interfaces/i14_hems_aggregator.py``)."""
+        sites = [r.site for r in self.desk.registrations()]
+        states = {site: self.store.latest_state(site) for site in sites}
+        if isinstance(message, HomeCarRegistration):
+            self.desk.register(message)
+            return None
+        if isinstance(message, HomeCarsRequest):
+            self.aggregator_id = message.aggregator
+            settings = {site: self.store.settings(site) for site in sites}
+            return self.desk.cars(message.aggregator, states, settings, now_s=self.now)
+        if isinstance(message, LiveDataRequest):
+            return self.desk.live(self.aggregator_id, states, now_s=self.now)
+        if isinstance(message, SetChargingSchedules):
+            settings = {site: self.store.settings(site) for site in sites}
+            result, _ = self.desk.accept(self.aggregator_id, message, states, settings)
+            return result
+        return super().handle("aggregator", message, None)  # type: ignore[arg-type]
 
     # -- live mode --------------------------------------------------------------------------
     async def on_mqtt(self, name: str, payload: bytes, retained: bool) -> None:

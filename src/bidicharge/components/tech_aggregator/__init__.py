@@ -39,9 +39,7 @@ from bidicharge.components.interfaces.i14_cpo_aggregator import (
     ChargingSchedule,
     EvseLive,
     LiveData,
-    LiveDataRequest,
     SchedulePeriod,
-    SetChargingSchedules,
 )
 from bidicharge.components.interfaces.i23_flexibility import (
     DeliveryReport,
@@ -61,6 +59,7 @@ from bidicharge.components.tech_aggregator.plan import (
     rounded,
     value_at,
 )
+from bidicharge.components.tech_aggregator.sources import FleetSources
 from bidicharge.control.fleet_disaggregation import disaggregate
 from bidicharge.control.fleet_envelope import (
     ScheduleOutsideEnvelope,
@@ -105,6 +104,8 @@ class TechAggregator(Component):
     PORTS = (
         requires("cpo", "I-14", "in-memory", wire_protocol="OCPP 2.0.1, IEC 63110"),
         requires("oem", "I-13", "in-memory", optional=True, wire_protocol="REST (served by oem_backend)"),
+        requires("homes", "I-14", "in-memory", many=True, optional=True,
+                 wire_protocol="REST (served by hems_backend)", description="HEMS backends: home-charged cars"),
         provides("commercial", "I-23", "REST"),
         provides("app", "I-11", "REST + WebSocket"),
     )
@@ -144,13 +145,20 @@ class TechAggregator(Component):
         self.faults: list[tuple[float, str, str]] = []
         self.ready = asyncio.Event()
         self.api_url: str | None = None
+        self._fleet_sources: FleetSources | None = None
 
     # -- gathering ------------------------------------------------------------------------------
+    def _sources(self) -> FleetSources:
+        if self._fleet_sources is None:
+            cpo = self.link("cpo")
+            assert cpo is not None
+            self._fleet_sources = FleetSources(cpo, self.peers("homes"), self.cfg.aggregator_id, self.faults)
+        return self._fleet_sources
+
     def _gather(self) -> FleetState:
-        cpo = self.link("cpo")
-        assert cpo is not None
-        live = cpo.request(LiveDataRequest())
-        assert isinstance(live, LiveData)
+        # the HEMS backends learn from this request which aggregator asks (their cars, then live data)
+        home_views = self._sources().home_views(self.now)
+        live = self._sources().live(self.now)
         self._live = {e.evse_id: e for e in live.evses}
         oem = self.link("oem")
         views: tuple[Any, ...] = ()
@@ -164,6 +172,7 @@ class TechAggregator(Component):
             else:
                 assert isinstance(data, FleetData)
                 views = tuple(VehicleView.model_validate(v) for v in data.vehicles)
+        views = (*views, *home_views)
         self._views = {v.vin: v for v in views}
         state = car_sessions(views, live.evses, now_s=self.now)
         self.refused_cars.update(state.refused)
@@ -272,10 +281,8 @@ class TechAggregator(Component):
         k = int(math.floor((now - h.start_s) / h.step_s + 1e-9))
         if k < 0 or self._k >= h.n_steps:
             return
-        cpo = self.link("cpo")
-        assert cpo is not None
         try:
-            live = cpo.request(LiveDataRequest())
+            live = self._sources().live(now)
         except (ConnectionError, TimeoutError, OSError) as exc:
             # the EVSEs keep the schedules they have (the day plan); we re-dispatch when it is back
             self.faults.append((now, "I-14", f"CPO backend unreachable: {exc}"))
@@ -403,9 +410,7 @@ class TechAggregator(Component):
                 self._sent[i] = sched
                 self._in_force[i] = round(sp, 1)
         if schedules:
-            cpo = self.link("cpo")
-            assert cpo is not None
-            cpo.request(SetChargingSchedules(schedules=tuple(schedules)))
+            self._sources().send(schedules, now)
         # what the cars will do next step if they follow (compared with the measurement then)
         self._pool_W = float(sum(e.power_W for vin, ev in plan.state.evse_of.items()
                                  if (e := self._live.get(ev)) is not None))
