@@ -16,11 +16,8 @@ aggregator merges it exactly as it merges the OEM backend's data. Only sites who
 registered the car *for this aggregator* (:class:`HomeCarRegistration`, the consent to share)
 appear; a discharge setpoint for a site without V2G consent is refused per EVSE.
 
-Live, the HEMS backend serves the same contract as REST next to I-07:
-``PUT /v1/sites/{site}/aggregator`` (registration), ``GET /v1/aggregator/{aggregator}/cars``,
-``GET /v1/aggregator/{aggregator}/evs`` and ``POST /v1/aggregator/{aggregator}/schedules``;
-accepted schedules are published to the HEMS as the retained MQTT topic
-``bidicharge/v1/hems/{site}/aggregator_schedule`` (JSON of :class:`ChargingSchedule`).
+Live REST for this contract is not built yet (open): in a study it travels in memory, and
+accepted schedules are kept per site in the HEMS backend's database for the HEMS to apply.
 """
 
 from __future__ import annotations
