@@ -42,6 +42,7 @@ from bidicharge.components.interfaces.i17_gwa import (
 )
 from bidicharge.components.smgw.world_pki import world_pki
 from bidicharge.protocols.tr03109 import (
+    ChainCache,
     EmtEndpoint,
     GatewayProfile,
     MeterSilent,
@@ -103,6 +104,7 @@ class Smgw(Component):
         self.cls_port: int | None = None  # live: where the aEMP dials the CLS proxy
         self.open_channels = 0  # live: CLS channels opened and not yet closed
         self.wan: SmgwWanClient | None = None
+        self._cls_chains = ChainCache()  # the aEMP's certificate path, checked once (validity every command)
 
     def _sync(self) -> float:
         if self.context.clock is not None:
@@ -173,7 +175,8 @@ class Smgw(Component):
     def _proxy(self, request: ClsRequest, now: float) -> ClsResponse:
         decision = cls.decide(self.core.profile, channel_id=request.channel_id,
                               client_certificate_der=bytes(request.client_certificate_der),
-                              roots=(self.world.pki.root,), intermediates=(self.world.pki.sub_ca,), now=now)
+                              roots=(self.world.pki.root,), intermediates=(self.world.pki.sub_ca,), now=now,
+                              chain_cache=self._cls_chains)
         if not decision.allowed or decision.permission is None:
             return self._refuse(now, request.channel_id, decision.client, decision.reason)
         target = next((lk for lk in self.peers("cls_devices") if lk.peer.name == decision.permission.target_host), None)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from .errors import RemoteProtocolError
 from .profile import ClsPermission, GatewayProfile
-from .trust import common_name, verify_chain
+from .trust import ChainCache, common_name, verify_chain
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,8 +37,10 @@ def certificate_sha256(der: bytes) -> str:
 
 def decide(profile: GatewayProfile | None, *, channel_id: str | None, client_certificate_der: bytes | None,
            roots: Sequence[x509.Certificate], now: float,
-           intermediates: Sequence[x509.Certificate] = ()) -> ClsDecision:
-    """May this client use `channel_id`? (`intermediates`: Sub-CA certificates the gateway holds.)"""
+           intermediates: Sequence[x509.Certificate] = (), chain_cache: ChainCache | None = None) -> ClsDecision:
+    """May this client use `channel_id`? (`intermediates`: Sub-CA certificates the gateway holds;
+    `chain_cache`: issuer paths already checked — the aEMP opens a channel per command with the
+    same certificate, validity at `now` is still checked every time.)"""
     if client_certificate_der is None:
         return ClsDecision(allowed=False, reason="no-client-certificate", channel_id=channel_id, client="anonymous")
     try:
@@ -50,7 +52,7 @@ def decide(profile: GatewayProfile | None, *, channel_id: str | None, client_cer
     if permission is None:
         return ClsDecision(allowed=False, reason="unknown-channel", channel_id=channel_id, client=client)
     try:
-        verify_chain(cert, intermediates=intermediates, roots=roots, now=now)
+        verify_chain(cert, intermediates=intermediates, roots=roots, now=now, cache=chain_cache)
     except RemoteProtocolError as exc:
         return ClsDecision(allowed=False, reason=exc.reason, channel_id=channel_id, client=client)
     fingerprint = certificate_sha256(cert.public_bytes(serialization.Encoding.DER))

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from cryptography import x509
@@ -76,8 +77,18 @@ def _parse_time(node: der.Node) -> float:
         raise RemoteProtocolError(f"bad signing time {text!r}", reason="bad-der") from None
 
 
+# A gateway signs and an EMT checks thousands of messages with the same few certificates:
+# the DER of a certificate's IssuerAndSerialNumber (RFC 5652 10.2.4) and of the certificate
+# itself are pure functions of it, so they are encoded once (keyed by the certificate, whose
+# equality is its full DER).
+@lru_cache(maxsize=1024)
 def issuer_and_serial(cert: x509.Certificate) -> bytes:
     return der.seq(cert.issuer.public_bytes(), der.integer(cert.serial_number))
+
+
+@lru_cache(maxsize=1024)
+def _certificate_der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def _attribute(type_oid: str, value: bytes) -> bytes:
@@ -105,7 +116,7 @@ def sign(content: bytes, signer: Signer, *, now: float) -> bytes:
         der.seq(der.oid(sig_oid)),
         der.octets(signature),
     )
-    certs = b"".join(c.public_bytes(serialization.Encoding.DER) for c in (signer.certificate, *signer.chain))
+    certs = b"".join(_certificate_der(c) for c in (signer.certificate, *signer.chain))
     signed_data = der.seq(
         der.integer(1),
         der.set_of(algorithm),

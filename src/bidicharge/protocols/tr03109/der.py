@@ -9,7 +9,7 @@ nesting costs no recursion): definite lengths in minimal form only, no trailing 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 
 from .errors import RemoteProtocolError
@@ -102,19 +102,7 @@ class Node:
 
     def as_oid(self) -> str:
         self.expect(OID)
-        if not self.content:
-            raise RemoteProtocolError("empty OID", reason="bad-der")
-        first = self.content[0]
-        parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
-        value = 0
-        for byte in self.content[1:]:
-            value = (value << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                parts.append(value)
-                value = 0
-        if self.content[-1] & 0x80:
-            raise RemoteProtocolError("truncated OID", reason="bad-der")
-        return ".".join(str(p) for p in parts)
+        return _oid_text(self.content)
 
     def as_int(self) -> int:
         self.expect(INTEGER)
@@ -130,6 +118,23 @@ class Node:
         if not self.content or self.content[0] != 0:
             raise RemoteProtocolError("BIT STRING with unused bits", reason="bad-der")
         return self.content[1:]
+
+
+@lru_cache(maxsize=256)  # CMS uses a few dozen OIDs, decoded in every message; errors are not cached
+def _oid_text(content: bytes) -> str:
+    if not content:
+        raise RemoteProtocolError("empty OID", reason="bad-der")
+    first = content[0]
+    parts = [min(first // 40, 2), first - 40 * min(first // 40, 2)]
+    value = 0
+    for byte in content[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    if content[-1] & 0x80:
+        raise RemoteProtocolError("truncated OID", reason="bad-der")
+    return ".".join(str(p) for p in parts)
 
 
 def _header(data: bytes, pos: int) -> tuple[int, int, int]:
