@@ -85,6 +85,8 @@ class OcppSession:
         self._timer: asyncio.TimerHandle | None = None
         self.closed = asyncio.Event()
         self.closed_hooks: list[Callable[[], object]] = []  # run when the connection ends
+        # observers of every text frame, ``tap(sent, frame)`` (e.g. the trace of a live run)
+        self.frame_taps: list[Callable[[bool, str], object]] = []
 
     async def call(self, request: Any) -> Any:
         """Send a request and return the typed response; raises ``OcppCallError``.
@@ -98,13 +100,22 @@ class OcppSession:
             message_id, frame = self.conn.send_request(request, now=self._loop.time())
             self._waiting[message_id] = future
             self._arm_timer()
+            self._tap(True, frame)
             await self.ws.send(frame)
             return await future
 
     async def send_message(self, message: Any) -> None:
         """Send a 2.1 SEND message (no answer)."""
         _, frame = self.conn.send_message(message)
+        self._tap(True, frame)
         await self.ws.send(frame)
+
+    def _tap(self, sent: bool, frame: str) -> None:
+        for tap in self.frame_taps:
+            try:
+                tap(sent, frame)
+            except Exception:  # an observer's bug must not take the connection down
+                log.exception("OCPP %s: frame tap failed", self.identity)
 
     async def run(self) -> None:
         """Serve the connection until it closes; owns the tasks of coroutine handlers."""
@@ -129,11 +140,14 @@ class OcppSession:
                     # Part 4 §3: OCPP-J uses text frames only.
                     await self.ws.close(1003, "OCPP-J expects text frames")
                     return
+                if self.frame_taps:
+                    self._tap(False, frame)
                 try:
                     self.conn.receive_text(frame, now=self._loop.time())
                 except RemoteProtocolError as exc:
                     log.warning("OCPP %s: %s", self.identity, exc)
                     if exc.reply is not None:
+                        self._tap(True, exc.reply)
                         await self.ws.send(exc.reply)
                     if exc.close_code is not None:
                         await self.ws.close(exc.close_code, exc.description)
@@ -207,6 +221,7 @@ class OcppSession:
         else:  # a handler bug must not take the connection down
             log.error("OCPP %s: handler of %s failed", self.identity, type(event.request).__name__, exc_info=error)
             frame = self.conn.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, type(error).__name__)
+        self._tap(True, frame)
         try:
             await self.ws.send(frame)
         except ConnectionClosed:

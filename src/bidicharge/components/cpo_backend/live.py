@@ -85,7 +85,8 @@ class CsmsLive:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                     sock.bind((cfg.api_host, cfg.api_port))
                     self.api_port = sock.getsockname()[1]
-                    api = uvicorn.Server(uvicorn.Config(create_app(self.engine), log_level="warning"))
+                    api = uvicorn.Server(uvicorn.Config(create_app(self.engine), log_level="warning",
+                                                        lifespan="off"))
                     tasks.create_task(api.serve(sockets=[sock]))
                 self.ocpp_ready.set()
                 try:

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bidicharge.components.interfaces.i04_ocpp import LiveFrameTrace
 from bidicharge.runtime.clock import Clock
-from bidicharge.transports.ocpp_websocket import OcppCallError
+from bidicharge.transports.ocpp_websocket import OcppCallError, OcppSession
 
 if TYPE_CHECKING:
     from .ocpp_station import OcppStation
@@ -91,10 +92,18 @@ class EvseOcppLive:
 
         settings = self.ocpp_settings()  # type: ignore[attr-defined]
         url = settings.url
+        link = self.ocpp_backend_link()  # type: ignore[attr-defined]
         if url is None:
-            backend = self.ocpp_backend_link().peer  # type: ignore[attr-defined]
+            backend = link.peer
             await backend.ocpp_ready.wait()
             url = backend.ocpp_url
+        interface, csms = ("I-04", url) if link is None else (link.interface, link.peer.name)
+        trace = self.context.trace  # type: ignore[attr-defined]
+
+        def traced(session: OcppSession) -> None:  # the frames of a live run in the trace, as in a study
+            session.frame_taps.append(LiveFrameTrace(trace, interface=interface, station=self.name, csms=csms,
+                                                     identity=session.identity, version=session.version,
+                                                     now=clock.now))
 
         async def sleep(duration_s: float) -> None:
             await clock.sleep_until(clock.now() + duration_s)
@@ -110,7 +119,7 @@ class EvseOcppLive:
         self.ocpp_station = OcppStation(identity=core.identity, url=url, core=core, sleep=sleep,
                                         now=lambda: datetime.fromtimestamp(clock.now(), UTC),
                                         versions=(self.ocpp_version,),  # type: ignore[attr-defined]
-                                        queue_path=queue_path, **options)
+                                        queue_path=queue_path, on_session=traced, **options)
         return self.ocpp_station
 
     async def _ocpp_send_events(self, station: OcppStation) -> None:

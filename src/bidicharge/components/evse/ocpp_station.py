@@ -86,6 +86,7 @@ class OcppStation:
         vendor: str = "bidicharge",
         model: str = "BiDi-AC-11",
         core: StationCore | None = None,
+        on_session: Callable[[OcppSession], None] | None = None,
         **client_options: Any,
     ) -> None:
         self.identity = identity
@@ -100,6 +101,7 @@ class OcppStation:
         self.queue = TxQueue(queue_path)
         self.accepted = asyncio.Event()  # BootNotification accepted on the current connection
         self.session: OcppSession | None = None
+        self.on_session = on_session  # sees every new connection first (e.g. to trace its frames)
         self._flush_lock = asyncio.Lock()
         self._tasks: asyncio.TaskGroup | None = None
         self.client = OcppClient(url=url, identity=identity, setup=self._setup, on_connected=self._on_connected,
@@ -131,6 +133,8 @@ class OcppStation:
         return self.session is not None and self.accepted.is_set()
 
     def _setup(self, session: OcppSession) -> None:
+        if self.on_session is not None:
+            self.on_session(session)
         self.core.version = session.version
         m = messages_of(session.version)
         self.core.register(session.router)

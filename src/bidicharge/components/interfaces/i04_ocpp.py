@@ -11,6 +11,8 @@ the frame text as summary.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -48,3 +50,36 @@ def trace_frame(trace: TraceRecorder, frame: OcppFrame, *, interface: str, actio
     protocol = "OCPP 2.1" if frame.version is OcppVersion.V2_1 else "OCPP 2.0.1"
     trace.record(time_s=now, interface=interface, source=source, target=target, protocol=protocol,
                  message=frame_name(frame.text, action), summary=frame.text)
+
+
+class LiveFrameTrace:
+    """Live mode: records the frames of one WebSocket connection in the trace, as a study does.
+
+    Given to ``OcppSession.frame_taps`` on the station's side (so a CSMS in the same process
+    does not record each frame twice). A response carries only the message id: the action is
+    remembered from the CALL it answers (Part 4 §4.2)."""
+
+    def __init__(self, trace: TraceRecorder, *, interface: str, station: str, csms: str, identity: str,
+                 version: OcppVersion, now: Callable[[], float]) -> None:
+        self.trace, self.interface, self.station, self.csms = trace, interface, station, csms
+        self.identity, self.version, self.now = identity, version, now
+        self._actions: dict[str, str] = {}  # message id -> action of CALLs not yet answered
+
+    def __call__(self, sent: bool, text: str) -> None:
+        if not self.trace.enabled:
+            return
+        try:
+            head = json.loads(text)
+            message_id = str(head[1])
+        except (ValueError, IndexError, TypeError, KeyError):
+            message_id, head = "?", [0]
+        kind = head[0] if head else 0
+        if kind in (2, 6):  # CALL, SEND: the action is in the frame
+            action = str(head[2]) if len(head) > 2 else "?"
+            if kind == 2:
+                self._actions[message_id] = action
+        else:
+            action = self._actions.pop(message_id, "?")
+        source, target = (self.station, self.csms) if sent else (self.csms, self.station)
+        trace_frame(self.trace, OcppFrame(identity=self.identity, version=self.version, text=text),
+                    interface=self.interface, action=action, source=source, target=target, now=self.now())
