@@ -20,16 +20,18 @@ from pydantic import Field, model_validator
 
 from bidicharge.components.interfaces.i04_ocpp import OcppFrame, trace_frame
 from bidicharge.components.interfaces.i14_cpo_aggregator import (
+    ActivateSetpoints,
     LiveDataRequest,
     SetChargingSchedules,
     SetChargingSchedulesResult,
+    SetLocalFrequency,
 )
 from bidicharge.protocols.ocppj import counter_ids
 from bidicharge.protocols.ocppj.memory import MemoryCallError, MemoryEndpoint
 from bidicharge.runtime.component import Component, ComponentConfig, Phase, RunContext, component_type
 from bidicharge.runtime.ports import Link, Port, provides
 
-from . import i14
+from . import activation, i14
 from .engine import CsmsEngine
 from .live import CsmsLive
 from .store import CsmsStore
@@ -107,6 +109,8 @@ class CpoBackend(CsmsLive, Component):
             return i14.live_data(self.engine, self._clock_s(), message.evse_ids)
         if port == "aggregator" and isinstance(message, SetChargingSchedules):
             return self.set_schedules(message)
+        if port == "aggregator" and isinstance(message, (ActivateSetpoints, SetLocalFrequency)):
+            return activation.dispatch(self, message)  # reserves (I-25 via I-14): sent at once
         return super().handle(port, message, link)
 
     def _receive(self, frame: OcppFrame, link: Link) -> OcppFrame | None:

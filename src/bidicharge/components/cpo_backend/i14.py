@@ -53,7 +53,10 @@ def _evse_live(engine: CsmsEngine, ev: LiveEv, name: str) -> EvseLive:
         max_charge_power_W=(ev.max_charge_power_W or 0.0) if connected else 0.0,
         max_discharge_power_W=(ev.max_discharge_power_W or 0.0) if connected else 0.0,
         imported_Wh=0.0 if meter is None else round(meter.import_Wh, 3),
-        exported_Wh=0.0 if meter is None else round(meter.export_Wh, 3))
+        exported_Wh=0.0 if meter is None else round(meter.export_Wh, 3),
+        departure_s=ev.departure_time.timestamp() if connected and ev.departure_time is not None else None,
+        energy_request_Wh=max(0.0, ev.energy_request_Wh - (ev.imported_Wh - ev.exported_Wh))
+        if connected and ev.energy_request_Wh is not None else None)
 
 
 def schedule_problem(schedule: ChargingSchedule) -> str | None:

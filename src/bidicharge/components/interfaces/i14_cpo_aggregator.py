@@ -29,6 +29,8 @@ class EvseLive:
     max_discharge_power_W: float
     imported_Wh: float  # meter registers since the start, never going back
     exported_Wh: float
+    departure_s: float | None = None  # the car's departure, from its charging needs (K15)
+    energy_request_Wh: float | None = None  # still wanted by the departure, grid side (K15 minus this session's net)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,3 +66,42 @@ class SetChargingSchedules:
 class SetChargingSchedulesResult:
     accepted: int
     rejected: tuple[tuple[str, str], ...] = ()  # (evse_id, reason)
+
+
+# --- balancing reserves (the seed's I-25 through I-14 and I-04) ----------------------------
+# An activation goes out at once as one SetChargingProfile per EVSE (OCPP 2.1 operationMode
+# ``CentralSetpoint``); the local FCR path sets ``LocalFrequency`` profiles once, with the
+# frequency-watt curve (``v2xFreqWattCurve``) each EVSE then follows itself.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvseActivation:
+    evse_id: str
+    setpoint_W: float  # + charges, − discharges
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActivateSetpoints:
+    """Reserve activation: each EVSE to its setpoint now, until the next activation."""
+
+    activation_id: str
+    time_s: float
+    activations: tuple[EvseActivation, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FreqWattPoint:
+    frequency_Hz: float
+    power_W: float  # + charges, − discharges (OCPP 2.1 V2XFreqWattPointType)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvseFrequencyDroop:
+    evse_id: str
+    curve: tuple[FreqWattPoint, ...]  # ascending frequency; the EVSE interpolates, flat outside
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetLocalFrequency:
+    time_s: float
+    droops: tuple[EvseFrequencyDroop, ...]

@@ -103,3 +103,82 @@ class DeliveryReport:
     sold_power_W: tuple[float, ...]
     delivered_power_W: tuple[float, ...]  # per finished interval
     shortfall_W: tuple[float, ...] = ()  # per interval begun
+
+
+# --- balancing reserves (FCR/aFRR): the seed's I-25, carried between the aggregators on I-23 ---
+#
+# The catalogue's I-25 ("forwards the TSO's control signals to the plants without delay, via
+# I-14/I-04") runs through the technical aggregator: the commercial side says how much reserve
+# the pool holds and how it is activated (``ReserveProvision``), then, on the central path,
+# each change of the requested power (``ReserveActivation``); the technical side turns these
+# into OCPP 2.1 charging profiles through the CPO backend and reports what the pool does
+# (``ReserveStatus``). Powers are grid side, W; ``upward_W`` is the change from the pool's
+# baseline that helps an under-frequency (+ = less charging / more discharging).
+# Live, these are ``POST /v1/i23/reserve``, ``POST /v1/i23/activation`` and
+# ``GET /v1/i23/reserve`` beside the routes above (not served yet: studies carry them in memory).
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveProvision:
+    """Hold ``capacity_W`` of symmetric FCR from now on; ``path`` says who measures the frequency:
+    ``central`` — activations follow (``ReserveActivation``); ``local`` — each EVSE applies the
+    droop itself (OCPP 2.1 ``LocalFrequency``) from ``deadband_Hz`` to full at ``full_deviation_Hz``."""
+
+    time_s: float
+    capacity_W: float = Field(ge=0)
+    path: str = Field(pattern=r"^(central|local)$")
+    nominal_Hz: float = Field(50.0, gt=0)
+    deadband_Hz: float = Field(0.01, ge=0)  # FCR: ±10 mHz insensitivity
+    full_deviation_Hz: float = Field(0.2, gt=0)  # FCR: full activation at ±200 mHz
+
+    @model_validator(mode="after")
+    def _check(self) -> ReserveProvision:
+        if not math.isfinite(self.capacity_W) or self.deadband_Hz >= self.full_deviation_Hz:
+            raise ValueError("capacity_W must be finite and deadband_Hz below full_deviation_Hz")
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveProvisionAnswer:
+    held_W: float  # what the pool can hold in both directions (≤ capacity_W)
+    evses: int  # EVSEs taking part
+    reason: str = ""  # why less than asked
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveActivation:
+    """Central path: deliver ``upward_W`` (from the baseline) now; sent on every change."""
+
+    activation_id: str
+    time_s: float
+    upward_W: float
+    frequency_Hz: float | None = None  # the TSO's frequency it was computed from (traced)
+
+    @model_validator(mode="after")
+    def _check(self) -> ReserveActivation:
+        _finite("upward_W", (self.upward_W,))
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveActivationAnswer:
+    activation_id: str
+    accepted_upward_W: float
+    shortfall_W: float  # what the pool cannot deliver of it: reported, not hidden
+    evses: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveStatusRequest:
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveStatus:
+    """What the pool does now, from the CPO backend's live data (I-14)."""
+
+    time_s: float
+    held_W: float
+    baseline_W: float  # sum of the EVSEs' baseline setpoints
+    power_W: float  # measured, + = the pool charges
+    upward_W: float  # baseline − power: the reserve delivered

@@ -1,0 +1,123 @@
+"""Balancing-reserve activations from the technical aggregator (I-14) to the stations (I-04).
+
+The seed's I-25 asks that the TSO's control signals reach the plants "without delay"; the CPO
+backend therefore sends them on at once, one SetChargingProfile per EVSE, in OCPP 2.1 terms:
+
+* ``ActivateSetpoints`` (central FCR path, aFRR): a TxProfile with ``operationMode =
+  CentralSetpoint`` and the EVSE's new ``setpoint`` (W, negative discharges), replacing the
+  one in force (same purpose and stack level, OCPP 2.x K01);
+* ``SetLocalFrequency`` (local FCR path): a TxProfile with ``operationMode = LocalFrequency``
+  and the EVSE's ``v2xFreqWattCurve`` (frequency → power, W, + charges); ``v2xBaseline`` is the
+  curve's power at the nominal frequency. The station measures the frequency and follows the
+  curve itself; the backend is out of the fast loop.
+
+Answers are per EVSE like schedules (``SetChargingSchedulesResult``): a station that is not
+connected, has no transaction or answers Rejected is named with the reason; the rest go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from bidicharge.components.interfaces.i14_cpo_aggregator import (
+    ActivateSetpoints,
+    EvseFrequencyDroop,
+    SetChargingSchedulesResult,
+    SetLocalFrequency,
+)
+from bidicharge.protocols.ocppj import v2_1
+from bidicharge.protocols.ocppj.memory import MemoryCallError
+
+from . import i14
+from .engine import SchedulePeriod
+
+NOMINAL_HZ = 50.0
+
+
+def activate_setpoints(backend: Any, message: ActivateSetpoints) -> SetChargingSchedulesResult:
+    """Each activation becomes a CentralSetpoint profile to its station, sent now."""
+    def periods(setpoint_W: float) -> list[SchedulePeriod]:
+        return [SchedulePeriod(operation_mode="CentralSetpoint", setpoint_W=round(setpoint_W, 1))]
+
+    return _send_all(backend, [(a.evse_id, lambda a=a: periods(a.setpoint_W), None) for a in message.activations])
+
+
+def set_local_frequency(backend: Any, message: SetLocalFrequency) -> SetChargingSchedulesResult:
+    """Each droop becomes a LocalFrequency profile with its frequency-watt curve."""
+    return _send_all(backend, [(d.evse_id, lambda d=d: _droop_periods(d), d) for d in message.droops])
+
+
+def dispatch(backend: Any, message: ActivateSetpoints | SetLocalFrequency) -> SetChargingSchedulesResult:
+    if isinstance(message, ActivateSetpoints):
+        return activate_setpoints(backend, message)
+    return set_local_frequency(backend, message)
+
+
+def curve_problem(droop: EvseFrequencyDroop) -> str | None:
+    """Why a curve cannot go on the wire (OCPP 2.1: 1..20 points), or None."""
+    points = droop.curve
+    if not 1 <= len(points) <= 20:
+        return f"a frequency-watt curve has 1 to 20 points, not {len(points)}"
+    if any(b.frequency_Hz <= a.frequency_Hz for a, b in zip(points, points[1:], strict=False)):
+        return "curve frequencies must increase"
+    return None
+
+
+def baseline_W(droop: EvseFrequencyDroop, nominal_Hz: float = NOMINAL_HZ) -> float:
+    """The curve's power at the nominal frequency (linear between points, flat outside)."""
+    pts = droop.curve
+    if nominal_Hz <= pts[0].frequency_Hz:
+        return pts[0].power_W
+    for a, b in zip(pts, pts[1:], strict=False):
+        if nominal_Hz <= b.frequency_Hz:
+            share = (nominal_Hz - a.frequency_Hz) / (b.frequency_Hz - a.frequency_Hz)
+            return a.power_W + share * (b.power_W - a.power_W)
+    return pts[-1].power_W
+
+
+def _droop_periods(droop: EvseFrequencyDroop) -> list[SchedulePeriod]:
+    return [SchedulePeriod(operation_mode="LocalFrequency", setpoint_W=round(baseline_W(droop), 1))]
+
+
+def _with_curve(request: Any, droop: EvseFrequencyDroop) -> Any:
+    """The engine builds the profile; the curve and the baseline go into its one period."""
+    schedule = request.charging_profile.charging_schedule[0]
+    period = schedule.charging_schedule_period[0]
+    curve = tuple(v2_1.V2XFreqWattPointType(frequency=p.frequency_Hz, power=round(p.power_W, 1)) for p in droop.curve)
+    period = dataclasses.replace(period, v2x_freq_watt_curve=curve, v2x_baseline=period.setpoint)
+    schedule = dataclasses.replace(schedule, charging_schedule_period=(period,))
+    profile = dataclasses.replace(request.charging_profile, charging_schedule=(schedule,))
+    return dataclasses.replace(request, charging_profile=profile)
+
+
+def _send_all(backend: Any, items: list[tuple[str, Callable[[], list[SchedulePeriod]], EvseFrequencyDroop | None]],
+              ) -> SetChargingSchedulesResult:
+    accepted, rejected = 0, []
+    for evse_name, periods, droop in items:
+        why = _send_one(backend, evse_name, periods, droop)
+        if why is None:
+            accepted += 1
+        else:
+            rejected.append((evse_name, why))
+            backend.refused.append((evse_name, why))
+    return SetChargingSchedulesResult(accepted=accepted, rejected=tuple(rejected))
+
+
+def _send_one(backend: Any, evse_name: str, periods: Callable[[], list[SchedulePeriod]],
+              droop: EvseFrequencyDroop | None) -> str | None:
+    if droop is not None and (problem := curve_problem(droop)) is not None:
+        return problem
+    try:
+        station, evse_id = i14.parse_evse_id(evse_name)
+        endpoint = backend.engine.sessions.get(station)
+        if endpoint is None:
+            return "not connected"
+        request = backend.engine.charging_profile_request(station, endpoint.version, evse_id, periods())
+        if droop is not None:
+            request = _with_curve(request, droop)
+        status = backend.engine.profile_answered(station, request, backend.call_station(station, request))
+    except (LookupError, ValueError, MemoryCallError) as exc:
+        return str(exc)
+    return None if status == "Accepted" else f"station answered {status}"
