@@ -50,6 +50,7 @@ from bidicharge.components.interfaces.i23_flexibility import (
     ScheduleAnswer,
 )
 from bidicharge.components.tech_aggregator.app_view import cars_view
+from bidicharge.components.tech_aggregator.balancing import RESERVE_MESSAGES, ReserveBalancer, step_reserves
 from bidicharge.components.tech_aggregator.dispatch import PoolDispatcher
 from bidicharge.components.tech_aggregator.fleet_state import FleetState, car_sessions
 from bidicharge.components.tech_aggregator.plan import (
@@ -269,11 +270,14 @@ class TechAggregator(Component):
             return self.cars_view(message.user)
         if isinstance(message, HistoryRequest):
             return self.history(message.vin)
+        if isinstance(message, RESERVE_MESSAGES):  # FCR (the seed's I-25 via I-23/I-14): balancing.py
+            return ReserveBalancer.of(self).handle(message, self.now)
         return super().handle(port, message, link)
 
     # -- operation ----------------------------------------------------------------------------
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        step_reserves(self, now)
         plan = self.plan
         if plan is None or plan.dispatcher is None:
             return
