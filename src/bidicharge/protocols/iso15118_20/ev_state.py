@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .cert_install import ProvisioningCredentials
 from .pnc import ContractCredentials
 from .services import ControlMode, ServiceId
 
@@ -64,4 +65,6 @@ class EvccConfig:
     # larger value tolerates slow peers, e.g. a JVM-based stack warming up on a busy host.
     timeout_factor: float = 1.0
     contract: ContractCredentials | None = None  # Plug & Charge when the SECC offers it
+    # without a contract: install one first (CertificateInstallation) when the SECC offers it
+    provisioning: ProvisioningCredentials | None = None
     meter_info_requested: bool = False  # ask for the EVSE meter in every charge-loop answer

@@ -26,14 +26,16 @@ from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any, Final
 
+from cryptography import x509
+
 from bidicharge.protocols.exi.messages import ac, dc
 from bidicharge.protocols.exi.messages import app_protocol as ap
 from bidicharge.protocols.exi.messages import common_messages as cm
 from bidicharge.protocols.exi.messages import common_types as ct
 
+from . import cert_install, pnc, sap, timeouts
 from . import evcc_requests as build
 from . import events as ev
-from . import pnc, sap, timeouts
 from .errors import LocalProtocolError, RemoteProtocolError
 from .ev_state import EvccConfig, EvState
 from .rational import from_rational, opt_float, to_rational
@@ -46,6 +48,7 @@ RESPONSE_OF: Final[dict[type[Any], type[Any]]] = {
     cm.SessionSetupReq: cm.SessionSetupRes,
     cm.AuthorizationSetupReq: cm.AuthorizationSetupRes,
     cm.AuthorizationReq: cm.AuthorizationRes,
+    cm.CertificateInstallationReq: cm.CertificateInstallationRes,
     cm.ServiceDiscoveryReq: cm.ServiceDiscoveryRes,
     cm.ServiceDetailReq: cm.ServiceDetailRes,
     cm.ServiceSelectionReq: cm.ServiceSelectionRes,
@@ -65,6 +68,7 @@ RESPONSE_OF: Final[dict[type[Any], type[Any]]] = {
 _TIMEOUT_OF: Final[dict[type[Any], float]] = {
     ap.SupportedAppProtocolReq: timeouts.SAP_s,
     cm.ServiceDetailReq: timeouts.SERVICE_DETAIL_s,
+    cm.CertificateInstallationReq: timeouts.CERTIFICATE_INSTALLATION_s,
     ac.AC_ChargeLoopReq: timeouts.CHARGE_LOOP_s,
     dc.DC_ChargeLoopReq: timeouts.CHARGE_LOOP_s,
 }
@@ -114,6 +118,7 @@ class Evcc:
         self._renegotiating = False
         self._power_delivery: cm.ChargeProgress | None = None
         self._challenge: bytes | None = None  # set when Plug & Charge is used
+        self._auth_setup: cm.AuthorizationSetupRes | None = None  # kept across CertificateInstallation
         self._progress_requested: cm.ChargeProgress | None = None  # Standby / Start wanted by the owner
 
     # ---- owner -----------------------------------------------------------------------------
@@ -298,6 +303,30 @@ class Evcc:
         )
 
     def _on_authorization_setup(self, res: cm.AuthorizationSetupRes, now: float) -> None:
+        self._auth_setup = res
+        provisioning = self.config.provisioning
+        if self.config.contract is None and provisioning is not None and res.certificate_installation_service:
+            self._request(cert_install.installation_request(self.session_id, now, provisioning), now)
+            return
+        self._authorize(res, now)
+
+    def _on_certificate_installation(self, res: cm.CertificateInstallationRes, now: float) -> None:
+        """Check the CPS's signature, decrypt the contract key; then authorize with the new contract."""
+        assert self.config.provisioning is not None and self._auth_setup is not None
+        try:
+            contract = cert_install.install_contract(res, self.config.provisioning, now)
+        except RemoteProtocolError as exc:
+            self._end(error=f"CertificateInstallationRes refused: {exc}", code=exc.response_code)
+            return
+        except ValueError as exc:  # a certificate that is not DER
+            self._end(error=f"CertificateInstallationRes refused: {exc}")
+            return
+        self.config = dataclasses.replace(self.config, contract=contract)
+        emaid = pnc.emaid_of(x509.load_der_x509_certificate(contract.certificate))
+        self._events.append(ev.ContractCertificateInstalled(emaid=emaid, credentials=contract))
+        self._authorize(self._auth_setup, now)
+
+    def _authorize(self, res: cm.AuthorizationSetupRes, now: float) -> None:
         pnc_mode = res.pnc_as_res_authorization_mode
         if (
             self.config.contract is not None
@@ -665,6 +694,7 @@ _ON_RESPONSE: Final[dict[type[Any], Callable[[Evcc, Any, float], None]]] = {
     cm.SessionSetupRes: Evcc._on_session_setup,
     cm.AuthorizationSetupRes: Evcc._on_authorization_setup,
     cm.AuthorizationRes: Evcc._on_authorization,
+    cm.CertificateInstallationRes: Evcc._on_certificate_installation,
     cm.ServiceDiscoveryRes: Evcc._on_service_discovery,
     cm.ServiceDetailRes: Evcc._on_service_detail,
     cm.ServiceSelectionRes: Evcc._on_service_selection,

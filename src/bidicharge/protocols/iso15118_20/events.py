@@ -190,6 +190,15 @@ class MeterReading:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContractCertificateInstalled:
+    """CertificateInstallation succeeded: the SECC handed over a contract for `emaid`; on the
+    EVCC side `credentials` holds the new contract (certificate chain and decrypted key)."""
+
+    emaid: str
+    credentials: object | None = None  # pnc.ContractCredentials on the EVCC side
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionEnded:
     """The session is over (`error` None) or failed. `paused` after SessionStop Pause."""
 
@@ -210,6 +219,7 @@ SeccEvent = (
     | PreChargeRequested
     | WeldingDetectionRequested
     | MeteringConfirmed
+    | ContractCertificateInstalled
     | SessionEnded
 )
 EvccEvent = (
@@ -222,5 +232,6 @@ EvccEvent = (
     | EvseOutput
     | EvseNotified
     | MeterReading
+    | ContractCertificateInstalled
     | SessionEnded
 )

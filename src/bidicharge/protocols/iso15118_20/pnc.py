@@ -62,13 +62,18 @@ _DIGESTS: Final = {ALG_SHA512: hashlib.sha512, _SHA256_DIGEST: hashlib.sha256}
 _SIGNATURES: Final = {ALG_ECDSA_SHA512: hashes.SHA512, _ECDSA_SHA256: hashes.SHA256}
 
 
-SignedElement = cm.PnC_AReqAuthorizationMode | cm.SignedMeteringData
+SignedElement = (
+    cm.PnC_AReqAuthorizationMode | cm.SignedMeteringData | cm.SignedCertificateChain | cm.SignedInstallationData
+)
+# the element that carries a signed type when its name is not the type's (CertificateInstallationReq)
+_ELEMENT_OF: Final[dict[type[object], str]] = {cm.SignedCertificateChain: "OEMProvisioningCertificateChain"}
 
 
 def _fragment(element: SignedElement) -> bytes:
     """The signed element as an EXI fragment of CommonMessages (as libcbv2g digests it; the
     Josev jar writes the globally declared SignedMeteringData as a document, see docs/exi.md)."""
-    return encode_fragment(element, NS_COMMON_MESSAGES, element=type(element).__name__)
+    name = _ELEMENT_OF.get(type(element), type(element).__name__)
+    return encode_fragment(element, NS_COMMON_MESSAGES, element=name)
 
 
 def _signed_info(element: SignedElement, *, sha256: bool) -> ds.SignedInfo:
@@ -131,7 +136,7 @@ def verify_signature(
         raise _fail(f"signature method {method} not accepted", bad)
     key = cert.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise _fail("contract certificate has no EC key", bad)
+        raise _fail("signing certificate has no EC key", bad)
     raw, n = signature.signature_value.value, _key_bytes(key)
     if len(raw) != 2 * n:
         raise _fail(f"signature of {len(raw)} bytes, expected {2 * n}", bad)
@@ -144,13 +149,17 @@ def verify_signature(
 
 
 def verify_chain(
-    chain: cm.ContractCertificateChain, trust_anchors: Sequence[bytes], now: float
+    chain: cm.ContractCertificateChain | cm.CertificateChain | cm.SignedCertificateChain,
+    trust_anchors: Sequence[bytes],
+    now: float,
 ) -> x509.Certificate:
-    """The contract certificate, once its chain leads to a trust anchor and all are valid at `now`."""
+    """The leaf (e.g. the contract certificate), once its chain leads to a trust anchor and all
+    are valid at `now`."""
     invalid = ct.ResponseCode.WARNING_CertificateValidationError
     try:
         leaf = x509.load_der_x509_certificate(chain.certificate)
-        subs = [x509.load_der_x509_certificate(c) for c in chain.sub_certificates.certificate]
+        subs = [x509.load_der_x509_certificate(c) for c in (chain.sub_certificates.certificate
+                                                             if chain.sub_certificates is not None else ())]
         anchors = [x509.load_der_x509_certificate(a) for a in trust_anchors]
     except ValueError as exc:
         raise _fail(f"certificate not DER: {exc}", invalid) from None
@@ -166,7 +175,7 @@ def verify_chain(
         if anchor.subject == top.issuer:
             _issued_by(top, anchor, invalid)
             return leaf
-    raise _fail("contract certificate chain leads to no trusted root", invalid)
+    raise _fail("certificate chain leads to no trusted root", invalid)
 
 
 def _issued_by(child: x509.Certificate, parent: x509.Certificate, code: ct.ResponseCode) -> None:

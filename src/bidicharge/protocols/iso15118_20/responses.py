@@ -31,6 +31,22 @@ FAILED_RESPONSE: Final[dict[type[Any], Callable[[Header, Code], Any]]] = {
         eim_as_res_authorization_mode=cm.EIM_ASResAuthorizationMode(),
     ),
     cm.AuthorizationReq: lambda h, c: cm.AuthorizationRes(header=h, response_code=c, evse_processing=_FIN),
+    cm.CertificateInstallationReq: lambda h, c: cm.CertificateInstallationRes(
+        header=h,
+        response_code=c,
+        evse_processing=_FIN,
+        cps_certificate_chain=cm.CertificateChain(certificate=b"\x00"),
+        signed_installation_data=cm.SignedInstallationData(
+            id="SID0",
+            contract_certificate_chain=cm.ContractCertificateChain(
+                certificate=b"\x00", sub_certificates=cm.SubCertificates(certificate=(b"\x00",))
+            ),
+            ecdh_curve=cm.EcdhCurve.SECP521,
+            dh_public_key=bytes(133),  # the schema fixes the lengths
+            secp521_encrypted_private_key=bytes(94),
+        ),
+        remaining_contract_certificate_chains=0,
+    ),
     cm.ServiceDiscoveryReq: lambda h, c: cm.ServiceDiscoveryRes(
         header=h,
         response_code=c,

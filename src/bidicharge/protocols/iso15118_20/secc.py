@@ -208,15 +208,47 @@ class Secc(DcMixin):
                 header=self._header(now),
                 response_code=OK,
                 authorization_services=(cm.Authorization.EIM, cm.Authorization.PnC),
-                certificate_installation_service=False,
+                certificate_installation_service=self.config.certificate_installer is not None,
                 pnc_as_res_authorization_mode=cm.PnC_ASResAuthorizationMode(gen_challenge=self._challenge),
             )
         return cm.AuthorizationSetupRes(
             header=self._header(now),
             response_code=OK,
             authorization_services=(cm.Authorization.EIM,),
-            certificate_installation_service=False,
+            certificate_installation_service=self.config.certificate_installer is not None,
             eim_as_res_authorization_mode=cm.EIM_ASResAuthorizationMode(),
+        )
+
+    def _certificate_installation(
+        self, request: cm.CertificateInstallationReq, now: float
+    ) -> cm.CertificateInstallationRes:
+        """Check that the provisioning chain is signed by its own key, let the CPS answer
+        (cert_install.py), pass its signed answer on unchanged."""
+        installer = self.config.certificate_installer
+        if installer is None:
+            raise SequenceError(self.state.value, "CertificateInstallationReq (not offered)")
+        chain = request.oem_provisioning_certificate_chain
+        try:
+            oem = x509.load_der_x509_certificate(chain.certificate)
+        except ValueError as exc:
+            raise RemoteProtocolError(
+                f"provisioning certificate not DER: {exc}",
+                response_code=ct.ResponseCode.WARNING_CertificateValidationError,
+            ) from None
+        pnc.verify_signature(request.header.signature, chain, oem)
+        answer = installer(request, now)
+        emaid = pnc.emaid_of(x509.load_der_x509_certificate(
+            answer.signed_installation_data.contract_certificate_chain.certificate))
+        self._emit(ev.ContractCertificateInstalled(emaid=emaid))
+        return cm.CertificateInstallationRes(
+            header=ct.MessageHeader(
+                session_id=self.session_id or bytes(8), time_stamp=max(0, int(now)), signature=answer.signature
+            ),
+            response_code=OK,
+            evse_processing=ct.Processing.Finished,
+            cps_certificate_chain=answer.cps_certificate_chain,
+            signed_installation_data=answer.signed_installation_data,
+            remaining_contract_certificate_chains=answer.remaining_contract_chains,
         )
 
     def _check_pnc(self, request: cm.AuthorizationReq, now: float) -> str:
@@ -352,6 +384,7 @@ _HANDLERS: dict[type[Any], Any] = {
     cm.SessionSetupReq: Secc._session_setup,
     cm.AuthorizationSetupReq: Secc._authorization_setup,
     cm.AuthorizationReq: Secc._authorization,
+    cm.CertificateInstallationReq: Secc._certificate_installation,
     cm.ServiceDiscoveryReq: Secc._service_discovery,
     cm.ServiceDetailReq: Secc._service_detail,
     cm.ServiceSelectionReq: Secc._service_selection,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .cert_install import InstallationProvider
 from .services import ControlMode, ServiceId, ServiceOffer, bpt_offer
 
 
@@ -72,3 +73,6 @@ class SeccConfig:
     pnc_trust_anchors: tuple[bytes, ...] = ()
     new_challenge: Callable[[], bytes] | None = None
     pnc_allow_sha256: bool = False  # also accept ISO 15118-2's ECDSA-SHA-256 signatures
+    # CertificateInstallation is offered when given: it answers for the CPS (the SECC passes the
+    # EV's request on; in the field over OCPP Get15118EVCertificate, in tests a ContractIssuer)
+    certificate_installer: InstallationProvider | None = None

@@ -108,6 +108,8 @@ TRANSITIONS: Final[dict[tuple[SeccState, type[Any]], Next]] = {
     (S.WAIT_SUPPORTED_APP_PROTOCOL, ap.SupportedAppProtocolReq): S.WAIT_SESSION_SETUP,
     (S.WAIT_SESSION_SETUP, cm.SessionSetupReq): S.WAIT_AUTHORIZATION_SETUP,
     (S.WAIT_AUTHORIZATION_SETUP, cm.AuthorizationSetupReq): S.WAIT_AUTHORIZATION,
+    # an EV without a contract may install one first (only when AuthorizationSetupRes offered it)
+    (S.WAIT_AUTHORIZATION, cm.CertificateInstallationReq): S.WAIT_AUTHORIZATION,
     (S.WAIT_AUTHORIZATION, cm.AuthorizationReq): _processing(S.WAIT_AUTHORIZATION, S.WAIT_SERVICE_DISCOVERY),
     (S.WAIT_SERVICE_DISCOVERY, cm.ServiceDiscoveryReq): S.WAIT_SERVICE_SELECTION,
     (S.WAIT_SERVICE_SELECTION, cm.ServiceDetailReq): S.WAIT_SERVICE_SELECTION,
