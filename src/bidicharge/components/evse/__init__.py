@@ -141,7 +141,8 @@ class Evse(EvseOcpp, EvseEebusLive, Component):
         if iso_link is not None:  # plug the cable in: the car's inlet (pilot, V2GTP, power)
             inlet = iso_link.peer.handle(iso_link.peer_port.name, Iso15118InletRequest(), iso_link)
             self.iso = EvseIso15118(name=self.name, vehicle_name=iso_link.peer.name, inlet=inlet, params=self.params,
-                                    trace=self.context.trace, evse_id=f"DE*BDC*E{self.name.upper()}")
+                                    trace=self.context.trace, evse_id=f"DE*BDC*E{self.name.upper()}",
+                                    plan_of=self.timetable.plan if self.config.setpoint_schedule else None)
             self.iso.exchange(now, 0.0, self.setpoint_W)  # know the car from the first cycle
             self.vehicle = self.iso.vehicle_status()
         else:

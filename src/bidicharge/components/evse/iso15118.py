@@ -16,8 +16,12 @@ Not on the wire: the car's battery efficiencies; the wallbox reports 1.0 (energi
 
 The wallbox's setpoint (vehicle side, + charges, − discharges; from its energy manager or
 backend) becomes the SECC's power target, clamped to what the car announced and what the stage
-can do (AC: 6 A minimum): in Dynamic mode the EVSETargetActivePower of the next loop answer, in
-Scheduled mode the schedule of the next ScheduleExchange (a change asks for renegotiation).
+can do (AC: 6 A minimum): in Dynamic mode the EVSETargetActivePower of the next loop answer.
+In Scheduled mode the wallbox offers a schedule at ScheduleExchange: with `plan_of` (its local
+timetable laid out from now, `SetpointTimetable.plan`) the whole day ahead — charge and discharge
+periods as ChargingSchedule/DischargingSchedule entries, which the car then follows on its own;
+otherwise the present setpoint as one entry. A setpoint that departs from what was offered (an
+energy manager or backend overriding) asks the car to renegotiate and offers the plan anew.
 
 Pilot and contactor ([V2G20-847], IEC 61851-1 Annex A): the contactor closes only after the
 SECC accepted PowerDelivery(Start) and the car switched to C; it opens on PowerDelivery(Stop),
@@ -83,8 +87,11 @@ def _session_ids() -> Callable[[], bytes]:
 
 class EvseIso15118:
     def __init__(self, *, name: str, vehicle_name: str, inlet: Iso15118Inlet, params: stage.PowerStageParams,
-                 trace: TraceRecorder, evse_id: str) -> None:
+                 trace: TraceRecorder, evse_id: str,
+                 plan_of: Callable[[float, float], list[tuple[int, float]]] | None = None) -> None:
         self.name, self.vehicle_name = name, vehicle_name
+        self.plan_of = plan_of
+        self._offered: tuple[float, list[tuple[int, float]]] | None = None  # (when, raw plan) in Scheduled mode
         self.inlet = inlet
         self.params = params
         self.trace = trace
@@ -191,7 +198,7 @@ class EvseIso15118:
             if up:
                 self._trace_frames(up, self.vehicle_name, self.name, t)
                 if secc is not None:
-                    self._command()
+                    self._command(t)
                     secc.receive_data(up, t)
                     self._secc_events(t)
             down = secc.data_to_send() if secc is not None else b""
@@ -213,18 +220,33 @@ class EvseIso15118:
             self._connection = self.inlet.connection
             self.secc = Secc(self.secc_config)
             self._target_sent = None
+            self._offered = None
             self._forget_vehicle()
 
-    def _command(self) -> None:
-        """The setpoint as the SECC's target, clamped to the car's announced limits and the stage."""
+    def _command(self, t: float) -> None:
+        """The setpoint as the SECC's target (or the plan as its schedule), clamped to the car's
+        announced limits and the stage."""
         assert self.secc is not None
         lim = self.limits
         max_c = lim.max_charge_power_W if lim is not None else self.params.max_power_W
         max_d = (lim.max_discharge_power_W or 0.0) if lim is not None else self.params.max_power_W
+        ps = self.secc.parameter_set
+        if self.plan_of is not None and ps is not None and ps.control_mode is ControlMode.SCHEDULED:
+            self._offer_plan(t, max_c, max_d)
+            return
         target = stage.clamp_setpoint_W(self.params, self._setpoint_W, max_c, max_d)
-        if target != self._target_sent:  # Scheduled mode renegotiates on every change
+        if target != self._target_sent:  # Scheduled mode without a plan renegotiates on every change
             self._target_sent = target
             self.secc.set_power_target(target)
+
+    def _offer_plan(self, t: float, max_c: float, max_d: float) -> None:
+        """Offer the plan once per session; again (renegotiation) only when the setpoint left it."""
+        assert self.secc is not None and self.plan_of is not None
+        if self._offered is not None and _power_at(*self._offered, t) == self._setpoint_W:
+            return
+        plan = self.plan_of(t, self._setpoint_W)
+        self._offered = (t, plan)
+        self.secc.set_schedule([(d, stage.clamp_setpoint_W(self.params, p, max_c, max_d)) for d, p in plan])
 
     def _secc_events(self, t: float) -> None:
         assert self.secc is not None
@@ -303,3 +325,13 @@ class EvseIso15118:
         except RemoteProtocolError as exc:
             self.trace.record(time_s=t, interface=INTERFACE, source=source, target=target, protocol=PROTOCOL,
                               message="not V2GTP", summary=json.dumps(str(exc)))
+
+
+def _power_at(since: float, plan: list[tuple[int, float]], t: float) -> float | None:
+    """The plan's power at `t` (None past its end)."""
+    elapsed = t - since
+    for duration, power in plan:
+        if elapsed < duration:
+            return power
+        elapsed -= duration
+    return None

@@ -38,11 +38,26 @@ def check_order(schedule: tuple[SetpointChange, ...]) -> tuple[SetpointChange, .
 
 
 class SetpointTimetable:
-    """Hands out each entry once, when its time has come."""
+    """Hands out each entry once, when its time has come; and lays the entries still to come
+    out as a schedule (what a Scheduled-mode ISO 15118-20 session offers the car)."""
 
     def __init__(self, schedule: tuple[SetpointChange, ...], start_s: float) -> None:
         self._due = [(start_s + c.after, c.power_W) for c in schedule]
         self._next = 0
+
+    def plan(self, now: float, current_W: float, horizon_s: float = 86_400.0) -> list[tuple[int, float]]:
+        """(duration_s, power_W) intervals from `now` to `now + horizon_s`: `current_W` until the
+        next entry, then each later entry until the one after it (whole seconds)."""
+        end = now + horizon_s
+        changes = [(t, p) for t, p in self._due if now < t < end]
+        intervals: list[tuple[int, float]] = []
+        start, power = now, current_W
+        for t, p in [*changes, (end, current_W)]:
+            seconds = int(round(t - start))
+            if seconds > 0:
+                intervals.append((seconds, power))
+            start, power = t, p
+        return intervals
 
     def due(self, now: float) -> float | None:
         """The setpoint of the latest entry that became due by `now`, if one did."""
