@@ -355,13 +355,19 @@ class CsmsEngine:
         with self.store.session() as s:
             connectors = s.query(Connector).all()
             open_txs = s.query(Transaction).filter_by(ended_at=None).all()
+            all_needs = {(n.station, n.evse_id): n for n in s.query(ChargingNeeds).all()}
+            # three queries for all EVSEs, not three per EVSE (I-14 asks every step of a 200-EVSE park)
+            occupied = {(c.station, c.evse_id) for c in connectors if c.status == "Occupied"}
+            tx_of: dict[tuple[str, int | None], Transaction] = {}
+            for t in open_txs:
+                tx_of.setdefault((t.station, t.evse_id), t)
             evses = sorted({(c.station, c.evse_id) for c in connectors}
                            | {(t.station, t.evse_id) for t in open_txs if t.evse_id is not None}
-                           | {(n.station, n.evse_id) for n in s.query(ChargingNeeds).all()})
+                           | set(all_needs))
             for station, evse_id in evses:
-                connected = any(c.status == "Occupied" for c in connectors if (c.station, c.evse_id) == (station, evse_id))
-                tx = s.query(Transaction).filter_by(station=station, evse_id=evse_id, ended_at=None).first()
-                needs = s.get(ChargingNeeds, (station, evse_id))
+                connected = (station, evse_id) in occupied
+                tx = tx_of.get((station, evse_id))
+                needs = all_needs.get((station, evse_id))
                 v2x = (needs.wire.get("v2xChargingParameters") or {}) if needs is not None else {}
                 ac = (needs.wire.get("acChargingParameters") or {}) if needs is not None else {}
                 energy = v2x.get("evTargetEnergyRequest", ac.get("energyAmount"))
