@@ -7,8 +7,9 @@ backend therefore sends them on at once, one SetChargingProfile per EVSE, in OCP
   CentralSetpoint`` and the EVSE's new ``setpoint`` (W, negative discharges), replacing the
   one in force (same purpose and stack level, OCPP 2.x K01);
 * ``SetLocalFrequency`` (local FCR path): a TxProfile with ``operationMode = LocalFrequency``
-  and the EVSE's ``v2xFreqWattCurve`` (frequency → power, W, + charges); ``v2xBaseline`` is the
-  curve's power at the nominal frequency. The station measures the frequency and follows the
+  and the EVSE's ``v2xFreqWattCurve`` (frequency → power, W, + charges, absolute: no
+  ``v2xBaseline``, which the station would add to the curve); ``setpoint`` carries the curve's
+  power at the nominal frequency for information. The station measures the frequency and follows the
   curve itself; the backend is out of the fast loop.
 
 Answers are per EVSE like schedules (``SetChargingSchedulesResult``): a station that is not
@@ -86,7 +87,9 @@ def _with_curve(request: Any, droop: EvseFrequencyDroop) -> Any:
     schedule = request.charging_profile.charging_schedule[0]
     period = schedule.charging_schedule_period[0]
     curve = tuple(v2_1.V2XFreqWattPointType(frequency=p.frequency_Hz, power=round(p.power_W, 1)) for p in droop.curve)
-    period = dataclasses.replace(period, v2x_freq_watt_curve=curve, v2x_baseline=period.setpoint)
+    # the curve's powers are absolute; OCPP 2.1 adds v2xFreqWattCurve values *on top of* v2xBaseline,
+    # so the baseline is not sent (it would count twice, see evse/ocpp_v2x.py)
+    period = dataclasses.replace(period, v2x_freq_watt_curve=curve)
     schedule = dataclasses.replace(schedule, charging_schedule_period=(period,))
     profile = dataclasses.replace(request.charging_profile, charging_schedule=(schedule,))
     return dataclasses.replace(request, charging_profile=profile)

@@ -54,6 +54,9 @@ class SchedulePeriod:
     limit_per_phase_W: tuple[float, float] | None = None  # L2, L3
     setpoint_per_phase_W: tuple[float, float] | None = None  # L2, L3
     max_discharge_per_phase_W: tuple[float, float] | None = None  # L2, L3
+    baseline_W: float | None = None  # v2xBaseline: the frequency/signal curves add to it
+    freq_watt_curve: tuple[tuple[float, float], ...] | None = None  # LocalFrequency: (Hz, W) points
+    signal_watt_curve: tuple[tuple[int, float], ...] | None = None  # CentralFrequency: (aFRR signal, W) points
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,8 +274,9 @@ class CsmsEngine:
 
     def charging_profile_request(self, ident: str, version: OcppVersion, evse_id: int,
                                  periods: Sequence[SchedulePeriod], *, start: datetime | None = None,
-                                 purpose: str = "TxProfile", stack_level: int = 0) -> Any:
-        """The SetChargingProfile for ``periods`` (W-based, absolute from ``start`` or now).
+                                 purpose: str = "TxProfile", stack_level: int = 0, kind: str = "Absolute") -> Any:
+        """The SetChargingProfile for ``periods`` (W-based, absolute from ``start`` or now; ``kind``
+        ``Dynamic`` (2.1) for a profile whose values UpdateDynamicSchedule changes later).
 
         A TxProfile is bound to the EVSE's running transaction (OCPP 2.x use case K01): without
         one this is a ``LookupError``; V2X fields towards a 2.0.1 station a ``ValueError``."""
@@ -286,7 +290,7 @@ class CsmsEngine:
         self._next_profile_id += 1
         profile = m.ChargingProfileType(
             id=profile_id, stack_level=stack_level, charging_profile_purpose=m.ChargingProfilePurposeEnumType(purpose),
-            charging_profile_kind=m.ChargingProfileKindEnumType.ABSOLUTE, transaction_id=transaction_id,
+            charging_profile_kind=m.ChargingProfileKindEnumType(kind), transaction_id=transaction_id,
             charging_schedule=(m.ChargingScheduleType(
                 id=profile_id, charging_rate_unit=m.ChargingRateUnitEnumType.W, start_schedule=start or self.now(),
                 charging_schedule_period=tuple(self._period(m, p) for p in periods)),))
@@ -305,17 +309,18 @@ class CsmsEngine:
 
     async def set_charging_schedule(self, ident: str, evse_id: int, periods: Sequence[SchedulePeriod], *,
                                     start: datetime | None = None, purpose: str = "TxProfile",
-                                    stack_level: int = 0) -> str:
+                                    stack_level: int = 0, kind: str = "Absolute") -> str:
         """Send SetChargingProfile (see ``charging_profile_request``); returns its status."""
         session = self._session(ident)
         request = self.charging_profile_request(ident, session.version, evse_id, periods, start=start,
-                                                purpose=purpose, stack_level=stack_level)
+                                                purpose=purpose, stack_level=stack_level, kind=kind)
         return self.profile_answered(ident, request, await session.call(request))
 
     @staticmethod
     def _period(m: Any, p: SchedulePeriod) -> Any:
         if m is v2_0_1:
-            if p.setpoint_W is not None or p.max_discharge_W is not None or p.operation_mode != "ChargingOnly":
+            if p.setpoint_W is not None or p.max_discharge_W is not None or p.operation_mode != "ChargingOnly" \
+                    or p.freq_watt_curve or p.signal_watt_curve or p.baseline_W is not None:
                 raise ValueError("setpoints, discharge limits and operation modes need OCPP 2.1")
             return m.ChargingSchedulePeriodType(start_period=p.start_s, limit=p.limit_W if p.limit_W is not None else 0)
 
@@ -328,7 +333,41 @@ class CsmsEngine:
         return m.ChargingSchedulePeriodType(
             start_period=p.start_s, operation_mode=m.OperationModeEnumType(p.operation_mode), limit=p.limit_W,
             limit_l2=l23[0], limit_l3=l23[1], setpoint=p.setpoint_W, setpoint_l2=s23[0], setpoint_l3=s23[1],
-            discharge_limit=neg(p.max_discharge_W), discharge_limit_l2=neg(d23[0]), discharge_limit_l3=neg(d23[1]))
+            discharge_limit=neg(p.max_discharge_W), discharge_limit_l2=neg(d23[0]), discharge_limit_l3=neg(d23[1]),
+            v2x_baseline=p.baseline_W,
+            v2x_freq_watt_curve=None if not p.freq_watt_curve else tuple(
+                m.V2XFreqWattPointType(frequency=f, power=w) for f, w in p.freq_watt_curve),
+            v2x_signal_watt_curve=None if not p.signal_watt_curve else tuple(
+                m.V2XSignalWattPointType(signal=int(x), power=w) for x, w in p.signal_watt_curve))
+
+    # ---- 2.1 frequency support: dynamic setpoints and aFRR signals (Q03, Q06) -------------------
+    @staticmethod
+    def dynamic_update_request(profile_id: int, *, setpoint_W: float | None = None, limit_W: float | None = None,
+                               max_discharge_W: float | None = None) -> Any:
+        """UpdateDynamicSchedule for a ``Dynamic`` profile sent before (e.g. a CentralFrequency
+        setpoint computed from the frequency)."""
+        return v2_1.UpdateDynamicScheduleRequest(charging_profile_id=profile_id, schedule_update=(
+            v2_1.ChargingScheduleUpdateType(setpoint=setpoint_W, limit=limit_W,
+                                            discharge_limit=None if max_discharge_W is None else -abs(max_discharge_W))))
+
+    @staticmethod
+    def afrr_signal_request(at: datetime, signal: int) -> Any:
+        """AFRRSignal: ``signal`` (an x of the profile's v2xSignalWattCurve) in force from ``at``."""
+        return v2_1.AFRRSignalRequest(timestamp=at, signal=signal)
+
+    async def update_dynamic_schedule(self, ident: str, profile_id: int, **values: float | None) -> str:
+        session = self._session(ident)
+        if session.version is not OcppVersion.V2_1:
+            raise ValueError("UpdateDynamicSchedule needs OCPP 2.1")
+        response = await session.call(self.dynamic_update_request(profile_id, **values))
+        return str(response.status)
+
+    async def send_afrr_signal(self, ident: str, at: datetime, signal: int) -> str:
+        session = self._session(ident)
+        if session.version is not OcppVersion.V2_1:
+            raise ValueError("AFRRSignal needs OCPP 2.1")
+        response = await session.call(self.afrr_signal_request(at, signal))
+        return str(response.status)
 
     async def set_v2x_setpoint(self, ident: str, evse_id: int, *, setpoint_W: float,
                                max_discharge_W: float | None = None, limit_W: float | None = None,

@@ -98,6 +98,8 @@ class Evse(EvseOcpp, EvseEebusLive, Component):
         provides("grid", "I-41", ELECTRICAL),
         requires("backend", "I-04", "OCPP 2.0.1 / 2.1", optional=True, description="to a CPO backend (CSMS)"),
         requires("evse_backend", "I-05", "OCPP 2.0.1 / 2.1", optional=True, description="to an EVSE backend"),
+        requires("frequency", "I-42", ELECTRICAL, optional=True,
+                 description="an hv_grid's `distribution`: the frequency for OCPP 2.1 LocalFrequency (see .ocpp)"),
     )
     phase = Phase.ACTUATION
     OBSERVABLES: ClassVar[tuple[str, ...]] = ("ev_power_W", "grid_power_W", "setpoint_W")

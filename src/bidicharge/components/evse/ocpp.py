@@ -25,9 +25,24 @@ sold that flexibility, e.g. on I-14/I-25 to the TSO, and the wallbox must delive
 ``ExternalSetpoint`` takes the setpoint of the external (local) system, i.e. the energy
 manager, inside the profile's ``limit``/``dischargeLimit``; ``ChargingOnly`` and
 ``ExternalLimits`` bound the energy manager's setpoint (``ChargingOnly`` never discharges);
-``Idle`` holds 0 W. The frequency and load-balancing modes are not modelled here: their limits
-are honoured as for ``ExternalLimits``. One thing stays above the backend: an LPC limit (§14a
-EnWG) that an Energy Guard set on the wallbox over EEBUS caps what it draws.
+``Idle`` holds 0 W. The frequency and load-balancing modes act on the stage every step
+(:mod:`.ocpp_v2x` has the table):
+
+* ``LocalFrequency`` — the wallbox measures the grid frequency itself (port ``frequency``, I-42,
+  wired to an ``hv_grid``'s ``distribution``; its power then counts in that grid's balance) and
+  sets ``v2xBaseline`` + ``v2xFreqWattCurve``(f) each step, so a frequency step shows in the
+  setpoint of the next step (the grid is stepped after the wallbox). A LocalFrequency profile
+  to a wallbox without the port is refused (``UnsupportedParam``). Example curve for FCR with
+  11 kW symmetric: ``[{frequency: 49.8, power: -11000}, {frequency: 49.99, power: 0},
+  {frequency: 50.01, power: 0}, {frequency: 50.2, power: 11000}]``;
+* ``CentralFrequency`` — the CSMS computes the power from the frequency: the station follows the
+  profile's ``setpoint`` and its UpdateDynamicSchedule updates (profile kind ``Dynamic``), or,
+  once an AFRRSignal is active, ``v2xBaseline`` + ``v2xSignalWattCurve``(signal);
+* ``LocalLoadBalancing`` — the energy manager's setpoint within the profile's limits and the
+  wallbox's share of the site connection (``ocpp.local_limit_W``/``local_export_limit_W``).
+
+One thing stays above the backend: an LPC limit (§14a EnWG) that an Energy Guard set on the
+wallbox over EEBUS caps what it draws.
 
 Study mode: real OCPP-J frames (``protocols/ocppj``: framing, schema validation, typed
 messages) are carried over the runtime link synchronously (:mod:`bidicharge.protocols.ocppj.memory`)
@@ -50,7 +65,8 @@ from bidicharge.runtime.clock import ManualClock
 from bidicharge.runtime.component import ComponentConfig
 
 from .ocpp_live import EvseOcppLive, PlugIn, StationEvent, Unplug, Update
-from .ocpp_station_core import AppliedLimits, StationCore
+from .ocpp_station_core import StationCore
+from .ocpp_v2x import AppliedLimits, v2x_power_W
 
 if TYPE_CHECKING:
     from bidicharge.components.interfaces.i03_energy_manager import ChargerStatus
@@ -75,27 +91,18 @@ class EvseOcppSettings(ComponentConfig):
     cert_file: str | None = Field(None, description="live, profile 3: our client certificate (CN = identity)")
     key_file: str | None = Field(None, description="live, profile 3: its key")
     queue_dir: str | None = Field(None, description="live: keep unsent transaction events here (offline queue)")
+    local_limit_W: float | None = Field(None, ge=0, description="LocalLoadBalancing: the share of the site "
+                                        "connection this wallbox may draw (W, grid side of the stage)")
+    local_export_limit_W: float | None = Field(None, ge=0, description="LocalLoadBalancing: the share it may feed in")
 
 
-def backend_setpoint_W(local_W: float, limits: AppliedLimits) -> float:
+def backend_setpoint_W(local_W: float, limits: AppliedLimits, frequency_Hz: float | None = None, *,
+                       local_limit_W: float | None = None, local_export_limit_W: float | None = None) -> float:
     """The power-stage setpoint (W, + charges the vehicle) when the backend's ``limits`` are in
-    force and the energy manager (or the wallbox's default) asks for ``local_W``. See the module
-    docstring for the precedence."""
-    if limits.profile_id is None:
-        return local_W
-    mode = limits.operation_mode
-    if mode == "Idle":
-        return 0.0
-    wanted = limits.setpoint_W if mode == "CentralSetpoint" and limits.setpoint_W is not None else local_W
-    if mode == "ExternalSetpoint" and limits.setpoint_W is not None:
-        wanted = limits.setpoint_W  # a CSMS may relay the external system's value itself
-    if mode == "ChargingOnly":
-        wanted = max(0.0, wanted)
-    if limits.limit_W is not None:
-        wanted = min(wanted, limits.limit_W)
-    if limits.max_discharge_W is not None:
-        wanted = max(wanted, -limits.max_discharge_W)
-    return wanted
+    force and the energy manager (or the wallbox's default) asks for ``local_W``; the V2X
+    operation modes as in :func:`.ocpp_v2x.v2x_power_W`. See the module docstring for the precedence."""
+    return v2x_power_W(local_W, limits, frequency_Hz=frequency_Hz, local_limit_W=local_limit_W,
+                       local_export_limit_W=local_export_limit_W)
 
 
 def charging_needs(status: ChargerStatus, *, now_s: float, dc: bool, phases: int, version: OcppVersion) -> Any:
@@ -176,7 +183,8 @@ class EvseOcpp(EvseOcppLive):
     def ocpp_core(self) -> StationCore:
         if self._ocpp_core is None:
             self._ocpp_core = StationCore(identity=self.ocpp_identity, now=self._ocpp_datetime,
-                                          version=self.ocpp_version, model="bidicharge evse")
+                                          version=self.ocpp_version, model="bidicharge evse",
+                                          measures_frequency=bool(self.links.get("frequency")))
             self.ocpp_errors = []
         return self._ocpp_core
 
@@ -186,6 +194,20 @@ class EvseOcpp(EvseOcppLive):
     def ocpp_live_mode(self) -> bool:
         return not isinstance(self.context.clock, ManualClock) and (
             self.ocpp_backend_link() is not None or self.ocpp_settings().url is not None)
+
+    # ---- the frequency measurement (LocalFrequency) -------------------------------------------
+    def grid_frequency_Hz(self) -> float | None:
+        """The grid frequency at the wallbox (the ``hv_grid`` on port ``frequency``), None without one."""
+        links = self.links.get("frequency")
+        if not links:
+            return None
+        grid: Any = links[0].peer
+        return float(grid.frequency_Hz)
+
+    @property
+    def grid_injection_MW(self) -> float:
+        """What the wallbox feeds into the grid it measures the frequency of (``hv_grid`` reads it)."""
+        return -self.grid_power_W / 1e6
 
     # ---- the power stage ----------------------------------------------------------------------
     def _lpc_cap_W(self) -> float | None:
@@ -211,8 +233,11 @@ class EvseOcpp(EvseOcppLive):
             return local_W
         if self._ocpp_local_W is None or local_W != self._ocpp_written_W:
             self._ocpp_local_W = local_W
-        self._ocpp_core.refresh()  # a schedule's next period may have begun
-        wanted = backend_setpoint_W(self._ocpp_local_W, self._ocpp_core.evses[EVSE_ID].applied)
+        self._ocpp_core.refresh()  # a schedule's next period (or an aFRR signal) may have begun
+        settings = self.ocpp_settings()
+        wanted = backend_setpoint_W(self._ocpp_local_W, self._ocpp_core.evses[EVSE_ID].applied,
+                                    self.grid_frequency_Hz(), local_limit_W=settings.local_limit_W,
+                                    local_export_limit_W=settings.local_export_limit_W)
         lpc_cap_W = self._lpc_cap_W()
         if lpc_cap_W is not None:
             wanted = min(wanted, lpc_cap_W)  # §14a over EEBUS stays above the backend

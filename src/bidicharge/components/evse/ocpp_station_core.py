@@ -9,7 +9,9 @@ StatusNotification, E01–E07 TransactionEvent with ``Energy.Active.Import.Regis
 NotifyEVChargingSchedule) and answers what the CSMS asks that needs no I/O: smart charging (K01
 SetChargingProfile, K10 ClearChargingProfile, K08 GetCompositeSchedule) with the OCPP 2.1 V2X
 fields (``operationMode``, ``setpoint`` — negative = discharge —, ``dischargeLimit``, per-phase
-``_L2``/``_L3``), the device model (B06 GetVariables / B05 SetVariables) and B11/B12 Reset.
+``_L2``/``_L3``, ``v2xBaseline``, ``v2xFreqWattCurve``, ``v2xSignalWattCurve``; what each mode
+does to the power stage is :mod:`.ocpp_v2x`), 2.1 UpdateDynamicSchedule (new setpoint/limits for
+a ``Dynamic`` profile) and AFRRSignal (the aFRR signal for ``CentralFrequency``), the device model (B06 GetVariables / B05 SetVariables) and B11/B12 Reset.
 
 The limits in force are handed to ``power_stage(evse_id, limits)`` whenever they change, also
 when a schedule's next period begins (``refresh()``). Time comes from the injected ``now()``.
@@ -24,17 +26,9 @@ from typing import Any
 
 from bidicharge.protocols.ocppj import OcppVersion, Router, v2_0_1, v2_1
 
+from .ocpp_v2x import AppliedLimits, curve_from
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppliedLimits:
-    """What the power stage must do now (W; positive = into the vehicle). ``None`` = no constraint."""
-
-    operation_mode: str = "ChargingOnly"
-    limit_W: float | None = None
-    setpoint_W: float | None = None
-    max_discharge_W: float | None = None  # magnitude ≥ 0 (OCPP's dischargeLimit is ≤ 0)
-    setpoint_per_phase_W: tuple[float | None, float | None, float | None] | None = None
-    profile_id: int | None = None
+__all__ = ["AppliedLimits", "StationCore", "StationEvse", "messages_of"]
 
 
 @dataclass
@@ -47,6 +41,8 @@ class StationEvse:
     import_Wh: float = 0.0
     export_Wh: float = 0.0
     profiles: dict[int, Any] = field(default_factory=dict)  # profile id -> ChargingProfileType
+    # UpdateDynamicSchedule (2.1, Q03/Q06): profile id -> the latest ChargingScheduleUpdateType
+    dynamic_updates: dict[int, Any] = field(default_factory=dict)
     applied: AppliedLimits = field(default_factory=AppliedLimits)
 
 
@@ -71,6 +67,7 @@ class StationCore:
         vendor: str = "bidicharge",
         model: str = "BiDi-AC-11",
         version: OcppVersion = OcppVersion.V2_1,
+        measures_frequency: bool = False,
     ) -> None:
         self.identity = identity
         self.now = now
@@ -88,6 +85,9 @@ class StationCore:
             ("DeviceDataCtrlr", "ItemsPerMessage"): "16",
         }
         self.resets: list[str] = []
+        # LocalFrequency needs a frequency measurement at the station (else its profiles are refused)
+        self.measures_frequency = measures_frequency
+        self.afrr_signals: list[tuple[datetime, int]] = []  # (active from, signal), in time order
 
     @property
     def m(self) -> Any:
@@ -102,6 +102,9 @@ class StationCore:
         router.add(m.GetVariablesRequest, self.on_get_variables)
         router.add(m.SetVariablesRequest, self.on_set_variables)
         router.add(m.ResetRequest, self.on_reset)
+        if m is v2_1:
+            router.add(m.UpdateDynamicScheduleRequest, self.on_update_dynamic_schedule)
+            router.add(m.AFRRSignalRequest, self.on_afrr_signal)
 
     # ---- station -> CSMS: requests ------------------------------------------------------------
     def boot_request(self, reason: str) -> Any:
@@ -174,6 +177,7 @@ class StationCore:
         evse = self.evses[evse_id]
         evse.transaction_id, evse.id_token = None, None
         evse.profiles = {k: p for k, p in evse.profiles.items() if p.charging_profile_purpose != "TxProfile"}
+        evse.dynamic_updates = {k: u for k, u in evse.dynamic_updates.items() if k in evse.profiles}
         self.apply(evse)
 
     def charging_needs_request(self, evse_id: int, charging_needs: Any) -> Any:
@@ -203,13 +207,72 @@ class StationCore:
         for schedule in profile.charging_schedule:
             if schedule.charging_rate_unit != "W":
                 return rejected  # this station is steered in W (AC_BPT); A would need the phase voltage
+            for period in schedule.charging_schedule_period:
+                why = self._v2x_period_problem(period)
+                if why is not None:
+                    return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.REJECTED,
+                                                        status_info=m.StatusInfoType(reason_code=why[0],
+                                                                                     additional_info=why[1]))
         # K01: a profile with the same purpose and stackLevel replaces the one in place
         evse.profiles = {k: p for k, p in evse.profiles.items()
                          if (p.charging_profile_purpose, p.stack_level) != (profile.charging_profile_purpose,
                                                                             profile.stack_level)}
         evse.profiles[profile.id] = profile
+        evse.dynamic_updates.pop(profile.id, None)
         self.apply(evse)
         return m.SetChargingProfileResponse(status=m.ChargingProfileStatusEnumType.ACCEPTED)
+
+    def _v2x_period_problem(self, period: Any) -> tuple[str, str] | None:
+        """(reasonCode, text) when this station cannot run a period's V2X operation mode."""
+        mode = getattr(period, "operation_mode", None)
+        if mode == "LocalFrequency":
+            if len(getattr(period, "v2x_freq_watt_curve", None) or ()) < 2:
+                return "InvalidValue", "LocalFrequency needs a v2xFreqWattCurve of at least 2 points"
+            if not self.measures_frequency:
+                return "UnsupportedParam", "this station measures no grid frequency (LocalFrequency)"
+        if mode == "CentralFrequency" and getattr(period, "v2x_signal_watt_curve", None) is not None \
+                and len(period.v2x_signal_watt_curve) < 2:
+            return "InvalidValue", "a v2xSignalWattCurve needs at least 2 points"
+        return None
+
+    # ---- CSMS -> station: 2.1 dynamic schedules and aFRR ----------------------------------------
+    def on_update_dynamic_schedule(self, r: Any) -> Any:
+        """Q03/Q06: new setpoint/limits for a profile of kind ``Dynamic`` (other kinds are refused)."""
+        m = self.m
+        for evse in self.evses.values():
+            profile = evse.profiles.get(r.charging_profile_id)
+            if profile is not None and profile.charging_profile_kind == "Dynamic":
+                evse.dynamic_updates[profile.id] = r.schedule_update
+                self.apply(evse)
+                return m.UpdateDynamicScheduleResponse(status=m.ChargingProfileStatusEnumType.ACCEPTED)
+        return m.UpdateDynamicScheduleResponse(
+            status=m.ChargingProfileStatusEnumType.REJECTED,
+            status_info=m.StatusInfoType(reason_code="UnknownProfile",
+                                         additional_info=f"no Dynamic profile {r.charging_profile_id}"))
+
+    def on_afrr_signal(self, r: Any) -> Any:
+        """AFRRSignal (2.1): ``signal`` indexes the ``v2xSignalWattCurve`` of the CentralFrequency
+        period in force from ``timestamp`` on; refused when no profile of the station has such a curve."""
+        m = self.m
+        has_curve = any(getattr(p, "v2x_signal_watt_curve", None)
+                        for evse in self.evses.values() for profile in evse.profiles.values()
+                        for schedule in profile.charging_schedule for p in schedule.charging_schedule_period)
+        if not has_curve:
+            return m.AFRRSignalResponse(status=m.GenericStatusEnumType.REJECTED, status_info=m.StatusInfoType(
+                reason_code="NoProfile", additional_info="no charging profile with a v2xSignalWattCurve"))
+        self.afrr_signals.append((r.timestamp, r.signal))
+        self.afrr_signals.sort(key=lambda s: s[0])
+        self.refresh()
+        return m.AFRRSignalResponse(status=m.GenericStatusEnumType.ACCEPTED)
+
+    def afrr_signal_now(self) -> int | None:
+        """The newest aFRR signal whose time has come (older ones are dropped)."""
+        now = self.now()
+        active = [i for i, (at, _) in enumerate(self.afrr_signals) if at <= now]
+        if not active:
+            return None
+        del self.afrr_signals[:active[-1]]
+        return self.afrr_signals[0][1]
 
     def on_clear_profile(self, r: Any) -> Any:
         m = self.m
@@ -249,14 +312,24 @@ class StationCore:
             limits = AppliedLimits()
         else:
             profile, p = found
-            discharge = getattr(p, "discharge_limit", None)
-            setpoint_l23 = (getattr(p, "setpoint_l2", None), getattr(p, "setpoint_l3", None))
+            update = evse.dynamic_updates.get(profile.id)
+
+            def value(name: str) -> Any:  # UpdateDynamicSchedule overrides the period's value
+                given = None if update is None else getattr(update, name, None)
+                return given if given is not None else getattr(p, name, None)
+
+            discharge = value("discharge_limit")
+            setpoint = value("setpoint")
+            setpoint_l23 = (value("setpoint_l2"), value("setpoint_l3"))
+            mode = str(getattr(p, "operation_mode", None) or "ChargingOnly")
             limits = AppliedLimits(
-                operation_mode=str(getattr(p, "operation_mode", None) or "ChargingOnly"), limit_W=p.limit,
-                setpoint_W=getattr(p, "setpoint", None), max_discharge_W=None if discharge is None else -discharge,
-                setpoint_per_phase_W=None if setpoint_l23 == (None, None) else (
-                    getattr(p, "setpoint", None), setpoint_l23[0], setpoint_l23[1]),
-                profile_id=profile.id)
+                operation_mode=mode, limit_W=value("limit"),
+                setpoint_W=setpoint, max_discharge_W=None if discharge is None else -discharge,
+                setpoint_per_phase_W=None if setpoint_l23 == (None, None) else (setpoint, *setpoint_l23),
+                profile_id=profile.id, baseline_W=getattr(p, "v2x_baseline", None),
+                freq_watt_curve=curve_from(getattr(p, "v2x_freq_watt_curve", None), "frequency"),
+                signal_watt_curve=curve_from(getattr(p, "v2x_signal_watt_curve", None), "signal"),
+                afrr_signal=self.afrr_signal_now() if mode == "CentralFrequency" else None)
         if limits != evse.applied:
             evse.applied = limits
             self.power_stage(evse.evse_id, limits)
