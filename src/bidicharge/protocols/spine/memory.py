@@ -1,16 +1,18 @@
 """Two or more SPINE nodes paired in memory, without SHIP or sockets (study mode, tests).
 
-Every datagram is serialised to EEBUS-JSON and parsed back on the way, exactly as SHIP
-would carry it, so that what works here works on the wire.
+Every datagram reaches its receiver as it would be parsed from EEBUS-JSON, exactly as
+SHIP would carry it, so that what works here works on the wire: `wire_copy` is that round
+trip (``decode_document(encode_document(d))``) in one pass for plain datagrams, and the real
+encoder and decoder for anything else.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bidicharge.protocols.ship import eebus_json
 from bidicharge.protocols.ship.eebus_json import JsonObject
 from bidicharge.protocols.spine.node import SpineNode
+from bidicharge.protocols.spine.wire_copy import wire_copy
 
 
 class MemoryLink:
@@ -38,8 +40,7 @@ class MemoryLink:
             moved = False
             for name, node in self.nodes.items():
                 for peer, document in node.datagrams_to_send():
-                    wire = eebus_json.encode_document(document)
-                    decoded = eebus_json.decode_document(wire)
+                    decoded = wire_copy(document)
                     if self.keep_trace:
                         self.trace.append((name, peer, decoded))
                     if self.tracer is not None:

@@ -127,6 +127,8 @@ class SpineNode:
         self.bindings: set[tuple[str, Address, Address]] = set()  # peers bound to us
         self.remote_subscriptions: set[tuple[str, Address, Address]] = set()  # ours at peers
         self.remote_bindings: set[tuple[str, Address, Address]] = set()
+        self._subscribers_order: tuple[frozenset[tuple[str, Address, Address]],
+                                       list[tuple[str, Address, Address]]] = (frozenset(), [])
 
     # --- peers -----------------------------------------------------------------------
 
@@ -251,7 +253,7 @@ class SpineNode:
     def entity_changed(self, entity_json: JsonObject, now: float) -> None:
         """Tell peers subscribed to our NodeManagement about an added/removed entity."""
         nm = self.device.node_management
-        for peer, client, server in sorted(self.subscriptions, key=repr):
+        for peer, client, server in self._subscribers():
             if server.entity == nm.address.entity and server.feature == nm.address.feature:
                 self._send(peer, nm.address, client, CmdClassifier.NOTIFY,
                            Cmd(function=DISCOVERY, data=entity_json, partial=True))
@@ -260,13 +262,21 @@ class SpineNode:
         """Notify NodeManagement subscribers of the new use-case data (e.g. EV plugged in)."""
         self._notify_subscribers_with(self.device.node_management, USE_CASES, use_case_data_json(self.use_cases))
 
+    def _subscribers(self) -> list[tuple[str, Address, Address]]:
+        """`subscriptions` in a fixed order (by repr, so every run notifies alike); the sort is
+        redone only when the set changed — a node notifies every step, subscribers rarely change."""
+        current = frozenset(self.subscriptions)
+        if current != self._subscribers_order[0]:
+            self._subscribers_order = (current, sorted(current, key=repr))
+        return self._subscribers_order[1]
+
     def _notify_subscribers_with(self, feature: Feature, function: str, data: JsonObject) -> None:
-        for peer, client, server in sorted(self.subscriptions, key=repr):
+        for peer, client, server in self._subscribers():
             if server.entity == feature.address.entity and server.feature == feature.address.feature:
                 self._send(peer, feature.address, client, CmdClassifier.NOTIFY, Cmd(function=function, data=data))
 
     def _notify_subscribers(self, feature: Feature, function: str, now: float) -> None:
-        for peer, client, server in sorted(self.subscriptions, key=repr):
+        for peer, client, server in self._subscribers():
             if server.entity == feature.address.entity and server.feature == feature.address.feature:
                 self._send(peer, feature.address, client, CmdClassifier.NOTIFY,
                            Cmd(function=function, data=feature.data.get(function, {})))
