@@ -99,7 +99,7 @@ async def test_cpo_park_live_boots_meters_and_discharges_on_an_i14_setpoint(
     cpo: Any = live.components["cpo"]
     store = cpo.store
     # every wallbox booted over the WebSocket and runs a transaction with its registers
-    assert {e for e in seen["evs"]} == {"wb_1", "wb_2", "wb_3"}
+    assert {e: v["vehicle_id"] for e, v in seen["evs"].items()} == {"wb_1": "ev_1", "wb_2": "ev_2", "wb_3": "ev_3"}
     for wb in ("wb_1", "wb_2", "wb_3"):
         (tx,) = [t for t in store.transactions(wb) if t.ended_at is None]
         samples = store.samples(wb, tx.transaction_id)

@@ -255,3 +255,12 @@ def test_heartbeats_only_after_a_quiet_interval(park: StudyResult) -> None:
         for t in beats:
             before = [s for s in sent if s < t]
             assert t - before[-1] >= 300, (wb, t)
+
+
+def test_transactions_carry_the_cars_id_and_i14_reports_it(park: StudyResult) -> None:
+    (_, started), *_ = [(r, f) for r, f in frames(park, "TransactionEvent", source="wb_1")
+                        if f[3]["eventType"] == "Started"]
+    assert started[3]["idToken"] == {"idToken": "ev_1", "type": "Central"}  # no ISO 15118 here: the configured car
+    live = [json.loads(r.summary) for r in park.trace.select(interface="I-14", message="LiveData")]
+    ids = {e["evse_id"]: e.get("vehicle_id") for e in live[0]["evses"]}
+    assert ids == {"wb_1": "ev_1", "wb_2": "ev_2", "wb_3": "ev_3"}

@@ -126,11 +126,12 @@ async def test_offline_transaction_is_queued_on_disk_and_replayed_once(clock: Cl
     async with asyncio.TaskGroup() as tasks:
         run = tasks.create_task(station.run())  # no CSMS yet: keeps retrying
         tx = await station.start_transaction(1, "TOKEN-1")
+        assert await station.notify_ev_charging_needs(1, v2x_needs()) == "Queued"  # K15 raised offline: kept
         for i in range(1, 4):
             clock.t += timedelta(minutes=15)
             await station.report_meter(1, import_Wh=1000 * i, export_Wh=400 * i)
         await station.stop_transaction(1)
-        assert len(station.queue) == 5 and len(queue.read_text().splitlines()) == 5
+        assert len(station.queue) == 6 and len(queue.read_text().splitlines()) == 6
         saved = queue.read_text()
 
         server = OcppServer(setup=engine.setup)
@@ -158,6 +159,8 @@ async def test_offline_transaction_is_queued_on_disk_and_replayed_once(clock: Cl
     record = store.transaction("CS-2", tx)
     assert record is not None and (record.imported_Wh, record.exported_Wh) == (3000, 1200)
     assert len([s for s in store.samples("CS-2", tx) if s.measurand == "Energy.Active.Export.Register"]) == 5
+    (ev,) = CsmsEngine(store, now=clock).live_evs()  # the needs raised offline reached the CSMS
+    assert (ev.requested_energy_transfer, ev.max_discharge_power_W) == ("AC_BPT", 11000)
 
 
 async def test_remote_control_device_model_trigger_and_reset(csms: tuple[CsmsEngine, OcppServer, int],

@@ -44,6 +44,8 @@ class LiveEvOut(BaseModel):
     max_charge_power_W: float | None
     max_discharge_power_W: float | None
     energy_request_Wh: float | None
+    vehicle_id: str | None = Field(default=None, description="idToken of the open transaction: the car's EVCCID "
+                                   "(MacAddress), contract id (eMAID) or the token configured at the wallbox")
 
 
 class SetpointIn(BaseModel):

@@ -75,6 +75,7 @@ class LiveEv:
     max_charge_power_W: float | None
     max_discharge_power_W: float | None
     energy_request_Wh: float | None
+    vehicle_id: str | None = None  # the idToken of the open transaction (EVCCID, eMAID or configured)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -417,5 +418,5 @@ class CsmsEngine:
                     requested_energy_transfer=None if needs is None else needs.requested_energy_transfer,
                     departure_time=None if needs is None else needs.departure_time,
                     max_charge_power_W=v2x.get("maxChargePower"), max_discharge_power_W=v2x.get("maxDischargePower"),
-                    energy_request_Wh=energy))
+                    energy_request_Wh=energy, vehicle_id=None if tx is None else tx.id_token))
         return out

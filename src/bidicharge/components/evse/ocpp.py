@@ -91,6 +91,9 @@ class EvseOcppSettings(ComponentConfig):
     cert_file: str | None = Field(None, description="live, profile 3: our client certificate (CN = identity)")
     key_file: str | None = Field(None, description="live, profile 3: its key")
     queue_dir: str | None = Field(None, description="live: keep unsent transaction events here (offline queue)")
+    id_token: str | None = Field(None, min_length=1, max_length=255, description="idToken (type Central) of the "
+                                 "transactions when the car gives none (ISO 15118-20: its EVCCID, type MacAddress); "
+                                 "default: the vehicle component's name")
     local_limit_W: float | None = Field(None, ge=0, description="LocalLoadBalancing: the share of the site "
                                         "connection this wallbox may draw (W, grid side of the stage)")
     local_export_limit_W: float | None = Field(None, ge=0, description="LocalLoadBalancing: the share it may feed in")
@@ -274,6 +277,22 @@ class EvseOcpp(EvseOcppLive):
             except MemoryCallError as exc:
                 self.ocpp_errors.append(str(exc))
 
+    def ocpp_id_token(self) -> tuple[str | None, str]:
+        """Whose transaction it is (idToken, type): the EVCCID the car gave over ISO 15118-20
+        (``MacAddress``, OCPP 2.x C07 autocharge), else the configured token or the vehicle
+        component's name (``Central``) — the id a technical aggregator matches on I-14."""
+        evcc_id = getattr(getattr(self, "iso", None), "evcc_id", None)
+        if evcc_id:
+            return str(evcc_id), "MacAddress"
+        configured = self.ocpp_settings().id_token
+        if configured is not None:
+            return configured, "Central"
+        for port in ("vehicle", "vehicle_iso15118"):
+            links = self.links.get(port)
+            if links:
+                return links[0].peer.name, "Central"
+        return None, "Central"
+
     def _ocpp_events(self, now: float) -> list[StationEvent]:
         v = self.vehicle
         plugged = v is not None and v.plugged_in
@@ -282,8 +301,10 @@ class EvseOcpp(EvseOcppLive):
         events: list[StationEvent] = []
         if plugged and not self._ocpp_plugged:
             status = self.status()  # type: ignore[attr-defined]
+            token, token_type = self.ocpp_id_token()
             events.append(PlugIn(**registers, soc=soc, needs=charging_needs(
-                status, now_s=now, dc=self.config.dc, phases=self.config.phases, version=self.ocpp_version)))
+                status, now_s=now, dc=self.config.dc, phases=self.config.phases, version=self.ocpp_version),
+                id_token=token, token_type=token_type))
             self._ocpp_next_meter_s = now + self.ocpp_settings().meter_interval_s
         elif not plugged and self._ocpp_plugged:
             events.append(Unplug(**registers))
@@ -336,9 +357,9 @@ class EvseOcpp(EvseOcppLive):
         if isinstance(event, PlugIn):
             evse.connector_status = "Occupied"
             self._ocpp_call(core.status_request(EVSE_ID), now)
-            if core.begin_transaction(EVSE_ID, None):
+            if core.begin_transaction(EVSE_ID, event.id_token, event.token_type):
                 self._ocpp_call(core.transaction_event(EVSE_ID, "Started", "CablePluggedIn", offline=False,
-                                                       soc=event.soc), now)
+                                                       id_token=event.id_token, soc=event.soc), now)
             self._ocpp_call(core.charging_needs_request(EVSE_ID, event.needs), now)
         elif isinstance(event, Update):
             if evse.transaction_id is not None:

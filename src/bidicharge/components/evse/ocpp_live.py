@@ -42,6 +42,8 @@ class Update:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlugIn(Update):
     needs: Any  # ChargingNeedsType of the version spoken
+    id_token: str | None = None  # who charges: the car's EVCCID (MacAddress) or a configured token
+    token_type: str = "Central"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,8 +129,8 @@ class EvseOcppLive:
         pending: list[StationEvent] = self.__dict__.setdefault("_ocpp_pending", [])
         if pending:  # queued by the steps before this task ran (boot, a car plugged at start)
             wake.set()
-        # the first connection first: a car plugged at start must reach the CSMS with its needs
-        # (NotifyEVChargingNeeds is not queued offline; transaction events are, see OcppStation)
+        # the first connection first: the boot and connector status go before the car's events
+        # (later, offline, transaction events and NotifyEVChargingNeeds wait in the station's queue)
         await station.accepted.wait()
         while True:
             await wake.wait()
@@ -148,7 +150,7 @@ class EvseOcppLive:
         station.core.set_registers(1, import_Wh=event.import_Wh, export_Wh=event.export_Wh)
         if isinstance(event, PlugIn):
             await station.set_connector_status(1, "Occupied")
-            await station.start_transaction(1, None, trigger="CablePluggedIn")
+            await station.start_transaction(1, event.id_token, trigger="CablePluggedIn", token_type=event.token_type)
             await station.notify_ev_charging_needs(1, event.needs)
         elif isinstance(event, Unplug):
             await station.stop_transaction(1, reason="EVDisconnected", trigger="EVDeparted")

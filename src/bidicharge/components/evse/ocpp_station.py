@@ -13,8 +13,8 @@ device-model and reset answers) lives in :class:`.ocpp_station_core.StationCore`
 mode of the ``evse`` component shares; this class adds the connection, the heartbeat, the offline
 queue and the CSMS requests that start work of their own (remote start/stop, TriggerMessage).
 
-Offline behaviour (E04, "transaction-related messages ... queued"): transaction events go
-through a queue on disk (one JSON line each) and leave it only after the CSMS answered them,
+Offline behaviour (E04, "transaction-related messages ... queued"): transaction events, and the
+EV's charging needs raised while offline (K15: the CSMS must not miss them), go through a queue on disk (one JSON line each) and leave it only after the CSMS answered them,
 in order; events queued while offline are marked ``offline: true``. A CSMS that stores by
 (transaction, seqNo) therefore gets every event exactly once, also across a restart.
 
@@ -181,9 +181,9 @@ class OcppStation:
         return str(response.id_token_info.status)
 
     async def start_transaction(self, evse_id: int, id_token: str | None, *, trigger: str = "Authorized",
-                                remote_start_id: int | None = None) -> str:
+                                remote_start_id: int | None = None, token_type: str = "ISO14443") -> str:
         evse = self.evses[evse_id]
-        if self.core.begin_transaction(evse_id, id_token):
+        if self.core.begin_transaction(evse_id, id_token, token_type):
             await self._transaction_event(evse_id, "Started", trigger, id_token=id_token,
                                           remote_start_id=remote_start_id)
         assert evse.transaction_id is not None
@@ -203,11 +203,14 @@ class OcppStation:
         self.core.end_transaction(evse_id)
 
     async def notify_ev_charging_needs(self, evse_id: int, charging_needs: Any) -> str:
-        """K15/Q: the EV's needs (2.1 incl. ``v2xChargingParameters``) go up to the CSMS."""
-        session = self.session
-        if session is None or not self.accepted.is_set():
-            return "Offline"
-        response = await session.call(self.core.charging_needs_request(evse_id, charging_needs))
+        """K15/Q: the EV's needs (2.1 incl. ``v2xChargingParameters``) go up to the CSMS. Offline
+        they wait in the queue behind the transaction events (nothing lost): ``"Queued"``."""
+        request = self.core.charging_needs_request(evse_id, charging_needs)
+        if not self.online:
+            self.queue.append({"action": "NotifyEVChargingNeeds", "payload": request.to_wire()})
+            return "Queued"
+        assert self.session is not None
+        response = await self.session.call(request)
         return str(response.status)
 
     async def notify_ev_charging_schedule(self, evse_id: int, charging_schedule: Any) -> str:
@@ -235,13 +238,14 @@ class OcppStation:
             while len(self.queue) and self.session is not None and self.accepted.is_set():
                 session = self.session
                 m = messages_of(session.version)
-                request = m.TransactionEventRequest.from_wire(self.queue.items[0]["payload"])
+                head = self.queue.items[0]
+                request = getattr(m, f"{head.get('action', 'TransactionEvent')}Request").from_wire(head["payload"])
                 try:
                     await session.call(request)
                 except OcppCallError as exc:
                     if exc.code is None:  # timeout: try again on this or the next connection
                         continue
-                    log.error("OCPP station %s: CSMS refused queued %s: %s", self.identity, request.event_type, exc)
+                    log.error("OCPP station %s: CSMS refused queued %s: %s", self.identity, head.get("action"), exc)
                 except ConnectionError:
                     return
                 self.queue.pop_head()

@@ -38,6 +38,7 @@ class StationEvse:
     transaction_id: str | None = None
     seq_no: int = 0
     id_token: str | None = None
+    id_token_type: str = "ISO14443"  # MacAddress: the EVCCID of ISO 15118-20; Central: given by the operator
     import_Wh: float = 0.0
     export_Wh: float = 0.0
     profiles: dict[int, Any] = field(default_factory=dict)  # profile id -> ChargingProfileType
@@ -122,20 +123,20 @@ class StationCore:
             timestamp=self.now(), connector_status=m.ConnectorStatusEnumType(evse.connector_status),
             evse_id=evse.evse_id, connector_id=1)
 
-    def token(self, id_token: str) -> Any:
+    def token(self, id_token: str, kind: str = "ISO14443") -> Any:
         m = self.m
-        kind = m.IdTokenEnumType.ISO14443 if m is v2_0_1 else "ISO14443"
-        return m.IdTokenType(id_token=id_token, type=kind)
+        return m.IdTokenType(id_token=id_token, type=m.IdTokenEnumType(kind) if m is v2_0_1 else kind)
 
     def authorize_request(self, id_token: str) -> Any:
         return self.m.AuthorizeRequest(id_token=self.token(id_token))
 
-    def begin_transaction(self, evse_id: int, id_token: str | None) -> bool:
+    def begin_transaction(self, evse_id: int, id_token: str | None, token_type: str = "ISO14443") -> bool:
         """Open a transaction on the EVSE; False when one is running already."""
         evse = self.evses[evse_id]
         if evse.transaction_id is not None:
             return False
         evse.transaction_id, evse.seq_no, evse.id_token = self.new_transaction_id(), 0, id_token
+        evse.id_token_type = token_type
         return True
 
     def set_registers(self, evse_id: int, *, import_Wh: float, export_Wh: float) -> None:
@@ -166,7 +167,7 @@ class StationCore:
             transaction_info=m.TransactionType(
                 transaction_id=evse.transaction_id, remote_start_id=remote_start_id,
                 stopped_reason=None if stopped_reason is None else m.ReasonEnumType(stopped_reason)),
-            id_token=None if id_token is None else self.token(id_token),
+            id_token=None if id_token is None else self.token(id_token, evse.id_token_type),
             evse=m.EVSEType(id=evse.evse_id, connector_id=1) if event_type == "Started" else None,
             meter_value=(m.MeterValueType(timestamp=self.now(), sampled_value=tuple(values)),))
         evse.seq_no += 1
