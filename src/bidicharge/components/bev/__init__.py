@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bidicharge.components.bev.iso15118 import BevInlet, BevIso15118Config
+from bidicharge.components.bev.iso15118_live import BevIso15118Live, timeout_factor_for
 from bidicharge.components.interfaces.i01_vehicle import (
     EnergyTransfer,
     EnergyTransferResult,
@@ -82,7 +83,7 @@ class BevConfig(ComponentConfig):
 
 
 @component_type
-class Bev(Component):
+class Bev(BevIso15118Live, Component):
     kind = "bev"
     catalogue_id = "C-BEV"
     Config = BevConfig
@@ -127,7 +128,8 @@ class Bev(Component):
     def start(self, now: float) -> None:
         super().start(now)
         if self.inbound.get("charger_iso15118"):
-            self.inlet = BevInlet(self, self.cfg.iso15118, step_s=self.context.step_s)
+            self.inlet = BevInlet(self, self.cfg.iso15118, step_s=self.context.step_s,
+                                  timeout_factor=timeout_factor_for(self.context.clock))
             if self.plugged_in:
                 self.inlet.plug_in(now)
 

@@ -47,6 +47,10 @@ class BevIso15118Config(BaseModel):
         None, gt=0, le=MAX_LOOP_INTERVAL_s, description="between charge-loop requests; default: the study step (<= 60 s)"
     )
     retry_after_s: float = Field(60.0, gt=0, description="a failed session is restarted this much later")
+    secc_address: str | None = Field(
+        None, pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+        description="live mode: host:port of an SECC to dial (default: the wired wallbox's address)",
+    )
 
 
 class Vehicle(Protocol):
@@ -60,11 +64,15 @@ class Vehicle(Protocol):
 class BevInlet:
     """The vehicle's inlet: control pilot, EVCC, and the power it takes (see the module doc)."""
 
-    def __init__(self, vehicle: Vehicle, config: BevIso15118Config, *, step_s: float) -> None:
+    def __init__(self, vehicle: Vehicle, config: BevIso15118Config, *, step_s: float, timeout_factor: float = 1.0) -> None:
+        """`timeout_factor` > 1 in accelerated live runs: a peer answers in wall time (see .iso15118_live);
+        there the default loop interval is half the SECC's sequence timeout, for the same reason."""
         self.vehicle = vehicle
-        interval = config.loop_interval_s or min(step_s, MAX_LOOP_INTERVAL_s)
+        default = MAX_LOOP_INTERVAL_s / 2 if timeout_factor > 1 else MAX_LOOP_INTERVAL_s
+        interval = config.loop_interval_s or min(step_s, default)
         mode = ControlMode.DYNAMIC if config.control_mode == "dynamic" else ControlMode.SCHEDULED
-        self.evcc_config = EvccConfig(evcc_id=config.evcc_id, control_mode=mode, loop_interval_s=interval)
+        self.evcc_config = EvccConfig(evcc_id=config.evcc_id, control_mode=mode, loop_interval_s=interval,
+                                      timeout_factor=timeout_factor)
         self.retry_after_s = config.retry_after_s
         self.evcc: Evcc | None = None
         self._cp = CpState.A
@@ -117,6 +125,12 @@ class BevInlet:
         self.evcc.update(self._ev_state(now))
         self.evcc.receive_data(data, now)
         self._on_events(now)
+
+    def connection_lost(self, now: float) -> None:
+        """Live mode: the TCP connection to the SECC broke."""
+        if self.evcc is not None and not self.evcc.closed:
+            self.evcc.connection_lost()
+            self._on_events(now)
 
     def next_deadline(self) -> float | None:
         if self.evcc is not None and not self.evcc.closed:

@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 from bidicharge.components.evse.eebus import EvseEebus, StageView
 from bidicharge.components.evse.eebus_live import EvseEebusLive
 from bidicharge.components.evse.iso15118 import EvseIso15118
+from bidicharge.components.evse.iso15118_live import EvseIso15118Live
 from bidicharge.components.evse.ocpp import EvseOcpp, EvseOcppSettings
 from bidicharge.components.evse.setpoint_schedule import SetpointChange, SetpointTimetable, check_order
 from bidicharge.components.interfaces.i01_vehicle import (
@@ -84,7 +85,7 @@ class EvseConfig(ComponentConfig):
 
 
 @component_type
-class Evse(EvseOcpp, EvseEebusLive, Component):
+class Evse(EvseOcpp, EvseIso15118Live, EvseEebusLive, Component):
     kind = "evse"
     catalogue_id = "C-EVSE"
     Config = EvseConfig
@@ -141,7 +142,7 @@ class Evse(EvseOcpp, EvseEebusLive, Component):
         super().start(now)
         iso_link = self.link("vehicle_iso15118")
         if iso_link is not None:  # plug the cable in: the car's inlet (pilot, V2GTP, power)
-            inlet = iso_link.peer.handle(iso_link.peer_port.name, Iso15118InletRequest(), iso_link)
+            inlet = self.iso15118_inlet(iso_link.peer.handle(iso_link.peer_port.name, Iso15118InletRequest(), iso_link))
             self.iso = EvseIso15118(name=self.name, vehicle_name=iso_link.peer.name, inlet=inlet, params=self.params,
                                     trace=self.context.trace, evse_id=f"DE*BDC*E{self.name.upper()}",
                                     plan_of=self.timetable.plan if self.config.setpoint_schedule else None)

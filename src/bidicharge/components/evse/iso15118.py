@@ -183,6 +183,19 @@ class EvseIso15118:
             self._pilot_events(t)
         raise RuntimeError(f"EVSE {self.name}: the ISO 15118-20 session did not settle within one step")
 
+    def poll(self, now: float) -> None:
+        """Live mode: bytes arrived on the socket; exchange them now (not at the next step)."""
+        self._pump(now)
+        if self.secc is not None:
+            self.secc.handle_timeout(now)
+            self._secc_events(now)
+
+    def connection_lost(self, now: float) -> None:
+        """Live mode: the EVCC's TCP connection closed."""
+        if self.secc is not None and not self.secc.closed:
+            self.secc.connection_lost()
+            self._secc_events(now)
+
     def delivered(self, ev_power_W: float) -> None:
         """The stage's output over the step (vehicle side): what a DC stage measures and reports."""
         if self.secc is not None and not self.secc.closed and self.params.dc and self.energised:
