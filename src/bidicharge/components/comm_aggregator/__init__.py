@@ -15,8 +15,12 @@
   (aFRR is a set-point from the TSO in any case).
 * The limited energy reservoir is managed (``ler_management_W``) beside the schedule.
 
-The pool is modelled here (``pool.py``) until the technical aggregator (I-23) and the CPO
-backend / OCPP 2.1 / ISO 15118-20 path exist. I-22 (energy provider, in memory until AS4): the
+The pool is modelled here (``pool.py``, ``pool.source: model``, with latency parameters for the
+chain it stands for) or real (``pool.source: tech_aggregator``, ``chain_pool.py``): a technical
+aggregator on I-23 that forwards the FCR through the CPO backend (I-14), OCPP 2.1 (I-04) and
+ISO 15118-20 (I-01) to the cars — then the delays are the chain's own. The real pool is not yet
+bid into the markets from its I-23 offer: it holds ``fcr_contract_W`` (a contract outside the
+auction) plus what the market awards, if one is wired. I-22 (energy provider, in memory until AS4): the
 pool's position per quarter-hour — scheduled, metered, FCR held — for the supplier's balancing group.
 """
 
@@ -30,6 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.comm_aggregator.chain_pool import ChainPool
 from bidicharge.components.comm_aggregator.pool import Arr, CarPool, PoolConfig
 from bidicharge.components.energy_market.client import MarketAccess
 from bidicharge.components.interfaces.i2x_markets import (
@@ -76,6 +81,8 @@ class CommAggConfig(ComponentConfig):
     bid_day_ahead: bool = True
     price_forecast_EUR_per_MWh: list[float] = Field(default_factory=lambda: list(DEFAULT_FORECAST), min_length=24, max_length=24)
     afrr_capacity_W: float = Field(0.0, ge=0, description="aFRR held under a contract outside the auction")
+    fcr_contract_W: float = Field(0.0, ge=0, description="FCR held under a contract outside the auction")
+    status_interval_s: float = Field(1.0, gt=0, description="real pool: how often its state is read on I-23")
     afrr_bid_MW: int = Field(0, ge=0, description="symmetric aFRR offered per block (aFRR+ and aFRR−), reserved first")
     afrr_price_EUR_per_MW: float = Field(8.0, ge=0)
     bid_time: str = Field("07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time of day the next day is bid")
@@ -95,7 +102,9 @@ class CommAggregator(Component):
     PORTS = (
         provides("tso", "I-24", IEC104),
         provides("supplier", "I-22", "in-memory", wire_protocol="AS4 (MaKo 2022)"),
-        requires("energy_market", "I-44", REST),
+        requires("energy_market", "I-44", REST, optional=True),
+        requires("flexibility", "I-23", "in-memory", optional=True, wire_protocol="REST (served by tech_aggregator)",
+                 description="the real pool (pool.source: tech_aggregator)"),
     )
     phase = Phase.CONTROL
     OBSERVABLES: ClassVar[tuple[str, ...]] = (
@@ -115,6 +124,7 @@ class CommAggregator(Component):
         self.tso_end = ControlledEnd(db, self._on_command)
         self.market = MarketAccess(self, "energy_market")
         self.grid: Any = None
+        self.chain: ChainPool | None = None
         self.central_frequency_Hz = 50.0
         self.afrr_setpoint_W = 0.0
         self.fcr_W_by_block: dict[int, float] = {}  # absolute block number (start // 4 h) -> W
@@ -140,12 +150,21 @@ class CommAggregator(Component):
 
     def start(self, now: float) -> None:
         super().start(now)
+        if self.cfg.pool.source == "tech_aggregator":
+            link = self.link("flexibility")
+            if link is None:
+                raise ValueError(f"{self.name}: pool.source tech_aggregator needs port 'flexibility' (I-23) wired "
+                                 "to a tech_aggregator's 'commercial' port")
+            self.chain = ChainPool(link, path=self.cfg.fcr_path, status_interval_s=self.cfg.status_interval_s)
         if self.cfg.grid is not None:
             self.grid = units.lookup(self, self.cfg.grid, "hv_grid")
-            self.grid.attach_distribution(self)
+            if self.chain is None:  # a real pool's EVSEs are in the grid themselves (evse port frequency, I-42)
+                self.grid.attach_distribution(self)
 
     @property
     def grid_injection_MW(self) -> float:
+        if self.chain is not None:  # the EVSEs' metered power, as the technical aggregator reports it
+            return -self.chain.power_W / 1e6
         return -float(self.pool.power_W.sum()) / 1e6
 
     # --- I-24 commands -------------------------------------------------------------------
@@ -184,6 +203,8 @@ class CommAggregator(Component):
         return [float(self.cfg.price_forecast_EUR_per_MWh[q // 4]) for q in range(96)]
 
     def _bid(self, day: float, now: float) -> None:
+        if self.link("energy_market") is None or self.chain is not None:
+            return  # no market, or a real pool (its I-23 offer is not bid yet: fcr_contract_W holds)
         self._bid_days.add(day)
         self._next_poll = now + 1e-6  # the results may be out by the next step (first day)
         first = max(0, int((now - day) // MTU_DURATION_S))  # a day already running: only what is left
@@ -250,7 +271,7 @@ class CommAggregator(Component):
 
     # --- delivery ------------------------------------------------------------------------
     def fcr_contracted_W(self, t: float) -> float:
-        return self.fcr_W_by_block.get(int(t // BLOCK_DURATION_S), 0.0)
+        return self.cfg.fcr_contract_W + self.fcr_W_by_block.get(int(t // BLOCK_DURATION_S), 0.0)
 
     def _rebase(self, now: float) -> None:
         """New operating points at each quarter-hour: the schedule plus reservoir management."""
@@ -282,6 +303,9 @@ class CommAggregator(Component):
         if now >= bid_at and day + DAY_S not in self._bid_days:
             self._bid(day + DAY_S, now)
         self._poll_results(now)
+        if self.chain is not None:
+            self._step_chain(now, dt_s)
+            return
         self._rebase(now)
         fcr = self.fcr_contracted_W(now)
         activation = fcr_activation(self._frequency())
@@ -301,6 +325,21 @@ class CommAggregator(Component):
         mtu = int(now // MTU_DURATION_S)
         self.metered_Wh[mtu] = self.metered_Wh.get(mtu, 0.0) + float(self.pool.power_W.sum()) * dt_s / 3600.0
         delivered = self.pool.delivered_upward_W
+        self.shortfall_Wh += abs(request - delivered) * dt_s / 3600.0 if fcr > 0 else 0.0
+        self._telemeter(now, delivered, request, fcr)
+
+    def _step_chain(self, now: float, dt_s: float) -> None:
+        """The real pool: FCR (and aFRR, central only) down the chain, its state back to the TSO."""
+        assert self.chain is not None
+        fcr = self.fcr_contracted_W(now)
+        frequency = self._frequency()
+        request = fcr_activation(frequency) * fcr + self.afrr_setpoint_W
+        self.requested_upward_W = request
+        self.chain.step(now, fcr_W=fcr, request_upward_W=request, frequency_Hz=frequency,
+                        threshold_W=self.cfg.reallocate_threshold_W)
+        mtu = int(now // MTU_DURATION_S)
+        self.metered_Wh[mtu] = self.metered_Wh.get(mtu, 0.0) + self.chain.power_W * dt_s / 3600.0
+        delivered = self.chain.delivered_upward_W
         self.shortfall_Wh += abs(request - delivered) * dt_s / 3600.0 if fcr > 0 else 0.0
         self._telemeter(now, delivered, request, fcr)
 
@@ -327,10 +366,18 @@ class CommAggregator(Component):
         return super().handle(port, message, link)
 
     def observe(self) -> tuple[float, ...]:
+        if self.chain is not None:
+            c = self.chain
+            return (c.power_W, c.baseline_W, self.requested_upward_W, c.delivered_upward_W,
+                    self.fcr_contracted_W(self.now), math.nan)
         return (float(self.pool.power_W.sum()), float(self.base_W.sum()), self.requested_upward_W,
                 self.pool.delivered_upward_W, self.fcr_contracted_W(self.now), self.pool.stored_Wh() / 1000.0)
 
     def report(self) -> dict[str, Any]:
+        if self.chain is not None:
+            return {"pool": "tech_aggregator", "fcr_held_W": self.chain.held_W, "activations": self.chain.activations,
+                    "shortfall_Wh": self.shortfall_Wh, "notes": list(self.chain.notes),
+                    "fcr_MW_by_block": {k: v / 1e6 for k, v in sorted(self.fcr_W_by_block.items())}}
         soc, target = self.pool.soc, self.pool.cfg.target_soc
         return {
             "cars": len(self.pool.ids),

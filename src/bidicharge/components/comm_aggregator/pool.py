@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +38,9 @@ MUST_CHARGE_MARGIN_S = 1800.0
 
 class PoolConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    source: Literal["model", "tech_aggregator"] = Field(
+        "model", description="model: the cars below, inside the aggregator; tech_aggregator: the real chain on "
+        "I-23 (port flexibility) → I-14 → OCPP 2.1 → ISO 15118-20 (chain_pool.py); the fields below then do not apply")
     cars: int = Field(500, ge=1, le=100_000)
     capacity_kWh: tuple[float, float] = (50.0, 80.0)  # uniform range per car
     max_charge_W: float = Field(11_000.0, gt=0)

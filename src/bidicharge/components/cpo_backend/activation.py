@@ -7,10 +7,9 @@ backend therefore sends them on at once, one SetChargingProfile per EVSE, in OCP
   CentralSetpoint`` and the EVSE's new ``setpoint`` (W, negative discharges), replacing the
   one in force (same purpose and stack level, OCPP 2.x K01);
 * ``SetLocalFrequency`` (local FCR path): a TxProfile with ``operationMode = LocalFrequency``
-  and the EVSE's ``v2xFreqWattCurve`` (frequency → power, W, + charges, absolute: no
-  ``v2xBaseline``, which the station would add to the curve); ``setpoint`` carries the curve's
-  power at the nominal frequency for information. The station measures the frequency and follows the
-  curve itself; the backend is out of the fast loop.
+  and the EVSE's ``v2xBaseline`` and ``v2xFreqWattCurve`` (frequency → power added to the
+  baseline, W, + charges more: the station sets baseline + curve(f), see ``evse/ocpp_v2x.py``).
+  The station measures the frequency itself; the backend is out of the fast loop.
 
 Answers are per EVSE like schedules (``SetChargingSchedulesResult``): a station that is not
 connected, has no transaction or answers Rejected is named with the reason; the rest go on.
@@ -33,8 +32,6 @@ from bidicharge.protocols.ocppj.memory import MemoryCallError
 
 from . import i14
 from .engine import SchedulePeriod
-
-NOMINAL_HZ = 50.0
 
 
 def activate_setpoints(backend: Any, message: ActivateSetpoints) -> SetChargingSchedulesResult:
@@ -66,20 +63,8 @@ def curve_problem(droop: EvseFrequencyDroop) -> str | None:
     return None
 
 
-def baseline_W(droop: EvseFrequencyDroop, nominal_Hz: float = NOMINAL_HZ) -> float:
-    """The curve's power at the nominal frequency (linear between points, flat outside)."""
-    pts = droop.curve
-    if nominal_Hz <= pts[0].frequency_Hz:
-        return pts[0].power_W
-    for a, b in zip(pts, pts[1:], strict=False):
-        if nominal_Hz <= b.frequency_Hz:
-            share = (nominal_Hz - a.frequency_Hz) / (b.frequency_Hz - a.frequency_Hz)
-            return a.power_W + share * (b.power_W - a.power_W)
-    return pts[-1].power_W
-
-
 def _droop_periods(droop: EvseFrequencyDroop) -> list[SchedulePeriod]:
-    return [SchedulePeriod(operation_mode="LocalFrequency", setpoint_W=round(baseline_W(droop), 1))]
+    return [SchedulePeriod(operation_mode="LocalFrequency")]
 
 
 def _with_curve(request: Any, droop: EvseFrequencyDroop) -> Any:
@@ -87,9 +72,9 @@ def _with_curve(request: Any, droop: EvseFrequencyDroop) -> Any:
     schedule = request.charging_profile.charging_schedule[0]
     period = schedule.charging_schedule_period[0]
     curve = tuple(v2_1.V2XFreqWattPointType(frequency=p.frequency_Hz, power=round(p.power_W, 1)) for p in droop.curve)
-    # the curve's powers are absolute; OCPP 2.1 adds v2xFreqWattCurve values *on top of* v2xBaseline,
-    # so the baseline is not sent (it would count twice, see evse/ocpp_v2x.py)
-    period = dataclasses.replace(period, v2x_freq_watt_curve=curve)
+    # OCPP 2.1 adds the v2xFreqWattCurve value *on top of* v2xBaseline (evse/ocpp_v2x.py): the
+    # curve carries the droop around the baseline, the baseline the EVSE's operating point
+    period = dataclasses.replace(period, v2x_freq_watt_curve=curve, v2x_baseline=round(droop.baseline_W, 1))
     schedule = dataclasses.replace(schedule, charging_schedule_period=(period,))
     profile = dataclasses.replace(request.charging_profile, charging_schedule=(schedule,))
     return dataclasses.replace(request, charging_profile=profile)

@@ -92,12 +92,13 @@ class ActivateSetpoints:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FreqWattPoint:
     frequency_Hz: float
-    power_W: float  # + charges, − discharges (OCPP 2.1 V2XFreqWattPointType)
+    power_W: float  # added to the baseline; + charges more, − less (OCPP 2.1 V2XFreqWattPointType)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EvseFrequencyDroop:
     evse_id: str
+    baseline_W: float  # v2xBaseline: + charges, − discharges
     curve: tuple[FreqWattPoint, ...]  # ascending frequency; the EVSE interpolates, flat outside
 
 

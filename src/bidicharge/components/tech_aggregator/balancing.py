@@ -197,11 +197,9 @@ class ReserveBalancer:
             up = self.held_W * r.upward_W / up_total_W if up_total_W > 0 else 0.0
             down = self.held_W * r.downward_W / down_total_W if down_total_W > 0 else 0.0
             f0, db, full = p.nominal_Hz, p.deadband_Hz, p.full_deviation_Hz
-            curve = (FreqWattPoint(frequency_Hz=f0 - full, power_W=r.baseline_W - up),
-                     FreqWattPoint(frequency_Hz=f0 - db, power_W=r.baseline_W),
-                     FreqWattPoint(frequency_Hz=f0 + db, power_W=r.baseline_W),
-                     FreqWattPoint(frequency_Hz=f0 + full, power_W=r.baseline_W + down))
-            droops.append(EvseFrequencyDroop(evse_id=k, curve=curve))
+            curve = (FreqWattPoint(frequency_Hz=f0 - full, power_W=-up), FreqWattPoint(frequency_Hz=f0 - db, power_W=0.0),
+                     FreqWattPoint(frequency_Hz=f0 + db, power_W=0.0), FreqWattPoint(frequency_Hz=f0 + full, power_W=down))
+            droops.append(EvseFrequencyDroop(evse_id=k, baseline_W=r.baseline_W, curve=curve))
         if droops:
             self._note(self.cpo.request(SetLocalFrequency(time_s=self._now, droops=tuple(droops))))
         if self.charging:  # kept out: a plain CentralSetpoint at full charge
