@@ -44,6 +44,20 @@ per car) let the commercial side adapt only a little — see ``docs/fleet_flexib
 
 A schedule outside the series is rejected naming the first violating interval
 (:func:`check_schedule`).
+
+Battery wear in the commercial step
+-----------------------------------
+
+The cars' reference plans already pay for wear (:mod:`fleet_battery_wear`); a deviation from
+them that makes cars discharge would not, and the commercial LP would cycle inside the tubes
+of idle V2G cars for any spread. So the envelope also carries, per interval, the pool power
+above which no car need discharge (``wear_free_min_power_W``: the tubes' minimum grid power of
+every car that must charge anyway, the cars that may discharge counted at 0) and one wear
+price per MWh the pool goes below it (``wear_EUR_per_MWh``, grid side: each car's wear per MWh
+out of the cells over its discharge efficiency, weighted by the energy it could discharge in
+the tubes). The commercial LP pays ``wear·max(wear_free_min − P, 0)``: a convex piecewise cost,
+exact for a fleet with one wear figure and a lower bound of the wear the split causes (it
+assumes the cars that still charge give way first).
 """
 
 from __future__ import annotations
@@ -107,6 +121,9 @@ class FleetEnvelope:
     baseline_energy_Wh: FloatArray  # (T+1,)
     rate_low: float  # least stored Wh per grid Wh of deviation (slowest charging)
     rate_high: float  # most stored Wh per grid Wh of deviation
+    # wear (see the module docstring); 0 / None: the commercial step prices no wear
+    wear_EUR_per_MWh: float = 0.0  # per MWh the pool's grid power lies below the wear-free minimum
+    wear_free_min_power_W: FloatArray | None = None  # (T,)
 
 
 def reference_plan(flex: FleetFlexibility, forecast_EUR_per_MWh: FloatArray) -> FloatArray:
@@ -224,14 +241,33 @@ def build_envelope(flex: FleetFlexibility, tubes: CarTubes) -> FleetEnvelope:
     reach = h[:, :-1] + h[:, 1:]
     rate_low = float(np.min(flex.charge_efficiency)) if flex.n_cars else 1.0
     rate_high = float(np.max(1.0 / flex.discharge_efficiency)) if flex.n_cars else 1.0
+    car_min_W = battery_to_grid_W((move - reach) / dt_h, eta_c, eta_d)
+    wear, wear_free = pool_wear(flex, car_min_W)
     return FleetEnvelope(
         horizon=flex.horizon,
         baseline_power_W=battery_to_grid_W(move / dt_h, eta_c, eta_d).sum(axis=0),
-        min_power_W=battery_to_grid_W((move - reach) / dt_h, eta_c, eta_d).sum(axis=0),
+        min_power_W=car_min_W.sum(axis=0),
         max_power_W=battery_to_grid_W((move + reach) / dt_h, eta_c, eta_d).sum(axis=0),
         min_energy_Wh=(c - h).sum(axis=0), max_energy_Wh=(c + h).sum(axis=0),
         baseline_energy_Wh=c.sum(axis=0), rate_low=rate_low, rate_high=rate_high,
+        wear_EUR_per_MWh=wear, wear_free_min_power_W=wear_free,
     )
+
+
+def pool_wear(flex: FleetFlexibility, car_min_power_W: FloatArray) -> tuple[float, FloatArray | None]:
+    """The pool's wear price (EUR per grid-side MWh discharged) and wear-free minimum power (T,).
+
+    ``car_min_power_W`` (N, T): each car's lowest grid power in its tube. Below the sum of the
+    non-negative ones some car must discharge; the price weights every car's grid-side wear
+    (``wear / η_d``) by the grid energy it could discharge in its tube.
+    """
+    could_discharge_Wh = np.maximum(-car_min_power_W, 0.0).sum(axis=1)
+    total = float(could_discharge_Wh.sum())
+    if total <= 0.0 or not np.any(flex.wear_EUR_per_MWh > 0):
+        return 0.0, None
+    grid_side = flex.wear_EUR_per_MWh / flex.discharge_efficiency
+    price = float(np.dot(grid_side, could_discharge_Wh) / total)
+    return price, np.asarray(np.maximum(car_min_power_W, 0.0).sum(axis=0), dtype=np.float64)
 
 
 def tracked_energy_Wh(envelope: FleetEnvelope, schedule_W: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -280,7 +316,9 @@ def optimal_pool_schedule(envelope: FleetEnvelope, price_EUR_per_MWh: FloatArray
 
     Variables: upward ``U[k] ≥ 0`` and downward ``D[k] ≥ 0`` deviation from the baseline (kW);
     rows: the power series, and the two stored-energy trackers of :func:`tracked_energy_Wh`
-    inside the energy series. Cost: ``Σ price·(baseline + U − D)·dt``.
+    inside the energy series. Cost: ``Σ price·(baseline + U − D)·dt``. Where the envelope
+    carries a wear price, ``W[k] ≥ 0`` with ``W + U − D ≥ wear_free_min − baseline`` (the power
+    below the wear-free minimum) adds ``Σ wear·W·dt`` (module docstring).
     """
     T = envelope.horizon.n_steps
     price = np.asarray(price_EUR_per_MWh, dtype=np.float64)
@@ -298,14 +336,27 @@ def optimal_pool_schedule(envelope: FleetEnvelope, price_EUR_per_MWh: FloatArray
     cols = np.concatenate([idx, T + idx, c, T + c, c, T + c])
     vals = np.concatenate([np.ones(T), -np.ones(T), np.full(r.size, hi_r), np.full(r.size, -lo_r),
                            np.full(r.size, lo_r), np.full(r.size, -hi_r)])
-    order = np.lexsort((cols, rows))
-    start = np.searchsorted(rows[order], np.arange(3 * T + 1))
     head_lo = (envelope.min_energy_Wh[1:] - envelope.baseline_energy_Wh[1:]) / 1e3
     head_hi = (envelope.max_energy_Wh[1:] - envelope.baseline_energy_Wh[1:]) / 1e3
     inf = np.full(T, 1e30)
     row_lower = np.concatenate([envelope.min_power_W / 1e3 - base_kW, -inf, head_lo])
     row_upper = np.concatenate([envelope.max_power_W / 1e3 - base_kW, head_hi, inf])
+    n_cols, n_rows = 2 * T, 3 * T
+    floor = envelope.wear_free_min_power_W
+    if envelope.wear_EUR_per_MWh > 0 and floor is not None:
+        if floor.shape != (T,):
+            raise ValueError(f"need {T} wear-free minimum powers, got shape {floor.shape}")
+        n_cols, n_rows = 3 * T, 4 * T
+        cost = np.concatenate([cost, np.full(T, envelope.wear_EUR_per_MWh * dt_h / 1e3)])
+        upper = np.concatenate([upper, np.full(T, 1e30)])
+        rows = np.concatenate([rows, 3 * T + idx, 3 * T + idx, 3 * T + idx])
+        cols = np.concatenate([cols, 2 * T + idx, idx, T + idx])
+        vals = np.concatenate([vals, np.ones(T), np.ones(T), -np.ones(T)])
+        row_lower = np.concatenate([row_lower, (floor - envelope.baseline_power_W) / 1e3])
+        row_upper = np.concatenate([row_upper, inf])
+    order = np.lexsort((cols, rows))
+    start = np.searchsorted(rows[order], np.arange(n_rows + 1))
     slack = 1e-6  # kW / kWh: rounding of the sums only
-    x, _, _ = solve_lp(2 * T, cost, np.zeros(2 * T), upper, row_lower - slack, row_upper + slack,
+    x, _, _ = solve_lp(n_cols, cost, np.zeros(n_cols), upper, row_lower - slack, row_upper + slack,
                        start, cols[order], vals[order], rowwise=True)
-    return np.asarray(envelope.baseline_power_W + (x[:T] - x[T:]) * 1e3, dtype=np.float64)
+    return np.asarray(envelope.baseline_power_W + (x[:T] - x[T:2 * T]) * 1e3, dtype=np.float64)

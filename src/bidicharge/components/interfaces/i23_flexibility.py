@@ -12,6 +12,9 @@ they travel in memory.
 | POST | ``/v1/i23/schedule`` | :class:`PoolSchedule` → :class:`ScheduleAnswer` (422 naming the first violating interval) |
 | GET | ``/v1/i23/delivery`` | → :class:`DeliveryReport` (what the pool delivered so far, shortfalls announced) |
 
+The offer also prices the cells' wear (``wear_EUR_per_MWh`` below ``wear_free_min_power_W``),
+so that the commercial side does not buy and sell a spread the wear eats.
+
 Powers are grid side, W, positive = the pool charges (buys); stored energies are battery
 side, Wh, cumulative since ``start_s`` (see ``control/fleet_envelope.py``). ``rate_low`` and
 ``rate_high`` bound the stored Wh per grid Wh of deviation from the baseline.
@@ -60,6 +63,19 @@ class FlexibilityOffer:
     rate_low: float
     rate_high: float
     price_EUR_per_MWh: tuple[float, ...]  # the curve the offer was built for
+    # battery wear (control/fleet_envelope.py, "Battery wear in the commercial step"): the pool
+    # power per interval above which no car need discharge, and the price per MWh (grid side)
+    # the pool's power lies below it; absent (0, ()) the pool asks nothing for wear
+    wear_EUR_per_MWh: float = Field(0.0, ge=0)
+    wear_free_min_power_W: tuple[float, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_wear(self) -> FlexibilityOffer:
+        if self.wear_free_min_power_W and len(self.wear_free_min_power_W) != len(self.min_power_W):
+            raise ValueError(f"wear_free_min_power_W needs {len(self.min_power_W)} values, "
+                             f"got {len(self.wear_free_min_power_W)}")
+        _finite("wear_free_min_power_W", self.wear_free_min_power_W)
+        return self
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -210,7 +210,9 @@ class TechAggregator(Component):
             baseline_power_W=rounded(env.baseline_power_W), min_power_W=rounded(env.min_power_W),
             max_power_W=rounded(env.max_power_W), baseline_energy_Wh=rounded(env.baseline_energy_Wh),
             min_energy_Wh=rounded(env.min_energy_Wh), max_energy_Wh=rounded(env.max_energy_Wh),
-            rate_low=env.rate_low, rate_high=env.rate_high, price_EUR_per_MWh=rounded(price))
+            rate_low=env.rate_low, rate_high=env.rate_high, price_EUR_per_MWh=rounded(price),
+            wear_EUR_per_MWh=env.wear_EUR_per_MWh, wear_free_min_power_W=rounded(env.wear_free_min_power_W)
+            if env.wear_free_min_power_W is not None else ())
         return self.offer
 
     def accept_schedule(self, schedule: PoolSchedule) -> ScheduleAnswer:

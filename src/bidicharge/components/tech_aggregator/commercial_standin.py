@@ -7,7 +7,7 @@ the catalogue's path for them is I-22 from the energy provider backend, which do
 it yet), sends them to the
 technical aggregator as its price curve (I-23 "prices both ways"), takes the envelope offered
 back and buys low and sells high inside it (``control.fleet_envelope.optimal_pool_schedule``,
-an LP over the envelope). With ``probe_outside`` it first sends a schedule 10 % above the
+an LP over the envelope, paying the pool's battery wear the offer prices). With ``probe_outside`` it first sends a schedule 10 % above the
 envelope's maximum power to show that the technical side rejects it, naming the interval.
 """
 
@@ -117,7 +117,9 @@ class CommercialStandin(Component):
         price = np.asarray(self.offer.price_EUR_per_MWh)
         dt_h = self.offer.step_s / 3600.0
         base = np.asarray(self.offer.baseline_power_W)
+        below = np.maximum(np.asarray(self.offer.wear_free_min_power_W or np.zeros_like(base)) - self.sold, 0.0)
         return {"accepted": True, "cost_EUR": float((self.sold * price).sum() * dt_h / 1e6),
+                "wear_EUR": float(self.offer.wear_EUR_per_MWh * below.sum() * dt_h / 1e6),
                 "baseline_cost_EUR": float((base * price).sum() * dt_h / 1e6),
                 "bought_Wh": float(np.maximum(self.sold, 0).sum() * dt_h),
                 "sold_Wh": float(np.maximum(-self.sold, 0).sum() * dt_h)}
@@ -132,4 +134,5 @@ def _envelope(offer: FlexibilityOffer) -> FleetEnvelope:
         baseline_power_W=arr(offer.baseline_power_W), min_power_W=arr(offer.min_power_W),
         max_power_W=arr(offer.max_power_W), min_energy_Wh=arr(offer.min_energy_Wh),
         max_energy_Wh=arr(offer.max_energy_Wh), baseline_energy_Wh=arr(offer.baseline_energy_Wh),
-        rate_low=offer.rate_low, rate_high=offer.rate_high)
+        rate_low=offer.rate_low, rate_high=offer.rate_high, wear_EUR_per_MWh=offer.wear_EUR_per_MWh,
+        wear_free_min_power_W=arr(offer.wear_free_min_power_W) if offer.wear_free_min_power_W else None)
