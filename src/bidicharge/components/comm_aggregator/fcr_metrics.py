@@ -107,3 +107,50 @@ def afrr_tracking(records: list[TraceRecord], start_s: float, end_s: float, *, t
     grid = np.arange(start_s, end_s, 1.0)
     rmse = float(np.sqrt(np.mean((hold(st, sv, grid) - hold(pt, pv, grid)) ** 2)))
     return (float(np.median(delays)) if delays else float("nan")), rmse
+
+
+# --- the real chain (scenario fcr_chain): delivery measured at the cars, on I-01 -----------------
+
+def car_powers_W(records: Iterable[TraceRecord]) -> tuple[list[float], list[dict[str, float]]]:
+    """The cars' own measurement: ``EVPresentActivePower`` of every ISO 15118-20 AC charge-loop
+    request on I-01 (W, + charging), as (times, per-car values held since the last request)."""
+    import json
+
+    times: list[float] = []
+    held: dict[str, float] = {}
+    snapshots: list[dict[str, float]] = []
+    for r in records:
+        if r.interface != "I-01" or r.message != "AC_ChargeLoopReq":
+            continue
+        loop = json.loads(r.summary).get("bpt_dynamic_ac_cl_req_control_mode") or {}
+        present = loop.get("ev_present_active_power")
+        if present is None:
+            continue
+        held[r.source] = float(present["value"]) * 10.0 ** int(present["exponent"])
+        if times and times[-1] == r.time_s:
+            snapshots[-1] = dict(held)
+        else:
+            times.append(r.time_s)
+            snapshots.append(dict(held))
+    return times, snapshots
+
+
+def chain_step_response(records: list[TraceRecord], *, deviation_Hz: float = 0.2,
+                        full_share: float = 0.99) -> StepResponse | None:
+    """The first frequency step to −``deviation_Hz`` seen on I-51, and when the cars' summed
+    power (I-01) had moved up by ``full_share`` of the FCR held (I-24, IOA 1002) from what it
+    was before the step."""
+    ft, fv = series(records, "I-51", "M_ME_NC_1 spont", I51.FREQUENCY_HZ)
+    ct, cv = series(records, "I-24", "M_ME_NC_1 spont", I24.FCR_CONTRACTED_W)
+    step_at = next((t for t, f in zip(ft, fv, strict=True) if f <= 50.0 - deviation_Hz / 2), None)
+    if step_at is None:
+        return None
+    contracted = float(hold(ct, cv, np.array([step_at]))[0])
+    times, snapshots = car_powers_W(records)
+    before = [s for t, s in zip(times, snapshots, strict=True) if t < step_at]
+    if not before or contracted <= 0:
+        return StepResponse(step_at_s=step_at, full_at_s=None, direction=1)
+    baseline = sum(before[-1].values())
+    full = next((t for t, s in zip(times, snapshots, strict=True)
+                 if t >= step_at and baseline - sum(s.values()) >= full_share * contracted), None)
+    return StepResponse(step_at_s=step_at, full_at_s=full, direction=1)
