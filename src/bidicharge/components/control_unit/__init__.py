@@ -130,7 +130,6 @@ class ControlUnit(ShipServer, Component):
         self.open_connections = 0  # live
         self.spine: SpineNode | None = None
         self.guard: EnergyGuard | None = None
-        self._written: dict[str, tuple[float, float]] = {}  # peer -> (limit, duration) last written
 
     def start(self, now: float) -> None:
         super().start(now)
@@ -189,15 +188,10 @@ class ControlUnit(ShipServer, Component):
     def _write_limit(self, peer: str, limit_W: float | None, command: DimmingCommand | None) -> int:
         assert self.guard is not None
         if command is None or limit_W is None:
-            self._written.pop(peer, None)
             return self.guard.write_limit(peer, Direction.CONSUME, 0.0, self.now, active=False)
+        # a renewal identical to the last write restarts the Controllable System's duration too
+        # (LPC scenario 1, protocols.spine.usecases.lpc): written as it is
         remaining = float(max(math.floor(command.start_s + command.duration_s - self.now), 1))
-        if self._written.get(peer) == (limit_W, remaining):
-            # A renewal identical to the last write (same limit, same duration) would not restart the
-            # Controllable System's duration timer (protocols.spine treats an unchanged item as no
-            # change), and the limit would lapse at the old end: end it one second earlier instead.
-            remaining -= 1.0
-        self._written[peer] = (limit_W, remaining)
         return self.guard.write_limit(peer, Direction.CONSUME, limit_W, self.now, duration_s=remaining)
 
     def _reassert(self, now: float) -> None:
@@ -210,7 +204,6 @@ class ControlUnit(ShipServer, Component):
             if state is not None and state.active.get(Direction.CONSUME) is False:
                 log.warning("control unit %s: %s dropped limit %s, writing it again", self.name, peer,
                             self.active.command_id)
-                self._written.pop(peer, None)
                 self._write_limit(peer, self.active.limit_W, self.active)
 
     def _to_paired_hems(self, limit_W: float | None, command: DimmingCommand | None) -> GridGuardStatus:

@@ -50,7 +50,8 @@ class RemoteDataUpdated:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LocalDataWritten:
-    """A peer's write to one of our server features was accepted and stored."""
+    """A peer's write to one of our server features was accepted and stored: `data` is the
+    function's data now, `written` what the write carried (a partial write: only its items)."""
 
     peer: str
     origin: Address
@@ -58,6 +59,7 @@ class LocalDataWritten:
     function: str
     data: JsonObject = field(hash=False)
     now: float
+    written: JsonObject = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -390,13 +390,13 @@ class SpineNode:
                 return
             if verdict is not ErrorNumber.NO_ERROR:
                 raise RemoteProtocolError(f"write of {cmd.function} denied by application", error_number=verdict)
-        self._apply_write(peer, header, feature, cmd.function, new, origin, now)
+        self._apply_write(peer, header, feature, cmd.function, new, origin, now, written=cmd.data)
 
     def _apply_write(self, peer: str, header: Header, feature: Feature, function: str, new: JsonObject,
-                     origin: Address, now: float) -> None:
+                     origin: Address, now: float, *, written: JsonObject) -> None:
         feature.data[function] = new
         self._emit(LocalDataWritten(peer=peer, origin=origin, feature=feature.address, function=function,
-                                    data=new, now=now))
+                                    data=new, now=now, written=written))
         self._notify_subscribers(feature, function, now)
         if header.ack_request:
             self._result(peer, header, ErrorNumber.NO_ERROR)
@@ -409,7 +409,8 @@ class SpineNode:
         self.now = now
         if verdict is ErrorNumber.NO_ERROR:
             new = _written(pending.feature.data.get(pending.cmd.function), pending.cmd)  # on today's data
-            self._apply_write(peer, pending.header, pending.feature, pending.cmd.function, new, pending.origin, now)
+            self._apply_write(peer, pending.header, pending.feature, pending.cmd.function, new, pending.origin, now,
+                              written=pending.cmd.data)
         else:
             self._refuse(peer, pending.header, RemoteProtocolError(
                 f"write of {pending.cmd.function} denied by application", error_number=verdict))

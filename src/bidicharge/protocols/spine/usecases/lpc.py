@@ -335,7 +335,8 @@ class ControllableSystem:
             self._last_heartbeat = event.now
             self._fire_all(Trigger.HEARTBEAT, event.now)
         elif isinstance(event, LocalDataWritten) and event.feature == self.load_control.address:
-            self._apply_limits(event.now)
+            self._apply_limits(event.now, written={item.get("limitId") for item in
+                                                   items(event.written, "loadControlLimitData")})
         elif isinstance(event, LocalDataWritten) and event.feature == self.configuration.address:
             self._apply_failsafe()
 
@@ -351,10 +352,13 @@ class ControllableSystem:
                     self.node.read(event.peer, self.diagnosis_client, heartbeat.address, HEARTBEAT, now)
                 return
 
-    def _apply_limits(self, now: float) -> None:
+    def _apply_limits(self, now: float, *, written: set[object]) -> None:
+        """Apply the limits a write named. A limit written again unchanged is applied again too:
+        per LPC (scenario 1) its duration runs from this write, so a renewal with the same value
+        and duration extends it. A limit the write did not name (partial write) keeps its timer."""
         for item in items(self.load_control.data.get(LIMIT_LIST), "loadControlLimitData"):
             direction = next((d for d in self.configs if LIMIT_ID[d] == item.get("limitId")), None)
-            if direction is None or self._applied.get(direction) == item:
+            if direction is None or (self._applied.get(direction) == item and item.get("limitId") not in written):
                 continue
             self._applied[direction] = dict(item)
             period = obj(item.get("timePeriod"))
