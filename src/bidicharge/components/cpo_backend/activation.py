@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from bidicharge.components.interfaces.i14_cpo_aggregator import (
@@ -36,15 +37,12 @@ from .engine import SchedulePeriod
 
 def activate_setpoints(backend: Any, message: ActivateSetpoints) -> SetChargingSchedulesResult:
     """Each activation becomes a CentralSetpoint profile to its station, sent now."""
-    def periods(setpoint_W: float) -> list[SchedulePeriod]:
-        return [SchedulePeriod(operation_mode="CentralSetpoint", setpoint_W=round(setpoint_W, 1))]
-
-    return _send_all(backend, [(a.evse_id, lambda a=a: periods(a.setpoint_W), None) for a in message.activations])
+    return _send_all(backend, [(a.evse_id, partial(_setpoint_periods, a.setpoint_W), None) for a in message.activations])
 
 
 def set_local_frequency(backend: Any, message: SetLocalFrequency) -> SetChargingSchedulesResult:
     """Each droop becomes a LocalFrequency profile with its frequency-watt curve."""
-    return _send_all(backend, [(d.evse_id, lambda d=d: _droop_periods(d), d) for d in message.droops])
+    return _send_all(backend, [(d.evse_id, partial(_droop_periods, d), d) for d in message.droops])
 
 
 def dispatch(backend: Any, message: ActivateSetpoints | SetLocalFrequency) -> SetChargingSchedulesResult:
@@ -61,6 +59,10 @@ def curve_problem(droop: EvseFrequencyDroop) -> str | None:
     if any(b.frequency_Hz <= a.frequency_Hz for a, b in zip(points, points[1:], strict=False)):
         return "curve frequencies must increase"
     return None
+
+
+def _setpoint_periods(setpoint_W: float) -> list[SchedulePeriod]:
+    return [SchedulePeriod(operation_mode="CentralSetpoint", setpoint_W=round(setpoint_W, 1))]
 
 
 def _droop_periods(droop: EvseFrequencyDroop) -> list[SchedulePeriod]:
