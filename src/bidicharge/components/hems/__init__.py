@@ -19,6 +19,11 @@ the limit (`import_limit_14a_W`), every strategy's setpoints are clipped to it. 
 on the older in-memory `energy_manager` port is still served in memory. Several wallboxes: the
 strategies plan their cars as one, the setpoint is shared by need (`chargers.py`). I-47 speaks
 EEBUS MGCP when `meter` is wired to the meter's `eebus` port (else the in-memory HAN contract).
+
+An aggregator's schedule for the car (from the backend on I-06) overrides the EV part of the
+strategy's decision while it is in force, within the owner's hard limits (minimum SoC,
+departure target, V2G consent) and §14a; what the HEMS cannot follow it reports back with the
+reason (`aggregator_schedule.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from bidicharge.components.hems.aggregator_schedule import HemsAggregatorSchedule
 from bidicharge.components.hems.chargers import aggregate, split
 from bidicharge.components.hems.eebus import HemsEebus, OwnerEvConfig
 from bidicharge.components.hems.eebus_live import HemsEebusLive
@@ -70,6 +76,7 @@ class HemsConfig(ComponentConfig):
     forecast_noise: float = Field(0.25, ge=0, le=2)
     # backend
     site: str = Field("home", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="site id towards the backend")
+    timezone: str = Field("Europe/Berlin", description="where the owner's HH:MM departure time is meant")
     publish_period_s: float = Field(300.0, gt=0, description="how often the state goes to the backend")
     broker: str | None = Field(None, description="live mode without a wired backend: mqtt://host:port")
     # EEBUS (I-03 to wallboxes on their `eebus` port, I-09 from an Energy Guard on `grid_guard`)
@@ -83,7 +90,7 @@ class HemsConfig(ComponentConfig):
 
 
 @component_type
-class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
+class Hems(HemsAggregatorSchedule, HemsEebusLive, HemsLive, PlantsLive, Component):
     kind = "hems"
     catalogue_id = "C-HEMS"
     Config = HemsConfig
@@ -130,6 +137,7 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
         self.faults: dict[str, str] = {}
         self.eebus: HemsEebus | None = None
         self.limit_14a_W: float | None = None
+        self._aggregator_init()
 
     # -- the owner's settings (from the app, through the backend) -----------------------------
     def apply_settings(self, settings: HemsSettings) -> None:
@@ -263,6 +271,7 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
     # -- one control cycle -------------------------------------------------------------------
     def step(self, now: float, dt_s: float) -> None:
         self.now = now
+        self._subscribe()  # the backend's retained settings and aggregator schedule (study mode)
         if self.eebus is not None:
             self._eebus_tick(now)
         if now < self._next_control:
@@ -301,8 +310,10 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
             ev_sp, bat_sp, reason = self._rules(now, reading, cs if ev_on else None, bat, target, price_now, price_min)
         else:
             ev_sp, bat_sp, reason = self._site_strategy(now, cs if ev_on else None, bat, -pv_W, load_W, target, price_now)
+        ev_sp, reason = self._follow_aggregator(now, cs if ev_on else None, ev_sp, reason, per_charger, load_W, -pv_W)
         if self.limit_14a_W is not None:
             ev_sp, bat_sp, reason = self._clip_14a(ev_sp, bat_sp, reason, cs, load_W, -pv_W)
+        self._after_14a(ev_sp, reason, cs)
         self.ev_setpoint_W, self.battery_setpoint_W = ev_sp, bat_sp
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         for link, share_W in split(ev_sp, per_charger, now, self.settings):
@@ -336,6 +347,7 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
                     reason=reason,
                     faults=[f"{n}: {r.fault}" for n, r in self.plant_readings.items() if r.fault]
                     + [f"{k}: {v}" for k, v in self.faults.items()],
+                    aggregator_setpoint_W=self.aggregator_setpoint_W, aggregator_deviation=self.aggregator_deviation,
                 )
             )
 
@@ -506,6 +518,8 @@ class Hems(HemsEebusLive, HemsLive, PlantsLive, Component):
 
     def report(self) -> dict[str, Any]:
         rep: dict[str, Any] = {"decisions": dict(self.reasons)}
+        if self.aggregator_stats["schedules"]:
+            rep["aggregator"] = self.aggregator_report()
         if self.planner is not None and self.planner.solve_times_s:
             t = np.asarray(self.planner.solve_times_s)
             rep.update(plans=len(t), plan_failures=self.planner.failures, faults=dict(self.faults),

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 import aiomqtt
 from pydantic import ValidationError
 
-from bidicharge.components.interfaces.i06_hems_backend import HemsEvent, HemsSettings, HemsState, topic
+from bidicharge.components.interfaces.i06_hems_backend import (
+    AggregatorSchedule,
+    HemsEvent,
+    HemsSettings,
+    HemsState,
+    topic,
+)
 from bidicharge.components.interfaces.i45_tariff import PriceSchedule
 from bidicharge.runtime.cancel import stop_if_cancelled
 from bidicharge.runtime.clock import Clock
@@ -37,6 +43,8 @@ class HemsLive:
         def link(self, port: str) -> Link | None: ...
 
         def apply_settings(self, settings: HemsSettings) -> None: ...
+
+        def on_backend_message(self, message: HemsSettings | AggregatorSchedule, now: float) -> None: ...
 
         def peers(self, port: str) -> list[Link]: ...
 
@@ -81,7 +89,7 @@ class HemsLive:
                 session = MqttSession(
                     address,
                     client_id=f"bidicharge-hems-{self.cfg.site}",
-                    subscriptions=(topic(self.cfg.site, "settings"),),
+                    subscriptions=(topic(self.cfg.site, "settings"), topic(self.cfg.site, "aggregator_schedule")),
                     handler=self._on_mqtt,
                     will=(topic(self.cfg.site, "status"), b"offline"),
                 )
@@ -105,14 +113,19 @@ class HemsLive:
                     await asyncio.sleep(1.0)
 
     async def _on_mqtt(self, name: str, payload: bytes, retained: bool) -> None:
+        leaf = name.rsplit("/", 1)[-1]
+        model: type[HemsSettings] | type[AggregatorSchedule] = (
+            AggregatorSchedule if leaf == "aggregator_schedule" else HemsSettings)
         try:
-            settings = HemsSettings.model_validate_json(payload)
+            message = model.model_validate_json(payload)
         except ValidationError as exc:
             self.settings_rejected += 1
-            log.warning("HEMS %s: refused settings: %s", self.cfg.site, str(exc).splitlines()[0])
-            self._publish(HemsEvent(site=self.cfg.site, time_s=self.now, level="warning", message=f"settings refused: {exc.errors()[0]['msg']}"))
+            log.warning("HEMS %s: refused %s: %s", self.cfg.site, leaf, str(exc).splitlines()[0])
+            self._publish(HemsEvent(site=self.cfg.site, time_s=self.now, level="warning",
+                                    message=f"{leaf} refused: {exc.errors()[0]['msg']}"))
             return
-        self.apply_settings(settings)
+        # aggregator_schedule.py applies settings now, a schedule from the next control cycle (NaN: not "this step")
+        self.on_backend_message(message, float("nan"))
 
     async def _fetch_prices(self, clock: Clock, base_url: str) -> None:
         import httpx

@@ -8,15 +8,19 @@ each registered home car, and takes the aggregator's schedules back:
   site's time zone), ``target_soc``, ``min_soc_v2h`` as the floor of *any* discharge, and
   ``v2g_consent``; a site without settings runs the HEMS defaults (no V2G consent);
 * the home EVSE's meter registers are integrated from the reported EV power between states
-  (an I-06 state carries no register), so they never go back;
+  (an I-06 state carries no register; its ``ev_W`` is what the wallbox drew up to the state's
+  time, so it counts for the span since the previous state), so they never go back;
 * a schedule is refused for an unknown or unregistered site, a car not plugged in, a
   discharge without V2G consent, or a setpoint beyond the registered limits — each with its
-  reason; accepted ones are kept per site (database) for the HEMS to apply.
+  reason; accepted ones are kept per site (database) and go to the HEMS (I-06), which follows
+  them within the owner's limits; a schedule ends when the car leaves;
+* what the HEMS could not follow (``HemsState.aggregator_deviation``) the aggregator reads in
+  :class:`HomeCars` ``deviations``; it also sees the measured power off its setpoint in the
+  live data and re-dispatches the pool.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +35,7 @@ from bidicharge.components.interfaces.i02_telematics import (
     VehicleStatus,
     VehicleView,
 )
-from bidicharge.components.interfaces.i06_hems_backend import HemsSettings, HemsState
+from bidicharge.components.interfaces.i06_hems_backend import HemsSettings, HemsState, next_departure_s
 from bidicharge.components.interfaces.i14_cpo_aggregator import (
     ChargingSchedule,
     EvseLive,
@@ -66,17 +70,6 @@ class ScheduleRow(_Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-def next_departure_s(hhmm: str, now_s: float, timezone: str) -> float:
-    """The next time the clock in ``timezone`` shows ``hhmm`` after ``now_s`` (epoch seconds)."""
-    zone = ZoneInfo(timezone)
-    local = dt.datetime.fromtimestamp(now_s, zone)
-    hour, minute = (int(v) for v in hhmm.split(":"))
-    candidate = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if candidate.timestamp() <= now_s:
-        candidate = (local + dt.timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
-    return candidate.timestamp()
-
-
 class AggregatorDesk:
     """Registrations, meter registers and schedules of the home cars an aggregator may steer."""
 
@@ -96,14 +89,23 @@ class AggregatorDesk:
             regs = [HomeCarRegistration(**r.data) for r in s.scalars(select(RegistrationRow))]
         return [r for r in regs if aggregator is None or r.aggregator == aggregator]
 
-    def observe(self, state: HemsState) -> None:
-        """Integrate the EV power into the home EVSE's registers (left Riemann sum between states)."""
-        t, w, imported, exported = self._registers.get(state.site, (state.time_s, 0.0, 0.0, 0.0))
+    def observe(self, state: HemsState) -> bool:
+        """Integrate the EV power into the home EVSE's registers; ``True`` if this ended a schedule.
+
+        The state's ``ev_W`` was measured over the span up to ``time_s``: it counts for the time
+        since the previous state (the first state only starts the registers).
+        """
+        t, _, imported, exported = self._registers.get(state.site, (state.time_s, 0.0, 0.0, 0.0))
         if state.time_s < t:
-            return  # an older state (a replay): the registers never go back
-        energy = w * (state.time_s - t) / 3600.0
+            return False  # an older state (a replay): the registers never go back
+        energy = state.ev_W * (state.time_s - t) / 3600.0
         self._registers[state.site] = (state.time_s, state.ev_W, imported + max(energy, 0.0),
                                        exported + max(-energy, 0.0))
+        if state.ev_connected or self.schedule(state.site) is None:
+            return False
+        with self.engine.begin() as c:
+            c.execute(delete(ScheduleRow).where(ScheduleRow.site == state.site))
+        return True
 
     def cars(self, aggregator: str, states: dict[str, HemsState | None],
              settings: dict[str, HemsSettings | None], *, now_s: float) -> HomeCars:
@@ -125,7 +127,9 @@ class AggregatorDesk:
                 target_soc=owner.target_soc, min_soc_for_discharge=owner.min_soc_v2h,
                 v2g_consent=owner.v2g_consent, aggregator=aggregator)
             vehicles.append(json.loads(VehicleView(vin=reg.vin, status=status, settings=rules).model_dump_json()))
-        return HomeCars(time_s=now_s, vehicles=tuple(vehicles), refused=tuple(refused))
+        deviations = tuple((site, state.aggregator_deviation) for site, state in states.items()
+                           if state is not None and state.aggregator_deviation)
+        return HomeCars(time_s=now_s, vehicles=tuple(vehicles), refused=tuple(refused), deviations=deviations)
 
     def live(self, aggregator: str, states: dict[str, HemsState | None], *, now_s: float) -> LiveData:
         evses = []

@@ -16,8 +16,11 @@ aggregator merges it exactly as it merges the OEM backend's data. Only sites who
 registered the car *for this aggregator* (:class:`HomeCarRegistration`, the consent to share)
 appear; a discharge setpoint for a site without V2G consent is refused per EVSE.
 
-Live REST for this contract is not built yet (open): in a study it travels in memory, and
-accepted schedules are kept per site in the HEMS backend's database for the HEMS to apply.
+Live REST for this contract is not built yet (open): in a study it travels in memory.
+Accepted schedules are kept per site in the HEMS backend's database and go on to the site's
+HEMS (I-06 ``aggregator_schedule``), which follows them within the owner's limits and §14a
+and reports what it could not follow (``HomeCars.deviations``; the live data show the measured
+power off the setpoint, from which the aggregator re-dispatches).
 """
 
 from __future__ import annotations
@@ -60,3 +63,4 @@ class HomeCars:
     time_s: float
     vehicles: tuple[dict[str, Any], ...]  # VehicleView as JSON, only cars registered for this aggregator
     refused: tuple[tuple[str, str], ...] = ()  # (site, reason): registered but not usable now
+    deviations: tuple[tuple[str, str], ...] = ()  # (site, reason): the HEMS does not follow the schedule now
