@@ -33,11 +33,10 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
 from bidicharge.protocols.ocppj import (
@@ -55,9 +54,10 @@ from bidicharge.protocols.ocppj import (
     Router,
 )
 
+from .ws_link import WsLink, open_client_link
+
 log = logging.getLogger(__name__)
 
-WebSocket = ServerConnection | ClientConnection
 
 
 class OcppCallError(Exception):
@@ -71,9 +71,14 @@ class OcppCallError(Exception):
 
 
 class OcppSession:
-    """One open OCPP connection: a WebSocket plus the sans-I/O ``OcppConnection`` and its ``Router``."""
+    """One open OCPP connection: a ``WsLink`` plus the sans-I/O ``OcppConnection`` and its ``Router``.
 
-    def __init__(self, ws: WebSocket, conn: OcppConnection, *, identity: str) -> None:
+    Frames are digested in the link's ``data_received`` callback: a response resolves the
+    waiting ``call``, a request with a plain handler is answered before the callback returns;
+    only coroutine handlers (which may themselves call the peer) get a task.
+    """
+
+    def __init__(self, ws: WsLink, conn: OcppConnection, *, identity: str) -> None:
         self.ws = ws
         self.conn = conn
         self.identity = identity
@@ -83,6 +88,9 @@ class OcppSession:
         self._call_lock = asyncio.Lock()
         self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._tasks: asyncio.TaskGroup | None = None
+        self._is_coroutine: dict[Callable[..., Any], bool] = {}
         self.closed = asyncio.Event()
         self.closed_hooks: list[Callable[[], object]] = []  # run when the connection ends
         # observers of every text frame, ``tap(sent, frame)`` (e.g. the trace of a live run)
@@ -100,7 +108,8 @@ class OcppSession:
             message_id, frame = self.conn.send_request(request, now=self._loop.time())
             self._waiting[message_id] = future
             self._arm_timer()
-            self._tap(True, frame)
+            if self.frame_taps:
+                self._tap(True, frame)
             await self.ws.send(frame)
             return await future
 
@@ -121,8 +130,11 @@ class OcppSession:
         """Serve the connection until it closes; owns the tasks of coroutine handlers."""
         try:
             async with asyncio.TaskGroup() as tasks:
-                await self._read(tasks)
+                self._tasks = tasks
+                self.ws.attach(self._receive)
+                await self.ws.wait_closed()
         finally:
+            self._tasks = None
             self.closed.set()
             if self._timer is not None:
                 self._timer.cancel()
@@ -133,30 +145,25 @@ class OcppSession:
                     future.set_exception(ConnectionError(f"OCPP connection to {self.identity} closed"))
             self._waiting.clear()
 
-    async def _read(self, tasks: asyncio.TaskGroup) -> None:
+    def _receive(self, frame: str | bytes) -> None:
+        if not isinstance(frame, str):
+            # Part 4 §3: OCPP-J uses text frames only.
+            self.ws.close_nowait(1003, "OCPP-J expects text frames")
+            return
+        if self.frame_taps:
+            self._tap(False, frame)
         try:
-            async for frame in self.ws:
-                if not isinstance(frame, str):
-                    # Part 4 §3: OCPP-J uses text frames only.
-                    await self.ws.close(1003, "OCPP-J expects text frames")
-                    return
-                if self.frame_taps:
-                    self._tap(False, frame)
-                try:
-                    self.conn.receive_text(frame, now=self._loop.time())
-                except RemoteProtocolError as exc:
-                    log.warning("OCPP %s: %s", self.identity, exc)
-                    if exc.reply is not None:
-                        self._tap(True, exc.reply)
-                        await self.ws.send(exc.reply)
-                    if exc.close_code is not None:
-                        await self.ws.close(exc.close_code, exc.description)
-                        return
-                await self._dispatch(tasks)
-        except ConnectionClosed:
-            pass
+            self.conn.receive_text(frame, now=self._loop.time())
+        except RemoteProtocolError as exc:
+            log.warning("OCPP %s: %s", self.identity, exc)
+            if exc.reply is not None:
+                self._write(exc.reply)
+            if exc.close_code is not None:
+                self.ws.close_nowait(exc.close_code, exc.description)
+                return
+        self._dispatch()
 
-    async def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
+    def _dispatch(self) -> None:
         for event in self.conn.events():
             if isinstance(event, ResponseReceived):
                 self._resolve(event.message_id, result=event.response)
@@ -165,30 +172,40 @@ class OcppSession:
                 try:
                     handler = self.router.handler_for(request)
                 except CallErrorReply as reply:
-                    await self._answer(event, None, reply)
+                    self._answer(event, None, reply)
                     continue
-                if inspect.iscoroutinefunction(handler):
+                if self._coroutine_function(handler):
                     # may itself call the peer: runs beside the reader, owned by the session's group
-                    tasks.create_task(self._handle_async(event, handler(request)))
-                else:
-                    try:
-                        result, error = handler(request), None
-                    except Exception as exc:
-                        result, error = None, exc
-                    if inspect.isawaitable(result):  # e.g. a lambda that returns a coroutine
-                        tasks.create_task(self._handle_async(event, result))
-                        continue
-                    await self._answer(event, result, error)
+                    self._spawn(event, handler(request))
+                    continue
+                try:
+                    result, error = handler(request), None
+                except Exception as exc:
+                    result, error = None, exc
+                if inspect.isawaitable(result):  # e.g. a lambda that returns a coroutine
+                    self._spawn(event, result)
+                    continue
+                self._answer(event, result, error)
             elif isinstance(event, CallFailed):
                 self._resolve(event.message_id, error=OcppCallError(event))
             elif isinstance(event, ResponseRejected):
                 log.warning("OCPP %s rejected our response %s: %s %s", self.identity, event.message_id,
                             event.code, event.description)
 
+    def _coroutine_function(self, handler: Callable[..., Any]) -> bool:
+        known = self._is_coroutine.get(handler)
+        if known is None:
+            known = self._is_coroutine[handler] = inspect.iscoroutinefunction(handler)
+        return known
+
+    def _spawn(self, event: RequestReceived | MessageReceived, pending: Awaitable[Any]) -> None:
+        if self._tasks is None:  # the connection ended while this frame was digested
+            if inspect.iscoroutine(pending):
+                pending.close()
+            return
+        self._tasks.create_task(self._handle_async(event, pending))
+
     def _resolve(self, message_id: str, *, result: Any = None, error: Exception | None = None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         future = self._waiting.pop(message_id, None)
         if future is None or future.done():
             return
@@ -202,9 +219,9 @@ class OcppSession:
             result, error = await pending, None
         except Exception as exc:
             result, error = None, exc
-        await self._answer(event, result, error)
+        self._answer(event, result, error)
 
-    async def _answer(self, event: RequestReceived | MessageReceived, result: Any, error: Exception | None) -> None:
+    def _answer(self, event: RequestReceived | MessageReceived, result: Any, error: Exception | None) -> None:
         """Turn a handler outcome into the wire answer: response, chosen CALLERROR, or InternalError."""
         if isinstance(event, MessageReceived):  # SEND: never answered
             if error is not None:
@@ -221,17 +238,28 @@ class OcppSession:
         else:  # a handler bug must not take the connection down
             log.error("OCPP %s: handler of %s failed", self.identity, type(event.request).__name__, exc_info=error)
             frame = self.conn.send_error(event.message_id, ErrorCode.INTERNAL_ERROR, type(error).__name__)
-        self._tap(True, frame)
+        self._write(frame)
+
+    def _write(self, frame: str) -> None:
+        """Answers go out at once; a peer that does not read them is not read either (``WsLink``)."""
+        if self.frame_taps:
+            self._tap(True, frame)
         try:
-            await self.ws.send(frame)
+            self.ws.send_text(frame)
         except ConnectionClosed:
             pass
 
     def _arm_timer(self) -> None:
+        # One timer at the earliest deadline; a call answered in time leaves it armed and it
+        # fires once for nothing, cheaper than cancelling and re-arming a timer per call.
+        deadline = self.conn.next_deadline()
+        if deadline is None:
+            return
+        if self._timer is not None and self._timer_at <= deadline:
+            return
         if self._timer is not None:
             self._timer.cancel()
-        deadline = self.conn.next_deadline()
-        self._timer = None if deadline is None else self._loop.call_at(deadline, self._on_deadline)
+        self._timer, self._timer_at = self._loop.call_at(deadline, self._on_deadline), deadline
 
     def _on_deadline(self) -> None:
         self._timer = None
@@ -295,8 +323,8 @@ def basic_auth_credentials(headers: Headers) -> tuple[str, str] | None:
     return user, password
 
 
-def _certificate_cn(ws: ServerConnection) -> str | None:
-    cert = ws.transport.get_extra_info("peercert")
+def _certificate_cn(link: WsLink) -> str | None:
+    cert = link.transport.get_extra_info("peercert") if link.transport is not None else None
     if not cert:
         return None
     for rdn in cert.get("subject", ()):
@@ -324,27 +352,48 @@ class OcppServer:
     validate_payloads: bool = True
     on_session_end: Callable[[OcppSession], None] | None = None
     sessions: dict[str, OcppSession] = field(default_factory=dict)
-    _server: Server | None = None
+    _server: asyncio.Server | None = None
+    _links: set[WsLink] = field(default_factory=set)
+    _handlers: set[asyncio.Task[None]] = field(default_factory=set)  # one per open connection, owned here
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the bound port."""
-        self._server = await serve(
-            self._handler, host, port,
-            subprotocols=[Subprotocol(v.value) for v in self.versions],
-            process_request=self._process_request,
-            ssl=self.security.ssl_context,
-            ping_interval=self.ping_interval_s,
-            ping_timeout=self.ping_interval_s,
-            max_size=self.max_frame_bytes,
-            compression=None,
-        )
-        port_bound: int = next(iter(self._server.sockets)).getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._new_link, host, port, ssl=self.security.ssl_context)
+        port_bound: int = self._server.sockets[0].getsockname()[1]
         return port_bound
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        """Stop listening, close every connection with 1001 (going away), wait for the handlers."""
+        if self._server is None:
+            return
+        self._server.close()
+        links = list(self._links)
+        for link in links:
+            link.close_nowait(1001, "CSMS shutting down")
+        if links:
+            await asyncio.wait([link.closed for link in links], timeout=links[0].close_timeout_s)
+        for link in links:
+            if link.transport is not None and not link.closed.done():
+                link.transport.abort()
+        if self._handlers:
+            await asyncio.wait(list(self._handlers))
+        await self._server.wait_closed()
+        self._server = None
+
+    def _new_link(self) -> WsLink:
+        protocol = ServerProtocol(subprotocols=[Subprotocol(v.value) for v in self.versions],
+                                  max_size=self.max_frame_bytes)
+        link = WsLink(protocol, ping_interval_s=self.ping_interval_s, ping_timeout_s=self.ping_interval_s,
+                      on_request=self._process_request, on_open=self._on_open)
+        self._links.add(link)
+        link.closed.add_done_callback(lambda _: self._links.discard(link))
+        return link
+
+    def _on_open(self, link: WsLink) -> None:
+        handler = asyncio.get_running_loop().create_task(self._handler(link))
+        self._handlers.add(handler)
+        handler.add_done_callback(self._handlers.discard)
 
     async def __aenter__(self) -> OcppServer:
         return self
@@ -352,10 +401,10 @@ class OcppServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
+    def _process_request(self, ws: WsLink, request: Request) -> Response | None:
         identity = identity_from_path(request.path)
         if identity is None:
-            return ws.respond(HTTPStatus.NOT_FOUND, "station identity missing in URL path\n")
+            return ws.reject(HTTPStatus.NOT_FOUND, "station identity missing in URL path\n")
         profile = self.security.profile
         if profile in (1, 2):
             credentials = basic_auth_credentials(request.headers)
@@ -363,12 +412,12 @@ class OcppServer:
             assert check is not None
             if credentials is None or not hmac.compare_digest(credentials[0], identity) or not check(*credentials):
                 log.warning("OCPP %s: basic authentication refused", identity)
-                response = ws.respond(HTTPStatus.UNAUTHORIZED, "authentication failed\n")
+                response = ws.reject(HTTPStatus.UNAUTHORIZED, "authentication failed\n")
                 response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
                 return response
         elif profile == 3 and _certificate_cn(ws) != identity:
             log.warning("OCPP %s: client certificate does not name this station", identity)
-            return ws.respond(HTTPStatus.FORBIDDEN, "client certificate does not match station identity\n")
+            return ws.reject(HTTPStatus.FORBIDDEN, "client certificate does not match station identity\n")
         return None
 
     def _new_message_id_factory(self, identity: str) -> Callable[[], str]:
@@ -381,7 +430,7 @@ class OcppServer:
 
         return new_id
 
-    async def _handler(self, ws: ServerConnection) -> None:
+    async def _handler(self, ws: WsLink) -> None:
         identity = identity_from_path(ws.request.path if ws.request else "") or "?"
         version = OcppVersion(ws.subprotocol or "")
         conn = OcppConnection(version=version, new_message_id=self._new_message_id_factory(identity),
@@ -396,6 +445,9 @@ class OcppServer:
         try:
             await _run_setup(self.setup, session)
             await session.run()
+        except Exception:  # a bug in setup or a handler's group: this station's connection ends, the server stays
+            log.exception("OCPP %s: connection handler failed", identity)
+            ws.close_nowait(1011, "internal error")
         finally:
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
@@ -457,7 +509,7 @@ class OcppClient:
             try:
                 await self._run_once()
                 attempt = 0
-            except (OSError, ConnectionClosed, TimeoutError) as exc:
+            except (OSError, ConnectionClosed, TimeoutError) as exc:  # network: expected, retried quietly
                 log.info("OCPP %s: connection to %s failed: %s", self.identity, self.url, exc)
                 self.failures = [*self.failures[-9:], exc]
             except Exception as exc:  # e.g. HTTP 401/403/400 during the handshake
@@ -473,10 +525,10 @@ class OcppClient:
             token = base64.b64encode(f"{self.identity}:{self.password}".encode()).decode()
             headers["Authorization"] = f"Basic {token}"
         uri = f"{self.url.rstrip('/')}/{self.identity}"
-        async with connect(uri, subprotocols=[Subprotocol(v.value) for v in self.versions], ssl=self.ssl_context,
-                           additional_headers=headers, ping_interval=self.ping_interval_s,
-                           ping_timeout=self.ping_interval_s, max_size=self.max_frame_bytes, compression=None,
-                           proxy=None) as ws:
+        ws = await open_client_link(uri, subprotocols=[v.value for v in self.versions], headers=headers,
+                                    ssl_context=self.ssl_context, max_size=self.max_frame_bytes,
+                                    ping_interval_s=self.ping_interval_s, ping_timeout_s=self.ping_interval_s)
+        try:
             version = OcppVersion(ws.subprotocol or "")
             new_id = self.new_message_id or _uuid_ids()
             conn = OcppConnection(version=version, new_message_id=new_id, call_timeout_s=self.call_timeout_s,
@@ -496,7 +548,8 @@ class OcppClient:
             finally:
                 self._connected.clear()
                 self._session = None
-
+        finally:
+            await ws.close()  # closing handshake; aborted after the link's close timeout
 
     async def _guarded(self, hook: Coroutine[Any, Any, None]) -> None:
         """A failing ``on_connected`` is a bug of its author: logged, the connection stays up."""
