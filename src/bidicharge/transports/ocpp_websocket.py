@@ -560,6 +560,11 @@ class OcppClient:
 
 
 def _uuid_ids() -> Callable[[], str]:
+    """Message ids unique for the connection (Part 4 §4.1.3, at most 36 characters): a random
+    prefix per connection and a counter — a uuid4 per message costs as much as a frame's masking."""
+    import itertools
     import uuid
 
-    return lambda: str(uuid.uuid4())
+    prefix = uuid.uuid4().hex[:16]
+    counter = itertools.count(1)
+    return lambda: f"{prefix}-{next(counter)}"
