@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import socket
 import ssl
 from typing import Any
 
@@ -66,7 +65,7 @@ class CsmsLive:
         return event
 
     async def serve(self, clock: Clock) -> None:
-        import uvicorn
+        from bidicharge.transports.http_server import HttpApi
 
         from .api import create_app
 
@@ -76,24 +75,20 @@ class CsmsLive:
         scheme = "wss" if cfg.security_profile in (2, 3) else "ws"
         self.ocpp_url = f"{scheme}://{cfg.host}:{port}{cfg.path}"
         log.info("%s: OCPP-J server at %s (security profile %s)", self.name, self.ocpp_url, cfg.security_profile)
-        api: uvicorn.Server | None = None
+        api: HttpApi | None = None
         try:
             async with asyncio.TaskGroup() as tasks:
                 self.live_tasks = tasks
                 if cfg.api_port is not None:
-                    sock = socket.socket()
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                    sock.bind((cfg.api_host, cfg.api_port))
-                    self.api_port = sock.getsockname()[1]
-                    api = uvicorn.Server(uvicorn.Config(create_app(self.engine), log_level="warning",
-                                                        lifespan="off"))
-                    tasks.create_task(api.serve(sockets=[sock]))
+                    api = HttpApi(create_app(self.engine), cfg.api_host, cfg.api_port)
+                    self.api_port = api.port
+                    tasks.create_task(api.serve())
                 self.ocpp_ready.set()
                 try:
                     await asyncio.Event().wait()  # until cancelled
-                finally:  # inside the group: uvicorn ends on should_exit, not on a cancel
+                finally:  # inside the group: the API shuts down cleanly with it
                     if api is not None:
-                        api.should_exit = True
+                        api.stop()
         finally:
             self.live_tasks = None
             await server.close()

@@ -272,20 +272,11 @@ class EnergyMarket(Component):
 
     async def serve(self, clock: Clock) -> None:
         """Live mode: the REST API of I-44/I-53/I-54."""
-        import socket
-
-        import uvicorn
-
         from bidicharge.components.energy_market.api import create_app
+        from bidicharge.transports.http_server import HttpApi
 
         self._live = True
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.cfg.api_host, self.cfg.api_port))
-        self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(self, clock), log_level="warning", lifespan="off"))
+        api = HttpApi(create_app(self, clock), self.cfg.api_host, self.cfg.api_port)
+        self.api_url = api.url
         self.ready.set()
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            server.should_exit = True
+        await api.serve()

@@ -61,22 +61,13 @@ class EnergyProviderBackend(Component):
 
     async def serve(self, clock: Clock) -> None:
         """Live mode: serve the tariff's REST API (I-45)."""
-        import socket
-
-        import uvicorn
-
         from bidicharge.components.energy_provider_backend.api import create_app
+        from bidicharge.transports.http_server import HttpApi
 
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.cfg.api_host, self.cfg.api_port))
-        self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(self), log_level="warning"))
+        api = HttpApi(create_app(self), self.cfg.api_host, self.cfg.api_port)
+        self.api_url = api.url
         self.ready.set()
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            server.should_exit = True
+        await api.serve()
 
     @classmethod
     def check_span(cls, config: Any, start_s: float, end_s: float, base_dir: str) -> list[tuple[str, str]]:

@@ -130,11 +130,8 @@ class OemBackend(Component):
         await self._session.publish(topic(command.vin, "command"), command.model_dump_json().encode())
 
     async def serve(self, clock: Clock) -> None:
-        import socket
-
-        import uvicorn
-
         from bidicharge.components.oem_backend.api import create_app
+        from bidicharge.transports.http_server import HttpApi
 
         async with asyncio.TaskGroup() as tg:
             self.broker_address, broker = await open_broker(self.cfg.broker)
@@ -145,19 +142,16 @@ class OemBackend(Component):
                 handler=self.on_mqtt,
             )
             tg.create_task(self._session.run())
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.cfg.api_host, self.cfg.api_port))
-            self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
             app = create_app(self.store, now=clock.now, tokens=dict(self.cfg.aggregator_tokens),
                              send_settings=self.send_settings, send_command=self.send_command)
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-            tg.create_task(server.serve(sockets=[sock]))
+            api = HttpApi(app, self.cfg.api_host, self.cfg.api_port)
+            self.api_url = api.url
+            tg.create_task(api.serve())
             await self._session.wait_connected(30.0)
             self.ready.set()
             try:
                 await asyncio.Event().wait()
             finally:
-                server.should_exit = True
+                api.stop()
                 if broker is not None:
                     await broker.stop()
