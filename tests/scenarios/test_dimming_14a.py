@@ -41,9 +41,11 @@ PATH = Path(str(resources.files("bidicharge.scenarios") / "dimming_14a.yaml"))
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "gen_dimming_14a.py"
 
 
-def run(enabled: bool, duration: str = "30min") -> StudyResult:
+def run(enabled: bool, duration: str = "30min", *, trace: str | None = None) -> StudyResult:
     raw: dict[str, Any] = yaml.safe_load(PATH.read_text(encoding="utf-8"))
     raw["duration"] = duration  # from 17:40: the drive home, arrivals 17:55-18:05, overload, dimming
+    if trace is not None:
+        raw["trace"] = trace
     raw["components"]["grid_controller"]["config"]["enabled"] = enabled
     return run_study(parse_scenario(raw, file=str(PATH), base_dir=str(PATH.parent)))
 
@@ -187,10 +189,11 @@ def test_command_path_and_status_path_cross_every_interface_in_order(controlled:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 840 steps of the whole chain: 2-4 min alone, far more on a shared machine
 def test_every_car_that_can_reaches_its_departure_soc_the_next_morning() -> None:
     """14 h, 17:40 to 07:40. Car 5_6 (100 kWh at 10 %, 7.4 kW single-phase, leaving 05:30)
     cannot reach 80 % even undimmed: it is reported, and is the only one."""
-    result = run(True, "14h")
+    result = run(True, "14h", trace="off")  # judged on the cars' reports; a 14-h trace is only memory
     missed = {car: d for car in result.of_kind("bev") for d in result.reports[car]["departures"]
               if d["target_soc"] > 0.05 and not d["met"]}
     assert set(missed) == {"car_5_6"}, missed
