@@ -65,7 +65,17 @@ from bidicharge.runtime.clock import ManualClock
 from bidicharge.runtime.component import ComponentConfig
 
 from .ocpp_live import EvseOcppLive, PlugIn, StationEvent, Unplug, Update
-from .ocpp_station_core import StationCore
+from .ocpp_station_core import StationCore, messages_of
+from .ocpp_station_remote import (
+    FollowUp,
+    RemoteStart,
+    RemoteStop,
+    Trigger,
+    answer_request_start,
+    answer_request_stop,
+    answer_trigger,
+    triggered_requests,
+)
 from .ocpp_v2x import AppliedLimits, v2x_power_W
 
 if TYPE_CHECKING:
@@ -160,6 +170,8 @@ class EvseOcpp(EvseOcppLive):
     _ocpp_sent_s = 0.0  # when the last CALL went to the backend (heartbeat only after a quiet interval)
     _ocpp_local_W: float | None = None  # the energy manager's (or default) setpoint, before the backend's
     _ocpp_written_W: float | None = None
+    _ocpp_halted = False  # the CSMS ended the transaction with the car still plugged: no energy (F03)
+    _ocpp_followups: list[FollowUp] | None = None  # accepted F01/F03/F06 work, sent after the answer
     ocpp_import_Wh = 0.0  # the EVSE meter, grid side, into the wallbox
     ocpp_export_Wh = 0.0  # out of the wallbox into the grid
     ocpp_errors: list[str]
@@ -244,6 +256,8 @@ class EvseOcpp(EvseOcppLive):
         lpc_cap_W = self._lpc_cap_W()
         if lpc_cap_W is not None:
             wanted = min(wanted, lpc_cap_W)  # §14a over EEBUS stays above the backend
+        if self._ocpp_halted:
+            wanted = 0.0  # F03: the transaction ended remotely; energy flows again at a new one
         self._ocpp_written_W = wanted
         return wanted
 
@@ -270,6 +284,7 @@ class EvseOcpp(EvseOcppLive):
                 self._ocpp_study_event(core, event, now)
             except MemoryCallError as exc:  # the backend refused: logged, the station stays up
                 self.ocpp_errors.append(str(exc))
+        self._ocpp_follow_up(core, now)
         interval_s = float(core.variables[("OCPPCommCtrlr", "HeartbeatInterval")])
         if now - self._ocpp_sent_s >= interval_s:  # G02: only when nothing else went out for so long
             try:
@@ -324,6 +339,7 @@ class EvseOcpp(EvseOcppLive):
         self._ocpp_endpoint = MemoryEndpoint(identity=self.ocpp_identity, version=self.ocpp_version,
                                              new_message_id=counter_ids(f"{self.ocpp_identity}-"))
         core.register(self._ocpp_endpoint.router)
+        self._ocpp_register_remote(core)
         try:
             boot = self._ocpp_call(core.boot_request("PowerUp"), now)
             core.variables[("OCPPCommCtrlr", "HeartbeatInterval")] = str(boot.interval)
@@ -366,6 +382,7 @@ class EvseOcpp(EvseOcppLive):
                 self._ocpp_call(core.transaction_event(EVSE_ID, "Updated", "MeterValuePeriodic", offline=False,
                                                        soc=event.soc), now)
         elif isinstance(event, Unplug):
+            self._ocpp_halted = False
             if evse.transaction_id is not None:
                 request = core.transaction_event(EVSE_ID, "Ended", "EVDeparted", offline=False,
                                                  stopped_reason="EVDisconnected")
@@ -373,6 +390,54 @@ class EvseOcpp(EvseOcppLive):
                 self._ocpp_call(request, now)
             evse.connector_status = "Available"
             self._ocpp_call(core.status_request(EVSE_ID), now)
+
+    # ---- study mode: what the backend asks the station to do (F01, F03, F06) --------------------
+    def _ocpp_register_remote(self, core: StationCore) -> None:
+        assert self._ocpp_endpoint is not None
+        router = self._ocpp_endpoint.router
+        m = messages_of(router.version)
+        self._ocpp_followups = []
+
+        def later(answer: tuple[Any, FollowUp | None]) -> Any:
+            response, work = answer
+            if work is not None:
+                assert self._ocpp_followups is not None
+                self._ocpp_followups.append(work)
+            return response
+
+        router.add(m.RequestStartTransactionRequest, lambda r: later(answer_request_start(
+            core, r, ev_connected=lambda evse_id: self._ocpp_plugged)))
+        router.add(m.RequestStopTransactionRequest, lambda r: later(answer_request_stop(core, r)))
+        router.add(m.TriggerMessageRequest, lambda r: later(answer_trigger(core, r)))
+
+    def _ocpp_follow_up(self, core: StationCore, now: float) -> None:
+        """Send what the accepted requests asked for, now that their answers went out."""
+        followups, self._ocpp_followups = self._ocpp_followups or [], []
+        for work in followups:
+            try:
+                self._ocpp_do(core, work, now)
+            except MemoryCallError as exc:
+                self.ocpp_errors.append(str(exc))
+
+    def _ocpp_do(self, core: StationCore, work: FollowUp, now: float) -> None:
+        core.set_registers(EVSE_ID, import_Wh=self.ocpp_import_Wh, export_Wh=self.ocpp_export_Wh)
+        if isinstance(work, RemoteStart):
+            if core.begin_transaction(work.evse_id, work.id_token, work.token_type):
+                self._ocpp_halted = False
+                soc = self.vehicle.soc if self.vehicle is not None and self._ocpp_plugged else None
+                self._ocpp_call(core.transaction_event(work.evse_id, "Started", "RemoteStart", offline=False,
+                                                       id_token=work.id_token, soc=soc,
+                                                       remote_start_id=work.remote_start_id), now)
+        elif isinstance(work, RemoteStop):
+            if core.evses[work.evse_id].transaction_id is not None:
+                request = core.transaction_event(work.evse_id, "Ended", "RemoteStop", offline=False,
+                                                 stopped_reason="Remote")
+                core.end_transaction(work.evse_id)
+                self._ocpp_halted = self._ocpp_plugged
+                self._ocpp_call(request, now)
+        elif isinstance(work, Trigger):
+            for request in triggered_requests(core, work):
+                self._ocpp_call(request, now)
 
     def handle(self, port: str, message: object, link: Link) -> Any:
         """A frame from the backend (a CALL such as SetChargingProfile): answered with our reply frame."""
