@@ -188,21 +188,46 @@ def test_command_path_and_status_path_cross_every_interface_in_order(controlled:
     assert all(c.summary in ('{"step":1}', '{"step":0}') for c in contacts)
 
 
+# Found while timing a whole day (issue 7): under a 4.2 kW LPC limit the HEMS pauses the car
+# instead of charging it at 4.2 kW. The wallbox announces its minimum as 4312.5 W (6 A x 3 x
+# 230 V / 0.96, EVCC power limits) and the HEMS takes that as the grid-side minimum
+# (hems.__init__._site_strategy, min_charge_power_W), so hems_rules.enforce_site_limits drops the
+# car to 0 W: a dimmed car gets nothing, the DSO sees the load gone, releases after 15 min, every
+# car returns at 11 kW and the transformer overloads again (every 17 minutes all evening).
+HEMS_PAUSES_DIMMED_CARS = ("HEMS pauses a car under a 4.2 kW limit: the wallbox's minimum 4312.5 W (6 A x 3 x "
+                           "230 V / efficiency) exceeds the allowance (components/hems, components/evse)")
+
+
+@pytest.mark.xfail(strict=True, reason=HEMS_PAUSES_DIMMED_CARS)
+def test_a_dimmed_car_that_still_needs_energy_charges_at_its_guaranteed_power(controlled: StudyResult) -> None:
+    paused = []
+    for hems in controlled.of_kind("hems"):
+        home = hems.removeprefix("hems_")
+        limit = controlled.column(f"cu_{home}.limit_W")
+        wallbox = controlled.column(f"wallbox_{home}.grid_power_W")
+        needs = (controlled.column(f"car_{home}.plugged_in") > 0.5) & (controlled.column(f"car_{home}.soc") < 0.8)
+        # from the second minute of a limit on (the HEMS reads the LPC write on its next step)
+        in_force = ~np.isnan(limit[1:]) & ~np.isnan(limit[:-1]) & needs[1:]
+        if in_force.any() and (wallbox[1:][in_force] < 6.0 * 3 * 230.0).any():  # below 6 A on three phases
+            paused.append(home)
+    assert not paused, f"dimmed cars charging below 4.14 kW: {paused}"
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # 840 steps of the whole chain: 2-4 min alone, far more on a shared machine
-def test_every_car_that_can_reaches_its_departure_soc_the_next_morning() -> None:
-    """14 h, 17:40 to 07:40. Car 5_6 (100 kWh at 10 %, 7.4 kW single-phase, leaving 05:30)
-    cannot reach 80 % even undimmed: it is reported, and is the only one."""
+@pytest.mark.xfail(strict=True, reason=HEMS_PAUSES_DIMMED_CARS)
+def test_every_car_reaches_its_departure_soc_the_next_morning() -> None:
+    """14 h, 17:40 to 07:40. Every car can reach 80 % at full power, also the hardest one, car 5_6
+    (100 kWh at 10 %, 7.4 kW single-phase, plugged from 18:00, leaving 05:30: 11.5 h x 7.4 kW x
+    0.96 x 0.94 = 77 kWh of the 70 kWh it needs; it does without §14a, benchmarks/bench_dimming_14a.py).
+    With §14a every dimmed car keeps 4.2 kW, and the DSO releases when the grid allows: every car
+    still leaves with its target."""
     result = run(True, "14h", trace="off")  # judged on the cars' reports; a 14-h trace is only memory
-    missed = {car: d for car in result.of_kind("bev") for d in result.reports[car]["departures"]
-              if d["target_soc"] > 0.05 and not d["met"]}
-    assert set(missed) == {"car_5_6"}, missed
-    capacity_Wh = result.reports["car_5_6"]["capacity_Wh"]
-    hours = (missed["car_5_6"]["depart_s"] - (result.scenario.start_s + 20 * 60)) / 3600.0
-    assert (0.8 - 0.1) * capacity_Wh / 0.94 > 7400.0 * 0.96 * hours  # short even at full power all night
-    departures = [d for car in result.of_kind("bev") for d in result.reports[car]["departures"]
-                  if d["target_soc"] > 0.05]
+    departures = {car: d for car in result.of_kind("bev") for d in result.reports[car]["departures"]
+                  if d["target_soc"] > 0.05}
     assert len(departures) == 30
+    missed = {car: round(d["soc"], 3) for car, d in departures.items() if not d["met"]}
+    assert not missed, missed
 
 
 def test_the_dso_logs_the_event_and_computes_compensation(controlled: StudyResult) -> None:
