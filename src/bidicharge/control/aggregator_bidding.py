@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import highspy
 import numpy as np
 
+from bidicharge.control.highs_solver import new_highs
 from bidicharge.control.market_clearing import Bid, CapacityBid, CapacityProduct, Side
 
 QUARTER_HOUR_H = 0.25
@@ -248,8 +249,7 @@ def _optimal_schedule(envelope: PoolEnvelope, forecast: Sequence[float], termina
     lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.array(value)
-    solver = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no stub for it
-    solver.setOptionValue("output_flag", False)
+    solver = new_highs()
     solver.passModel(lp)
     solver.run()
     if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:

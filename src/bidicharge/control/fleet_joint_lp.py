@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bidicharge.control.fleet_flexibility import FleetFlexibility, FloatArray
+from bidicharge.control.highs_solver import new_highs
 
 _INF: Final = highspy.kHighsInf
 _COLWISE: Final = 1
@@ -61,9 +62,7 @@ def solve_lp(n_cols: int, cost: FloatArray, lower: FloatArray, upper: FloatArray
              index: NDArray[Any], value: FloatArray, *, rowwise: bool,
              threads: int = 1, presolve: bool = True) -> tuple[FloatArray, float, float]:
     """Solve ``min cost·x`` with HiGHS; returns (x, objective, run time in s)."""
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no annotation here
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("threads", threads)
+    highs = new_highs(threads=threads)
     if not presolve:  # for small LPs presolve costs more than it saves
         highs.setOptionValue("presolve", "off")
     integrality = np.zeros(n_cols, dtype=np.int32)

@@ -55,6 +55,8 @@ import highspy
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from bidicharge.control.highs_solver import new_highs
+
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -350,10 +352,8 @@ def plan(problem: HemsProblem, *, options: SolverOptions | None = None) -> HemsP
     rows = _rows(problem, layout, departures)
     row_lower, row_upper, start, index, value = rows.rowwise()
 
-    highs = highspy.Highs()  # type: ignore[no-untyped-call]  # highspy ships no annotation here
-    highs.setOptionValue("output_flag", False)
+    highs = new_highs(threads=options.threads)
     highs.setOptionValue("solver", options.solver)
-    highs.setOptionValue("threads", options.threads)
     if options.time_limit_s is not None:
         highs.setOptionValue("time_limit", options.time_limit_s)
     rowwise_format = 2
