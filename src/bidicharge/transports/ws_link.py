@@ -150,6 +150,11 @@ class WsLink(asyncio.Protocol):
 
     # ---- application side ------------------------------------------------------------------
 
+    @property
+    def writing_paused(self) -> bool:
+        """The transport's write buffer is above its high-water mark: reading is paused meanwhile."""
+        return self._writing_paused
+
     def attach(self, receiver: Receiver) -> None:
         """Start delivering complete messages (and those that arrived before) to ``receiver``."""
         self._receiver = receiver
@@ -336,6 +341,10 @@ class WsLink(asyncio.Protocol):
             self.protocol.fail(CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
             self._flush()
             self._arm_close_timer()
+            # a peer that answers no ping will not answer the close frame either: close the TCP
+            # connection once the close frame is written (the timer aborts if it cannot be)
+            if self.transport is not None:
+                self.transport.close()
 
 
 async def open_client_link(uri: str, *, subprotocols: Sequence[str], headers: dict[str, str],
