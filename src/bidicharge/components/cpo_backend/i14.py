@@ -5,8 +5,9 @@ EVSE ids on I-14 are the station identity (``WB-7``) for EVSE 1 — one EVSE per
 common case — and ``identity/evse`` (``HPC-1/2``) for further EVSEs of a station. Live data come
 from the CSMS's tables (transactions, charging needs) and the latest meter values; a schedule
 becomes one SetChargingProfile (TxProfile, ``operationMode = CentralSetpoint``, W) per EVSE.
-``vehicle_id`` is the idToken of the EVSE's open transaction: with Plug & Charge (ISO 15118,
-idToken type ``eMAID``) it names the car's contract, which is how the aggregator finds the car.
+``vehicle_id`` is the idToken of the EVSE's open transaction (``LiveEv.vehicle_id``: the car's
+EVCCID, its Plug & Charge contract id or a configured token), which is how the aggregator finds
+the car.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import UTC, datetime
 from bidicharge.components.interfaces.i14_cpo_aggregator import ChargingSchedule, EvseLive, LiveData
 
 from .engine import CsmsEngine, LiveEv, SchedulePeriod
-from .store import Transaction
 
 
 def i14_evse_id(station: str, evse_id: int) -> str:
@@ -36,21 +36,19 @@ def parse_evse_id(text: str) -> tuple[str, int]:
 
 def live_data(engine: CsmsEngine, now_s: float, wanted: Sequence[str] = ()) -> LiveData:
     evses: list[EvseLive] = []
-    with engine.store.session() as s:
-        tokens = {(t.station, t.evse_id): t.id_token for t in s.query(Transaction).filter_by(ended_at=None)}
     for ev in engine.live_evs():
         name = i14_evse_id(ev.station, ev.evse_id)
         if wanted and name not in wanted:
             continue
-        evses.append(_evse_live(engine, ev, name, tokens.get((ev.station, ev.evse_id))))
+        evses.append(_evse_live(engine, ev, name))
     return LiveData(time_s=now_s, evses=tuple(evses))
 
 
-def _evse_live(engine: CsmsEngine, ev: LiveEv, name: str, id_token: str | None = None) -> EvseLive:
+def _evse_live(engine: CsmsEngine, ev: LiveEv, name: str) -> EvseLive:
     meter = engine.meters.get((ev.station, ev.evse_id))
     connected = ev.connected
     return EvseLive(
-        evse_id=name, connected=connected, vehicle_id=id_token if connected else None,
+        evse_id=name, connected=connected, vehicle_id=ev.vehicle_id if connected else None,
         soc=ev.soc if connected else None,
         power_W=round(meter.power_W, 3) if meter is not None and connected else 0.0,
         setpoint_W=engine.setpoints.get((ev.station, ev.evse_id)) if connected else None,
