@@ -1,7 +1,7 @@
 """Technical aggregator: I-23 and I-11 over REST (+ WebSocket), and refusal of bad input.
 
     commercial (httpx/TestClient here) ──REST I-23──► tech_agg ──REST+WS I-11──► app (TestClient here)
-                                                        │ I-14 in memory: cpo ── I-04: park (20 EVSEs) ── 20 cars
+                                                        │ I-14 in memory: cpo ── I-04 OCPP 2.1: park (20 EVSEs) ── 20 cars
                                                         │ I-13 in memory: oem ◄──I-02── cars
 
 A 20-car fleet_v2g runs two hours in study mode (stepped here by hand); then the aggregator's
@@ -74,15 +74,11 @@ def test_a_car_with_inconsistent_data_is_refused_with_the_reason_and_left_alone(
     agg = comps["tech_agg"]
     assert "is not after now" in agg.refused_cars[BAD_CAR]
     assert BAD_CAR not in agg.report()["evse_of"]
-    bad_evse = [e.evse_id for e in comps["park"].live_data(_all()).evses if e.vehicle_id == BAD_CAR]
+    # the car's EVSE (EVSE i serves car i), whether the car has plugged in yet or not
+    park = comps["park"]
+    bad_evse = {park.evse_ids[park._last.vehicle_id.index(BAD_CAR)]}  # type: ignore[attr-defined]
     for rec in trace.select(interface="I-14", message="SetChargingSchedules"):
         assert not any(s["evse_id"] in bad_evse for s in json.loads(rec.summary)["schedules"])
-
-
-def _all() -> Any:
-    from bidicharge.components.interfaces.i14_cpo_aggregator import LiveDataRequest
-
-    return LiveDataRequest()
 
 
 def test_i23_offer_schedule_refusal_names_the_interval_and_delivery_is_reported(world: Any) -> None:
@@ -138,17 +134,18 @@ def test_i11_cars_power_direction_history_revenue_and_push(world: Any) -> None:
 
 
 def test_a_soc_jump_is_refused_and_the_last_good_reading_kept(world: Any) -> None:
-    # runs last: it tampers with the park's reading of one car
-    from dataclasses import replace
-
+    # runs last: one station reports a SoC no charger could have produced (a BMS glitch) in an
+    # ordinary OCPP meter value; the aggregator reads it from the CSMS on I-14
     comps, _ = world
     park, agg = comps["park"], comps["tech_agg"]
+    stations = park.stations
     last = park._last
     i = next(j for j, plugged in enumerate(last.plugged) if plugged and last.vehicle_id[j] != BAD_CAR)
-    vin = last.vehicle_id[i]
-    soc = list(last.soc)
-    soc[i] = min(1.0, soc[i] + 0.5) if soc[i] < 0.5 else soc[i] - 0.5
-    park._last = replace(last, soc=tuple(soc))
+    vin, station = last.vehicle_id[i], stations.stations[i]
+    soc = last.soc[i] + 0.5 if last.soc[i] < 0.5 else last.soc[i] - 0.5
+    core = station.core
+    answer = stations.call(station, core.transaction_event(1, "Updated", "MeterValuePeriodic", offline=False, soc=soc))
+    assert answer is not None  # the CSMS stores it: a SoC is the car's business, not the protocol's
     now = agg.now + 300.0
     agg.step(now, 300.0)
     assert [(v, why.startswith("SoC jumped")) for _, v, why in agg.refused_reports] == [(vin, True)]

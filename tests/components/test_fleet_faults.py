@@ -26,24 +26,25 @@ OUTAGE = (6 * 3600.0, 6 * 3600.0 + 2400.0)  # 18:00 to 18:40, seconds after the 
 
 @pytest.fixture(scope="module")
 def result() -> StudyResult:
-    import bidicharge.components.charging_park.cpo_standin as standin
+    from bidicharge.components.cpo_backend import component as csms
 
     raw = yaml.safe_load((resources.files("bidicharge.scenarios") / "fleet_v2g.yaml").read_text())
     raw["components"]["cars"]["config"]["n_cars"] = 20
     raw["components"]["cars"]["config"]["deviations"] = {}
     sc = parse_scenario(copy.deepcopy(raw), file="fleet_v2g.yaml", base_dir=".")
-    original = standin.CpoStandin.handle
+    original = csms.CpoBackend.handle
 
     def flaky(self: Any, port: str, message: object, link: Any) -> Any:
-        if OUTAGE[0] <= link.local.now - sc.start_s < OUTAGE[1]:
+        # I-14 (the aggregator's port) is down; the stations keep talking OCPP on I-04
+        if port == "aggregator" and OUTAGE[0] <= link.local.now - sc.start_s < OUTAGE[1]:
             raise ConnectionError("connection refused")
         return original(self, port, message, link)
 
-    standin.CpoStandin.handle = flaky  # type: ignore[method-assign]
+    csms.CpoBackend.handle = flaky  # type: ignore[method-assign]
     try:
         return run_study(sc)
     finally:
-        standin.CpoStandin.handle = original  # type: ignore[method-assign]
+        csms.CpoBackend.handle = original  # type: ignore[method-assign]
 
 
 def test_an_unreachable_cpo_backend_is_recorded_and_dispatch_resumes(result: StudyResult) -> None:

@@ -3,7 +3,9 @@ OEM backend's embedded broker, and the REST APIs answer on loopback sockets — 
 backend, I-23 and I-11 at the technical aggregator.
 
     cars ──MQTT I-02──► oem ◄──REST I-13── (httpx here)
-    tech_agg ◄──REST I-23 / I-11── (httpx here)      tech_agg ──I-14──► cpo ──I-04──► park ──I-01──► cars
+    tech_agg ◄──REST I-23 / I-11── (httpx here)      tech_agg ──I-14──► cpo ◄──I-04 OCPP-J WebSocket── park ──I-01──► cars
+
+The park's 20 EVSEs dial the CPO backend's OCPP-J server as 20 stations on loopback.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 import httpx
 import yaml
 
+from bidicharge.components.cpo_backend import i14
+from bidicharge.components.cpo_backend.store import Station
 from bidicharge.runtime.clock import AcceleratedClock
 from bidicharge.runtime.runner import LiveRun
 from bidicharge.runtime.scenario import parse_scenario
@@ -51,3 +55,15 @@ async def test_fleet_live_over_mqtt_and_rest() -> None:
     # statuses reached the backend over the broker, not only in memory
     assert cars.published >= 20  # type: ignore[attr-defined]
     assert oem.rejected == 0  # type: ignore[attr-defined]
+    # every EVSE booted at the CSMS over its WebSocket; plugged cars are transactions named by the car
+    cpo, park = live.components["cpo"], live.components["park"]
+    assert len(park.live.sessions) == 20  # type: ignore[attr-defined]
+    with cpo.store.session() as db:  # type: ignore[attr-defined]
+        assert {s.identity for s in db.query(Station)} == set(park.evse_ids)  # type: ignore[attr-defined]
+    tokens = {t.id_token for t in cpo.store.transactions()}  # type: ignore[attr-defined]
+    assert tokens and tokens <= {c.session.car_id for c in cars.cars}  # type: ignore[attr-defined]
+    # and I-14 names the plugged cars by them, as the aggregator reads it
+    on_i14 = {e.evse_id: e.vehicle_id for e in i14.live_data(cpo.engine, 0.0).evses if e.connected}  # type: ignore[attr-defined]
+    plugged = {park.evse_ids[i]: v for i, (v, p) in enumerate(zip(park._last.vehicle_id, park._last.plugged,  # type: ignore[attr-defined]
+                                                                   strict=True)) if p}
+    assert on_i14 == plugged and plugged
