@@ -2,14 +2,14 @@
 
 The seed names OCPP 2.0.1 / IEC 63110. The CPO backend of the OCPP issue
 (``components/cpo_backend``) serves this contract as REST (``GET /v1/evs``,
-``POST /v1/evs/{station}/{evse}/schedule``) and turns schedules into SetChargingProfile; it is
-not yet a scenario component, so in a study the contract travels in memory as these
-messages, served by the ``charging_park`` component (a park of EVSEs behind one CPO).
+``POST /v1/evs/{station}/{evse}/schedule``) and turns schedules into SetChargingProfile; in a
+study the contract travels in memory as these messages, answered by the ``cpo_backend``
+component from its OCPP stations (e.g. the ``charging_park``'s EVSEs, one station each).
 
 A schedule is shaped like OCPP 2.1's ``ChargingSchedule`` with ``operationMode =
 CentralSetpoint``: periods with a start offset and a setpoint in W (positive = charge,
-negative = discharge, K01/Q-block V2X semantics). The park answers per EVSE: accepted, or
-rejected with a reason (not connected, outside the EVSE's limits, not bidirectional).
+negative = discharge, K01/Q-block V2X semantics). The CPO backend answers per EVSE: accepted,
+or rejected with a reason (not connected, no transaction, what the station answered).
 """
 
 from __future__ import annotations
