@@ -283,7 +283,11 @@ class Hems(HemsAggregatorSchedule, HemsEebusLive, HemsLive, PlantsLive, Componen
             return
         per_charger = [(link, self._charger_status(link)) for link in self.peers("chargers")]
         cs = aggregate([status for _, status in per_charger if status is not None])  # chargers.py
-        self.limit_14a_W = self.eebus.import_limit_14a_W() if self.eebus is not None else None
+        limit_14a = self.eebus.import_limit_14a_W() if self.eebus is not None else None
+        # The wallboxes' own standby counts against the allowance (the limit bounds the controllable
+        # device's whole draw) but the meter cannot tell it from the house load: keep it aside.
+        self.limit_14a_W = None if limit_14a is None else max(
+            0.0, limit_14a - self.cfg.ev.wallbox_standby_W * len(per_charger))
         ev_on = cs is not None and cs.vehicle_connected and cs.soc is not None and cs.capacity_Wh is not None
         battery_link: Link | None = None
         bat: BatteryStatus | None = None

@@ -77,6 +77,8 @@ class OwnerEvConfig(ComponentConfig):
     charge_efficiency: float = Field(0.9, gt=0, le=1, description="grid → car battery, wallbox and car together")
     discharge_efficiency: float = Field(0.9, gt=0, le=1)
     wallbox_efficiency: float = Field(0.96, gt=0, le=1, description="the wallbox's own conversion, one way")
+    wallbox_standby_W: float = Field(0.0, ge=0, le=100, description="what each wallbox draws for itself; "
+                                     "drawn inside the §14a allowance, booked by the meter as house load")
     voltage_V: float = Field(VOLTAGE_V, gt=0, description="U in power = current · U · phases (OPEV)")
 
 
