@@ -185,3 +185,52 @@ async def test_a_peer_that_does_not_read_is_not_read_and_loses_nothing(csms: tup
         assert ids == [f"h{i}" for i in range(calls)]
         assert not link.writing_paused
         peer.abort()
+
+
+async def test_shutdown_does_not_wait_for_ever_on_a_stuck_setup() -> None:
+    entered = asyncio.Event()
+
+    async def stuck_setup(session: OcppSession) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # a bug: never returns
+
+    server = OcppServer(setup=stuck_setup, close_timeout_s=0.2)
+    port = await server.start()
+    async with asyncio.timeout(10):
+        peer = await RawPeer.open(port, "CS-STUCK")
+        await entered.wait()
+        await server.close()  # bounded by close_timeout_s
+    peer.abort()
+
+
+async def test_a_running_coroutine_handler_is_cancelled_when_its_connection_drops() -> None:
+    cancelled = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_heartbeat(request: v2_1.HeartbeatRequest) -> v2_1.HeartbeatResponse:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    def setup(session: OcppSession) -> None:
+        session.router.add(v2_1.HeartbeatRequest, slow_heartbeat)
+
+    ended: list[str] = []
+    server = OcppServer(setup=setup, on_session_end=lambda s: ended.append(s.identity))
+    port = await server.start()
+    try:
+        async with asyncio.timeout(10):
+            peer = await RawPeer.open(port, "CS-GONE")
+            peer.send_text_bytes(b'[2, "s1", "Heartbeat", {}]')
+            await started.wait()
+            peer.abort()  # the station vanishes mid-call
+            await cancelled.wait()
+            while not ended:
+                await asyncio.sleep(0.01)
+        assert ended == ["CS-GONE"] and "CS-GONE" not in server.sessions
+    finally:
+        await server.close()

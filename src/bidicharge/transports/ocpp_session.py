@@ -66,6 +66,7 @@ class OcppSession:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._tasks: asyncio.TaskGroup | None = None
+        self._handling: set[asyncio.Task[None]] = set()  # coroutine handlers still running
         self._is_coroutine: dict[Callable[..., Any], bool] = {}
         self.closed = asyncio.Event()
         self.closed_hooks: list[Callable[[], object]] = []  # run when the connection ends
@@ -109,6 +110,8 @@ class OcppSession:
                 self._tasks = tasks
                 self.ws.attach(self._receive)
                 await self.ws.wait_closed()
+                for task in self._handling:  # their answers can no longer be delivered
+                    task.cancel()
         finally:
             self._tasks = None
             self.closed.set()
@@ -179,7 +182,9 @@ class OcppSession:
             if inspect.iscoroutine(pending):
                 pending.close()
             return
-        self._tasks.create_task(self._handle_async(event, pending))
+        task = self._tasks.create_task(self._handle_async(event, pending))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
 
     def _resolve(self, message_id: str, *, result: Any = None, error: Exception | None = None) -> None:
         future = self._waiting.pop(message_id, None)

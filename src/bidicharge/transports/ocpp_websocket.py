@@ -136,6 +136,7 @@ class OcppServer:
     max_frame_bytes: int = 1 << 20
     flood_limit: FloodLimit | None = field(default_factory=FloodLimit)
     validate_payloads: bool = True
+    close_timeout_s: float = 10.0  # a closing handshake, or a handler at shutdown, may take this long
     on_session_end: Callable[[OcppSession], None] | None = None
     sessions: dict[str, OcppSession] = field(default_factory=dict)
     _server: asyncio.Server | None = None
@@ -158,12 +159,16 @@ class OcppServer:
         for link in links:
             link.close_nowait(1001, "CSMS shutting down")
         if links:
-            await asyncio.wait([link.closed for link in links], timeout=links[0].close_timeout_s)
+            await asyncio.wait([link.closed for link in links], timeout=self.close_timeout_s)
         for link in links:
             if link.transport is not None and not link.closed.done():
                 link.transport.abort()
         if self._handlers:
-            await asyncio.wait(list(self._handlers))
+            _, stuck = await asyncio.wait(list(self._handlers), timeout=self.close_timeout_s)
+            for handler in stuck:  # e.g. a setup that never returns
+                handler.cancel()
+            if stuck:
+                await asyncio.wait(stuck)
         await self._server.wait_closed()
         self._server = None
 
@@ -171,7 +176,7 @@ class OcppServer:
         protocol = ServerProtocol(subprotocols=[Subprotocol(v.value) for v in self.versions],
                                   max_size=self.max_frame_bytes)
         link = WsLink(protocol, ping_interval_s=self.ping_interval_s, ping_timeout_s=self.ping_interval_s,
-                      on_request=self._process_request, on_open=self._on_open)
+                      close_timeout_s=self.close_timeout_s, on_request=self._process_request, on_open=self._on_open)
         self._links.add(link)
         link.closed.add_done_callback(lambda _: self._links.discard(link))
         return link
@@ -225,7 +230,7 @@ class OcppServer:
         session = OcppSession(ws, conn, identity=identity)
         previous = self.sessions.get(identity)
         if previous is not None:  # the newest connection of a station wins (it reconnected)
-            await previous.ws.close(1000, "replaced by a new connection")
+            previous.ws.close_nowait(1000, "replaced by a new connection")  # it ends on its own
         self.sessions[identity] = session
         log.info("OCPP %s connected (%s)", identity, version)
         try:
