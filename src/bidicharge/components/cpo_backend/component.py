@@ -43,6 +43,8 @@ class CpoBackendConfig(ComponentConfig):
     store_url: str = Field("sqlite://", description="SQLAlchemy URL: sqlite:// (memory), sqlite:///csms.db, "
                                                      "postgresql+psycopg://user@host/db")
     heartbeat_interval_s: int = Field(300, ge=1, description="BootNotification interval given to stations")
+    flush_interval_s: float = Field(1.0, gt=0, description="live: the store writes what it received at least "
+                                                           "this often (wall time; study: every step)")
     accept_unknown_tokens: bool = Field(True, description="authorise id tokens the store does not know")
     # live mode: the OCPP-J WebSocket server
     host: str = Field("127.0.0.1", description="live: where the OCPP-J server listens")
@@ -100,6 +102,10 @@ class CpoBackend(CsmsLive, Component):
 
     def _datetime(self) -> datetime:
         return datetime.fromtimestamp(self._clock_s(), UTC)
+
+    def step(self, now: float, dt_s: float) -> None:
+        super().step(now, dt_s)
+        self.store.flush()  # BACKEND phase: the step's messages are in; one batch per step
 
     # ---- station -> CSMS (study) ---------------------------------------------------------------
     def handle(self, port: str, message: object, link: Link) -> Any:

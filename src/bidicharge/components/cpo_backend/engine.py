@@ -23,16 +23,7 @@ from typing import Any
 from bidicharge.protocols.ocppj import OcppVersion, v2_0_1, v2_1
 from bidicharge.transports.ocpp_websocket import OcppSession
 
-from .store import (
-    EXPORT_REGISTER,
-    IMPORT_REGISTER,
-    ChargingNeeds,
-    Connector,
-    CsmsStore,
-    Station,
-    Transaction,
-    TransactionEventSeen,
-)
+from .store import EXPORT_REGISTER, IMPORT_REGISTER, CsmsStore, Station, TxState
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +126,9 @@ class CsmsEngine:
         m = _m(version)
         now = self.now()
         cs = r.charging_station
-        with self.store.session() as s:
-            s.merge(Station(identity=ident, vendor=cs.vendor_name, model=cs.model, firmware=cs.firmware_version,
-                            ocpp_version=version.value, boot_reason=str(r.reason), booted_at=now, last_seen_at=now))
+        self.store.put_station(Station(identity=ident, vendor=cs.vendor_name, model=cs.model, firmware=cs.firmware_version,
+                                       ocpp_version=version.value, boot_reason=str(r.reason), booted_at=now,
+                                       last_seen_at=now))
         return m.BootNotificationResponse(current_time=now, interval=self.heartbeat_interval_s,
                                           status=m.RegistrationStatusEnumType.ACCEPTED)
 
@@ -153,9 +144,7 @@ class CsmsEngine:
         return session.version if session is not None else OcppVersion.V2_1
 
     def on_status(self, ident: str, r: Any) -> Any:
-        with self.store.session() as s:
-            s.merge(Connector(station=ident, evse_id=r.evse_id, connector_id=r.connector_id,
-                              status=str(r.connector_status), changed_at=r.timestamp))
+        self.store.set_connector_status(ident, r.evse_id, r.connector_id, str(r.connector_status), r.timestamp)
         return _m(self._version(ident)).StatusNotificationResponse()
 
     def _token_info(self, ident: str, id_token: Any) -> Any:
@@ -172,29 +161,14 @@ class CsmsEngine:
     def on_transaction_event(self, ident: str, r: Any) -> Any:
         m = _m(self._version(ident))
         tx_id = r.transaction_info.transaction_id
-        with self.store.session() as s:
-            # OCPP 2.x E.FR: seqNo orders a transaction's events; a replayed one is stored once.
-            duplicate = s.query(TransactionEventSeen).filter_by(station=ident, transaction_id=tx_id,
-                                                                seq_no=r.seq_no).first() is not None
-            if not duplicate:
-                s.add(TransactionEventSeen(station=ident, transaction_id=tx_id, seq_no=r.seq_no,
-                                           event_type=str(r.event_type), timestamp=r.timestamp))
-                tx = s.get(Transaction, (ident, tx_id))
-                if tx is None:
-                    tx = Transaction(station=ident, transaction_id=tx_id, started_at=r.timestamp, last_seq_no=-1)
-                    s.add(tx)
-                if r.evse is not None:
-                    tx.evse_id = r.evse.id
-                if r.id_token is not None:
-                    tx.id_token = r.id_token.id_token
-                tx.last_seq_no = max(tx.last_seq_no, r.seq_no)
-                if r.event_type == "Ended":
-                    tx.ended_at = r.timestamp
-                    tx.stopped_reason = None if r.transaction_info.stopped_reason is None else str(
-                        r.transaction_info.stopped_reason)
-                rows = self._meter_rows(ident, tx.evse_id or 0, tx, r.meter_value or ())
-        if not duplicate:
-            self.store.add_samples(rows)  # after the ORM transaction: one writer at a time
+        info = r.transaction_info
+        # OCPP 2.x E.FR: seqNo orders a transaction's events; a replayed one is stored once.
+        tx = self.store.transaction_event(
+            ident, tx_id, seq_no=r.seq_no, event_type=str(r.event_type), timestamp=r.timestamp,
+            evse_id=None if r.evse is None else r.evse.id, id_token=None if r.id_token is None else r.id_token.id_token,
+            ended=r.event_type == "Ended", stopped_reason=None if info.stopped_reason is None else str(info.stopped_reason))
+        if tx is not None:
+            self.store.add_samples(self._meter_rows(ident, tx.evse_id or 0, tx, r.meter_value or ()))
         if r.id_token is not None:
             return m.TransactionEventResponse(id_token_info=self._token_info(ident, r.id_token))
         return m.TransactionEventResponse()
@@ -203,7 +177,7 @@ class CsmsEngine:
         self.store.add_samples(self._meter_rows(ident, r.evse_id, None, r.meter_value))
         return _m(self._version(ident)).MeterValuesResponse()
 
-    def _meter_rows(self, ident: str, evse_id: int, tx: Transaction | None,
+    def _meter_rows(self, ident: str, evse_id: int, tx: TxState | None,
                     meter_values: Sequence[Any]) -> list[dict[str, Any]]:
         """Sample rows to store; updates the transaction's import/export registers on the way."""
         rows: list[dict[str, Any]] = []
@@ -255,10 +229,9 @@ class CsmsEngine:
     def on_charging_needs(self, ident: str, r: Any) -> Any:
         m = _m(self._version(ident))
         needs = r.charging_needs
-        with self.store.session() as s:
-            s.merge(ChargingNeeds(station=ident, evse_id=r.evse_id, received_at=self.now(),
-                                  requested_energy_transfer=str(needs.requested_energy_transfer),
-                                  departure_time=needs.departure_time, wire=needs.to_wire()))
+        self.store.set_charging_needs(ident, r.evse_id, received_at=self.now(),
+                                      requested_energy_transfer=str(needs.requested_energy_transfer),
+                                      departure_time=needs.departure_time, wire=needs.to_wire())
         return m.NotifyEVChargingNeedsResponse(status=m.NotifyEVChargingNeedsStatusEnumType.ACCEPTED)
 
     # ---- CSMS -> station ---------------------------------------------------------------------
@@ -269,9 +242,7 @@ class CsmsEngine:
             raise LookupError(f"station {ident!r} is not connected") from None
 
     def active_transaction(self, ident: str, evse_id: int) -> str | None:
-        with self.store.session() as s:
-            tx = s.query(Transaction).filter_by(station=ident, evse_id=evse_id, ended_at=None).first()
-            return None if tx is None else tx.transaction_id
+        return self.store.open_transaction(ident, evse_id)  # in memory: no query per profile
 
     def charging_profile_request(self, ident: str, version: OcppVersion, evse_id: int,
                                  periods: Sequence[SchedulePeriod], *, start: datetime | None = None,
@@ -391,32 +362,32 @@ class CsmsEngine:
 
     # ---- I-14 view ---------------------------------------------------------------------------
     def live_evs(self) -> list[LiveEv]:
+        """Every EVSE the CSMS knows, from the store's memory (I-14 asks every step of a 200-EVSE
+        park: no query, no flush)."""
         out: list[LiveEv] = []
-        with self.store.session() as s:
-            connectors = s.query(Connector).all()
-            open_txs = s.query(Transaction).filter_by(ended_at=None).all()
-            all_needs = {(n.station, n.evse_id): n for n in s.query(ChargingNeeds).all()}
-            # three queries for all EVSEs, not three per EVSE (I-14 asks every step of a 200-EVSE park)
-            occupied = {(c.station, c.evse_id) for c in connectors if c.status == "Occupied"}
-            tx_of: dict[tuple[str, int | None], Transaction] = {}
-            for t in open_txs:
-                tx_of.setdefault((t.station, t.evse_id), t)
-            evses = sorted({(c.station, c.evse_id) for c in connectors}
-                           | {(t.station, t.evse_id) for t in open_txs if t.evse_id is not None}
-                           | set(all_needs))
-            for station, evse_id in evses:
-                connected = (station, evse_id) in occupied
-                tx = tx_of.get((station, evse_id))
-                needs = all_needs.get((station, evse_id))
-                v2x = (needs.wire.get("v2xChargingParameters") or {}) if needs is not None else {}
-                ac = (needs.wire.get("acChargingParameters") or {}) if needs is not None else {}
-                energy = v2x.get("evTargetEnergyRequest", ac.get("energyAmount"))
-                out.append(LiveEv(
-                    station=station, evse_id=evse_id, connected=connected,
-                    transaction_id=None if tx is None else tx.transaction_id, soc=None if tx is None else tx.soc,
-                    imported_Wh=0.0 if tx is None else tx.imported_Wh, exported_Wh=0.0 if tx is None else tx.exported_Wh,
-                    requested_energy_transfer=None if needs is None else needs.requested_energy_transfer,
-                    departure_time=None if needs is None else needs.departure_time,
-                    max_charge_power_W=v2x.get("maxChargePower"), max_discharge_power_W=v2x.get("maxDischargePower"),
-                    energy_request_Wh=energy, vehicle_id=None if tx is None else tx.id_token))
+        connectors = self.store.connector_status()
+        open_txs = self.store.open_transactions()
+        all_needs = self.store.charging_needs()
+        occupied = {(station, evse_id) for (station, evse_id, _), status in connectors.items() if status == "Occupied"}
+        tx_of: dict[tuple[str, int | None], TxState] = {}
+        for t in open_txs:
+            tx_of.setdefault((t.station, t.evse_id), t)
+        evses = sorted({(station, evse_id) for station, evse_id, _ in connectors}
+                       | {(t.station, t.evse_id) for t in open_txs if t.evse_id is not None}
+                       | set(all_needs))
+        for station, evse_id in evses:
+            tx = tx_of.get((station, evse_id))
+            needs = all_needs.get((station, evse_id))
+            wire = needs["wire"] if needs is not None else {}
+            v2x = wire.get("v2xChargingParameters") or {}
+            ac = wire.get("acChargingParameters") or {}
+            energy = v2x.get("evTargetEnergyRequest", ac.get("energyAmount"))
+            out.append(LiveEv(
+                station=station, evse_id=evse_id, connected=(station, evse_id) in occupied,
+                transaction_id=None if tx is None else tx.transaction_id, soc=None if tx is None else tx.soc,
+                imported_Wh=0.0 if tx is None else tx.imported_Wh, exported_Wh=0.0 if tx is None else tx.exported_Wh,
+                requested_energy_transfer=None if needs is None else needs["requested_energy_transfer"],
+                departure_time=None if needs is None else needs["departure_time"],
+                max_charge_power_W=v2x.get("maxChargePower"), max_discharge_power_W=v2x.get("maxDischargePower"),
+                energy_request_Wh=energy, vehicle_id=None if tx is None else tx.id_token))
         return out

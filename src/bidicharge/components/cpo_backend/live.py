@@ -83,6 +83,7 @@ class CsmsLive:
                     api = HttpApi(create_app(self.engine), cfg.api_host, cfg.api_port)
                     self.api_port = api.port
                     tasks.create_task(api.serve())
+                tasks.create_task(self._flush_every(cfg.flush_interval_s))
                 self.ocpp_ready.set()
                 try:
                     await asyncio.Event().wait()  # until cancelled
@@ -93,6 +94,16 @@ class CsmsLive:
             self.live_tasks = None
             await server.close()
             self.store.flush()
+
+    async def _flush_every(self, interval_s: float) -> None:
+        """The store's batches, live: at most ``interval_s`` of received rows wait in memory.
+        Wall time on purpose — it bounds what a crash loses, whatever the scenario clock does."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                self.store.flush()
+            except Exception:  # the database is away: the rows stay pending, the CSMS stays up
+                log.exception("%s: store flush failed; retrying in %s s", self.name, interval_s)
 
     def set_schedules_live(self, message: SetChargingSchedules) -> SetChargingSchedulesResult:
         tasks = self.live_tasks

@@ -5,6 +5,13 @@ Energy is kept by direction: imported (``Energy.Active.Import.Register``, into t
 exported (``Energy.Active.Export.Register``, out of the vehicle) registers are separate columns,
 never one signed number. Values arrive in Wh or kWh with a power-of-ten multiplier (OCPP 2.x
 ``UnitOfMeasureType``) and are stored in Wh.
+
+Writes are batched (:mod:`.writebehind`): transaction events, meter values, connector status,
+charging needs and sent profiles wait in memory until ``flush()`` — at the end of a study step,
+on a timer live, when ``max_pending`` rows wait, on ``close()`` and before every read of the
+tables (``session()``), so a reader never misses a row. A flush is one database transaction;
+if it fails, nothing is dropped and the next flush tries again. Stations (boot) and tokens are
+written at once: they are few, and other writes refer to stations.
 """
 
 from __future__ import annotations
@@ -14,174 +21,145 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    UniqueConstraint,
-    create_engine,
-    insert,
-    select,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-IMPORT_REGISTER = "Energy.Active.Import.Register"
-EXPORT_REGISTER = "Energy.Active.Export.Register"
+from .models import (
+    EXPORT_REGISTER,
+    IMPORT_REGISTER,
+    Base,
+    ChargingNeeds,
+    Connector,
+    MeterSample,
+    SentProfile,
+    Station,
+    Token,
+    Transaction,
+    TransactionEventSeen,
+)
+from .writebehind import Pending, TxState
 
-
-class Base(DeclarativeBase):
-    pass
-
-
-class Station(Base):
-    __tablename__ = "ocpp_station"
-    identity: Mapped[str] = mapped_column(String(48), primary_key=True)
-    vendor: Mapped[str | None] = mapped_column(String(50))
-    model: Mapped[str | None] = mapped_column(String(50))
-    firmware: Mapped[str | None] = mapped_column(String(50))
-    ocpp_version: Mapped[str | None] = mapped_column(String(12))
-    boot_reason: Mapped[str | None] = mapped_column(String(32))
-    booted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Connector(Base):
-    __tablename__ = "ocpp_connector"
-    station: Mapped[str] = mapped_column(ForeignKey("ocpp_station.identity"), primary_key=True)
-    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    connector_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class Token(Base):
-    __tablename__ = "ocpp_token"
-    id_token: Mapped[str] = mapped_column(String(255), primary_key=True)
-    status: Mapped[str] = mapped_column(String(24), default="Accepted")
-
-
-class Transaction(Base):
-    __tablename__ = "ocpp_transaction"
-    station: Mapped[str] = mapped_column(ForeignKey("ocpp_station.identity"), primary_key=True)
-    transaction_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    evse_id: Mapped[int | None] = mapped_column(Integer)
-    id_token: Mapped[str | None] = mapped_column(String(255))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    stopped_reason: Mapped[str | None] = mapped_column(String(32))
-    last_seq_no: Mapped[int] = mapped_column(Integer, default=-1)
-    import_first_Wh: Mapped[float | None] = mapped_column(Float)
-    import_last_Wh: Mapped[float | None] = mapped_column(Float)
-    export_first_Wh: Mapped[float | None] = mapped_column(Float)
-    export_last_Wh: Mapped[float | None] = mapped_column(Float)
-    soc: Mapped[float | None] = mapped_column(Float)  # 0..1, last reported
-
-    @property
-    def imported_Wh(self) -> float:
-        return (self.import_last_Wh or 0.0) - (self.import_first_Wh or 0.0)
-
-    @property
-    def exported_Wh(self) -> float:
-        return (self.export_last_Wh or 0.0) - (self.export_first_Wh or 0.0)
-
-
-class TransactionEventSeen(Base):
-    """(station, transaction, seqNo) already stored: a replayed offline event is not counted twice."""
-
-    __tablename__ = "ocpp_tx_event"
-    __table_args__ = (UniqueConstraint("station", "transaction_id", "seq_no"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    station: Mapped[str] = mapped_column(String(48))
-    transaction_id: Mapped[str] = mapped_column(String(36))
-    seq_no: Mapped[int] = mapped_column(Integer)
-    event_type: Mapped[str] = mapped_column(String(8))
-    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class MeterSample(Base):
-    __tablename__ = "ocpp_meter_sample"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    station: Mapped[str] = mapped_column(String(48), index=True)
-    evse_id: Mapped[int] = mapped_column(Integer)
-    transaction_id: Mapped[str | None] = mapped_column(String(36))
-    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    measurand: Mapped[str] = mapped_column(String(48))
-    phase: Mapped[str | None] = mapped_column(String(8))
-    value: Mapped[float] = mapped_column(Float)  # in the base unit (Wh, W, A, V, %)
-    unit: Mapped[str] = mapped_column(String(16))
-
-
-class ChargingNeeds(Base):
-    __tablename__ = "ocpp_charging_needs"
-    station: Mapped[str] = mapped_column(ForeignKey("ocpp_station.identity"), primary_key=True)
-    evse_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    requested_energy_transfer: Mapped[str] = mapped_column(String(16))
-    departure_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    wire: Mapped[dict[str, Any]] = mapped_column(JSON)  # the chargingNeeds object as received
-
-
-class SentProfile(Base):
-    __tablename__ = "ocpp_charging_profile"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    station: Mapped[str] = mapped_column(String(48), index=True)
-    evse_id: Mapped[int] = mapped_column(Integer)
-    profile_id: Mapped[int] = mapped_column(Integer)
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(24))
-    wire: Mapped[dict[str, Any]] = mapped_column(JSON)
+__all__ = ["EXPORT_REGISTER", "IMPORT_REGISTER", "Base", "ChargingNeeds", "Connector", "CsmsStore", "MeterSample",
+           "SentProfile", "Station", "Token", "Transaction", "TransactionEventSeen", "TxState"]
 
 
 class CsmsStore:
-    """Thin session helper around the models; ``url`` e.g. ``sqlite://`` (memory) or
-    ``postgresql+psycopg://user:pw@host/db``."""
+    """The CSMS's records; ``url`` e.g. ``sqlite://`` (memory) or ``postgresql+psycopg://user:pw@host/db``."""
 
-    def __init__(self, url: str = "sqlite://", *, sample_batch: int = 500) -> None:
+    def __init__(self, url: str = "sqlite://", *, max_pending: int = 50_000) -> None:
         kwargs: dict[str, Any] = {}
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         self.engine = create_engine(url, **kwargs)
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # meter samples are the bulk of the writes: buffered and inserted in batches (SQL Core);
-        # every read flushes first, so readers never miss a sample
-        self.sample_batch = sample_batch
-        self._samples: list[dict[str, Any]] = []
+        self.max_pending = max_pending
+        self.pending = Pending()
+        with self._sessions() as s:
+            self.pending.load(s)
+            self._stations = set(s.scalars(select(Station.identity)))
+
+    # ---- writes (batched) --------------------------------------------------------------------
+    def transaction_event(self, station: str, transaction_id: str, *, seq_no: int, event_type: str,
+                          timestamp: datetime, evse_id: int | None = None, id_token: str | None = None,
+                          ended: bool = False, stopped_reason: str | None = None) -> TxState | None:
+        """Record one TransactionEvent; returns the transaction's state for the meter values to
+        update, or None for a (transaction, seqNo) stored before (OCPP 2.x E.FR: a replayed
+        offline event is counted once)."""
+        key = (station, transaction_id)
+        tx = self.pending.txs.get(key)
+        if tx is None:
+            self.ensure_station(station)
+            with self._sessions() as s:
+                tx = self.pending.lookup(s, key)
+        tx = self.pending.event(tx, key, seq_no=seq_no, event_type=event_type, timestamp=timestamp, evse_id=evse_id,
+                                id_token=id_token, ended=ended, stopped_reason=stopped_reason)
+        return tx  # no flush here: the caller still adds the meter values (``add_samples`` may flush)
 
     def add_samples(self, rows: list[dict[str, Any]]) -> None:
-        self._samples.extend(rows)
-        if len(self._samples) >= self.sample_batch:
-            self.flush()
+        self.pending.samples.extend(rows)
+        self._maybe_flush()
 
     def add_sent_profile(self, row: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(SentProfile), [row])
+        self.pending.profiles.append(row)
+        self._maybe_flush()
+
+    def set_connector_status(self, station: str, evse_id: int, connector_id: int, status: str,
+                             changed_at: datetime) -> None:
+        self.ensure_station(station)
+        self.pending.connectors.put((station, evse_id, connector_id), {
+            "station": station, "evse_id": evse_id, "connector_id": connector_id, "status": status,
+            "changed_at": changed_at})
+        self._maybe_flush()
+
+    def set_charging_needs(self, station: str, evse_id: int, *, received_at: datetime,
+                           requested_energy_transfer: str, departure_time: datetime | None,
+                           wire: dict[str, Any]) -> None:
+        self.ensure_station(station)
+        self.pending.needs.put((station, evse_id), {
+            "station": station, "evse_id": evse_id, "received_at": received_at,
+            "requested_energy_transfer": requested_energy_transfer, "departure_time": departure_time, "wire": wire})
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if len(self.pending) >= self.max_pending:
+            self.flush()
 
     def flush(self) -> None:
-        """Write the buffered meter samples (call it also when stopping)."""
-        if self._samples:
-            rows, self._samples = self._samples, []
-            with self.engine.begin() as conn:
-                conn.execute(insert(MeterSample), rows)
+        """Write everything pending in one database transaction (call it also when stopping)."""
+        if not len(self.pending):
+            return
+        with self._sessions.begin() as s:
+            self.pending.write(s)
+        self.pending.written()  # only after the commit: a failed flush keeps every row for the next
+
+    def close(self) -> None:
+        self.flush()
+        self.engine.dispose()
+
+    # ---- writes (at once) --------------------------------------------------------------------
+    def put_station(self, station: Station) -> None:
+        with self._sessions.begin() as s:
+            s.merge(station)
+        self._stations.add(station.identity)
+
+    def ensure_station(self, identity: str) -> None:
+        """A station that sent something before its BootNotification still gets its row (the
+        other tables refer to it; PostgreSQL checks that)."""
+        if identity not in self._stations:
+            self.put_station(Station(identity=identity))
+
+    def add_token(self, id_token: str, status: str = "Accepted") -> None:
+        with self._sessions.begin() as s:
+            s.merge(Token(id_token=id_token, status=status))
+
+    # ---- reads -------------------------------------------------------------------------------
+    def token_status(self, id_token: str) -> str | None:
+        with self._sessions() as s:  # tokens are never buffered: no flush needed
+            token = s.get(Token, id_token)
+            return None if token is None else token.status
+
+    def open_transaction(self, station: str, evse_id: int) -> str | None:
+        """The transaction open on an EVSE (the oldest, should a station have lost an Ended)."""
+        return self.pending.open_transaction(station, evse_id)
+
+    def open_transactions(self) -> list[TxState]:
+        return self.pending.open_transactions()
+
+    def connector_status(self) -> dict[tuple[str, int, int], str]:
+        return {k: row["status"] for k, row in self.pending.connectors.rows.items()}
+
+    def charging_needs(self) -> dict[tuple[str, int], dict[str, Any]]:
+        """(station, EVSE) -> the latest needs (``requested_energy_transfer``, ``departure_time``, ``wire``)."""
+        return self.pending.needs.rows
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A session on the tables, after a flush: it sees every row received so far."""
         self.flush()
         with self._sessions.begin() as s:
             yield s
-
-    def add_token(self, id_token: str, status: str = "Accepted") -> None:
-        with self.session() as s:
-            s.merge(Token(id_token=id_token, status=status))
-
-    def token_status(self, id_token: str) -> str | None:
-        with self.session() as s:
-            token = s.get(Token, id_token)
-            return None if token is None else token.status
 
     def transaction(self, station: str, transaction_id: str) -> Transaction | None:
         with self.session() as s:
