@@ -95,7 +95,7 @@ def router(engine: CsmsEngine) -> APIRouter:
     api = APIRouter(prefix="/v1", tags=["I-14 aggregator"])
 
     @api.get("/evs", response_model=list[LiveEvOut])
-    def live_evs() -> list[LiveEvOut]:
+    async def live_evs() -> list[LiveEvOut]:  # from memory: on the event loop, not in a thread beside it
         return [LiveEvOut(**{f: getattr(ev, f) for f in LiveEvOut.model_fields}) for ev in engine.live_evs()]
 
     async def send(station: str, evse_id: int, periods: list[SchedulePeriod], start: datetime | None,

@@ -148,11 +148,11 @@ class CsmsStore:
         return self.pending.open_transactions()
 
     def connector_status(self) -> dict[tuple[str, int, int], str]:
-        return {k: row["status"] for k, row in self.pending.connectors.rows.items()}
+        return {k: row["status"] for k, row in list(self.pending.connectors.rows.items())}
 
     def charging_needs(self) -> dict[tuple[str, int], dict[str, Any]]:
         """(station, EVSE) -> the latest needs (``requested_energy_transfer``, ``departure_time``, ``wire``)."""
-        return self.pending.needs.rows
+        return dict(self.pending.needs.rows)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

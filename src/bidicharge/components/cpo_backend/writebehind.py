@@ -203,7 +203,7 @@ class Pending:
         return None if not on else next(iter(on))
 
     def open_transactions(self) -> list[TxState]:
-        return [tx for tx in self.txs.values() if tx.ended_at is None]
+        return [tx for tx in list(self.txs.values()) if tx.ended_at is None]
 
     # ---- writing ---------------------------------------------------------------------------
     def write(self, s: Session) -> None:
@@ -217,7 +217,7 @@ class Pending:
         for model, rows in ((TransactionEventSeen, self.events), (MeterSample, self.samples),
                             (SentProfile, self.profiles)):
             if rows:
-                s.execute(insert(model), rows)
+                s.execute(insert(model.__table__), rows)
         self.connectors.write(s, Connector)
         self.needs.write(s, ChargingNeeds)
 
