@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -214,10 +214,10 @@ class Pending:
             s.execute(insert(Transaction), new)
         if known:
             s.execute(update(Transaction), known)
-        for model, rows in ((TransactionEventSeen, self.events), (MeterSample, self.samples),
-                            (SentProfile, self.profiles)):
+        for table, rows in ((TransactionEventSeen.__table__, self.events), (MeterSample.__table__, self.samples),
+                            (SentProfile.__table__, self.profiles)):
             if rows:
-                s.execute(insert(model.__table__), rows)
+                s.execute(insert(cast(Table, table)), rows)  # Core: append-only rows need no ORM bookkeeping
         self.connectors.write(s, Connector)
         self.needs.write(s, ChargingNeeds)
 
