@@ -10,6 +10,7 @@ left memory and across a restart of the CSMS on the same database.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import event, select
 
 from bidicharge.components.cpo_backend import CsmsEngine, CsmsStore, SchedulePeriod
+from bidicharge.components.cpo_backend.live import CsmsLive
 from bidicharge.components.cpo_backend.store import IMPORT_REGISTER, Station, TransactionEventSeen
 from bidicharge.components.evse.ocpp_station_core import StationCore
 from bidicharge.protocols.ocppj import OcppVersion, counter_ids
@@ -202,6 +204,28 @@ def test_a_station_that_did_not_boot_still_gets_its_row() -> None:
         assert s.get(Station, "cs9") is not None
     assert [t.id_token for t in store.transactions("cs9")] == ["car9"]
     store.close()
+
+
+async def test_live_the_timer_writes_what_arrived_for_other_readers_of_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'csms.db'}"
+    world = World(CsmsStore(url))
+    live = CsmsLive()
+    live.name, live.store = "cpo", world.engine.store
+    world.station("cs1")
+    world.plug("cs1", "car1")
+    world.meter("cs1", import_Wh=1234.0)
+    other = CsmsStore(url)  # e.g. a billing job on the same database: it cannot flush our memory
+    assert other.transactions() == []
+    async with asyncio.TaskGroup() as tasks:
+        timer = tasks.create_task(live._flush_every(0.01))
+        async with asyncio.timeout(10):
+            while not other.transactions():
+                await asyncio.sleep(0.01)
+        timer.cancel()
+    (tx,) = other.transactions()
+    assert (tx.id_token, tx.import_last_Wh) == ("car1", 1234.0)
+    other.close()
+    world.engine.store.close()
 
 
 def _needs() -> Any:
