@@ -28,6 +28,7 @@ import os
 import ssl
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
+from typing import cast
 
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed
@@ -89,8 +90,8 @@ class WsLink(asyncio.Protocol):
     # ---- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport; not necessarily an ``asyncio.Transport`` subclass (uvloop's is not)
+        self.transport = cast(asyncio.Transport, transport)
         if isinstance(self.protocol, ClientProtocol) and self._client_request is not None:
             self.protocol.send_request(self._client_request)
             self._flush()
