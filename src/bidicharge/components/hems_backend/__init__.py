@@ -180,11 +180,8 @@ class HemsBackend(Component):
         self.to_hems.deliver(site, settings)
 
     async def serve(self, clock: Clock) -> None:
-        import socket
-
-        import uvicorn
-
         from bidicharge.components.hems_backend.api import create_app
+        from bidicharge.transports.http_server import HttpApi
 
         async with asyncio.TaskGroup() as tg:
             self.broker_address, broker = await open_broker(self.cfg.broker)
@@ -197,17 +194,14 @@ class HemsBackend(Component):
             tg.create_task(self._session.run())
             self.to_hems.live = True
             tg.create_task(self.to_hems.drain(self._session))  # aggregators' schedules to the HEMSs
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.cfg.api_host, self.cfg.api_port))
-            self.api_port = sock.getsockname()[1]
-            server = uvicorn.Server(uvicorn.Config(create_app(self.store, self.publish_settings), log_level="warning"))
-            tg.create_task(server.serve(sockets=[sock]))
+            api = HttpApi(create_app(self.store, self.publish_settings), self.cfg.api_host, self.cfg.api_port)
+            self.api_port = api.port
+            tg.create_task(api.serve())
             await self._session.wait_connected(30.0)
             self.ready.set()
             try:
                 await asyncio.Event().wait()
             finally:
-                server.should_exit = True
+                api.stop()
                 if broker is not None:
                     await broker.stop()

@@ -486,22 +486,13 @@ class TechAggregator(Component):
 
     # -- live: I-23 and I-11 over REST -----------------------------------------------------------
     async def serve(self, clock: Clock) -> None:
-        import socket
-
-        import uvicorn
-
         from bidicharge.components.tech_aggregator.api import create_app
+        from bidicharge.transports.http_server import HttpApi
 
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.cfg.api_host, self.cfg.api_port))
-        self.api_url = f"http://{self.cfg.api_host}:{sock.getsockname()[1]}"
-        server = uvicorn.Server(uvicorn.Config(create_app(self), log_level="warning"))
+        api = HttpApi(create_app(self), self.cfg.api_host, self.cfg.api_port)
+        self.api_url = api.url
         self.ready.set()
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            server.should_exit = True
+        await api.serve()
 
 
 from bidicharge.components.tech_aggregator import commercial_standin as commercial_standin  # noqa: E402,F401  (registers the kind)
