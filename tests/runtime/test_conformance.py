@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bidicharge.runtime import conformance
 from bidicharge.runtime.component import load_component_types
-from bidicharge.runtime.ports import Direction
+from bidicharge.runtime.ports import ELECTRICAL, Direction
 
 
 def test_all_interfaces_and_components_are_listed() -> None:
@@ -27,6 +27,12 @@ def test_status_follows_the_port_declarations() -> None:
     assert "evse.vehicle" in rows["I-01"].requirers and "bev.charger" in rows["I-01"].providers
 
 
+# Physical measurements that reach a component through the grid rather than on an interface of
+# its own: the wallbox measures the synchronous area's frequency (OCPP 2.1 LocalFrequency), which
+# the HV grid's I-42 carries down through I-38 and I-41 to its terminals.
+MEASURED_THROUGH_THE_GRID = {("evse", "frequency")}
+
+
 def test_every_component_kind_names_a_catalogue_component() -> None:
     from bidicharge.architecture import COMPONENTS, INTERFACES, endpoint_ids
 
@@ -35,6 +41,9 @@ def test_every_component_kind_names_a_catalogue_component() -> None:
         ids = {cls.catalogue_id, *cls.ACTS_AS}
         for port in cls.PORTS:
             assert port.interface in INTERFACES, f"{kind}.{port.name}"
+            if (kind, port.name) in MEASURED_THROUGH_THE_GRID:
+                assert port.protocol == ELECTRICAL, f"{kind}.{port.name}"
+                continue
             assert ids & endpoint_ids(port.interface), (
                 f"{kind}.{port.name}: {cls.catalogue_id} is not an endpoint of {port.interface} "
                 f"({INTERFACES[port.interface].between})")

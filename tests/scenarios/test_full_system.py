@@ -48,7 +48,8 @@ EXPECTED_STUDY = set(EXPECTED_LIVE)
 def test_full_system_validates_and_holds_every_implemented_component_kind() -> None:
     sc = load_scenario(SCENARIO)
     kinds = {spec.kind for spec in sc.components.values()}
-    missing = sorted(set(load_component_types()) - kinds)
+    ours = {kind for kind, cls in load_component_types().items() if cls.__module__.startswith("bidicharge.")}
+    missing = sorted(ours - kinds)  # kinds that tests register for themselves do not count
     assert missing == [], f"full_system.yaml lacks the component kinds {missing}: add one instance of each"
     assert sc.step_s == 1.0 and sc.clock == "accelerated:10"
 
