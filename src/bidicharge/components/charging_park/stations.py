@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from bidicharge.components.evse.ocpp import backend_setpoint_W
 from bidicharge.components.evse.ocpp_station_core import StationCore
-from bidicharge.components.interfaces.i04_ocpp import OcppFrame, trace_frame
+from bidicharge.components.interfaces.i04_ocpp import OcppFrame, study_carrier
 from bidicharge.protocols.ocppj import OcppVersion, counter_ids, v2_1
 from bidicharge.protocols.ocppj.memory import MemoryCallError, MemoryEndpoint
 
@@ -191,18 +191,8 @@ class ParkStations:
         assert link is not None and trace is not None
         action, now = type(request).ACTION, self.clock_s
         station.sent_s = now
-
-        def carry(text: str) -> str | None:
-            frame = OcppFrame(identity=station.identity, version=station.endpoint.version, text=text)
-            trace_frame(trace, frame, interface=link.interface, action=action, source=self._name,
-                        target=link.peer.name, now=now)
-            reply = link.peer.handle(link.peer_port.name, frame, link)
-            if not isinstance(reply, OcppFrame):
-                return None
-            trace_frame(trace, reply, interface=link.interface, action=action, source=link.peer.name,
-                        target=self._name, now=now)
-            return reply.text
-
+        carry = study_carrier(link, trace, identity=station.identity, version=station.endpoint.version,
+                              action=action, source=self._name, now=now)
         try:
             return station.endpoint.call(request, carry, now=now)
         except MemoryCallError as exc:

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from bidicharge.components.interfaces.i04_ocpp import OcppFrame, trace_frame
+from bidicharge.components.interfaces.i04_ocpp import OcppFrame, study_carrier
 from bidicharge.protocols.ocppj import OcppVersion, counter_ids, v2_1
 from bidicharge.protocols.ocppj.memory import MemoryCallError, MemoryEndpoint
 from bidicharge.runtime.clock import ManualClock
@@ -353,18 +353,8 @@ class EvseOcpp(EvseOcppLive):
         action = type(request).ACTION
         self._ocpp_sent_s = now
         trace = self.context.trace
-
-        def carry(text: str) -> str | None:
-            frame = OcppFrame(identity=endpoint.identity, version=endpoint.version, text=text)
-            trace_frame(trace, frame, interface=link.interface, action=action, source=self.name,
-                        target=link.peer.name, now=now)
-            reply = link.peer.handle(link.peer_port.name, frame, link)
-            if not isinstance(reply, OcppFrame):
-                return None
-            trace_frame(trace, reply, interface=link.interface, action=action, source=link.peer.name,
-                        target=self.name, now=now)
-            return reply.text
-
+        carry = study_carrier(link, trace, identity=endpoint.identity, version=endpoint.version,
+                              action=action, source=self.name, now=now)
         return endpoint.call(request, carry, now=now)
 
     def _ocpp_study_event(self, core: StationCore, event: StationEvent, now: float) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bidicharge.protocols.ocppj import OcppVersion
 
 if TYPE_CHECKING:
+    from bidicharge.runtime.ports import Link
     from bidicharge.runtime.trace import TraceRecorder
 
 
@@ -50,6 +51,25 @@ def trace_frame(trace: TraceRecorder, frame: OcppFrame, *, interface: str, actio
     protocol = "OCPP 2.1" if frame.version is OcppVersion.V2_1 else "OCPP 2.0.1"
     trace.record(time_s=now, interface=interface, source=source, target=target, protocol=protocol,
                  message=frame_name(frame.text, action), summary=frame.text)
+
+
+def study_carrier(link: Link, trace: TraceRecorder, *, identity: str, version: OcppVersion, action: str,
+                  source: str, now: float) -> Callable[[str], str | None]:
+    """In a study, how a station's frame reaches its CSMS: over the runtime link to the peer's
+    handler, the frame and the answer each traced; None when the peer gave no frame back."""
+
+    def carry(text: str) -> str | None:
+        frame = OcppFrame(identity=identity, version=version, text=text)
+        trace_frame(trace, frame, interface=link.interface, action=action, source=source,
+                    target=link.peer.name, now=now)
+        reply = link.peer.handle(link.peer_port.name, frame, link)
+        if not isinstance(reply, OcppFrame):
+            return None
+        trace_frame(trace, reply, interface=link.interface, action=action, source=link.peer.name,
+                    target=source, now=now)
+        return reply.text
+
+    return carry
 
 
 class LiveFrameTrace:
